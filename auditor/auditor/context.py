@@ -1,0 +1,32 @@
+"""The run context handed to every probe: no globals, no side effects at import."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.evidence import EvidenceStore
+from auditor.inventory import Inventory
+from auditor.secrets import SecretResolver
+
+
+@dataclass
+class RunContext:
+    """Shared state of one audit run.
+
+    ``shared`` holds per-run clients that are costly to create (one SNMP engine per run);
+    probes create them lazily through :meth:`shared_client`.
+    """
+
+    inventory: Inventory
+    evidence: EvidenceStore
+    secrets: SecretResolver
+    log: Callable[[str], None] = lambda _msg: None
+    tool_versions: dict[str, str] = field(default_factory=dict)
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    def shared_client(self, key: str, factory: Callable[[], Any]) -> Any:
+        if key not in self.shared:
+            self.shared[key] = factory()
+        return self.shared[key]

@@ -1,0 +1,59 @@
+"""One rooted exception hierarchy.
+
+Library code raises these; only the CLI turns them into exit codes. Third-party errors
+(pysnmp, subprocess, OS errors) are mapped to these at the probe boundary.
+"""
+
+from __future__ import annotations
+
+
+class AuditorError(Exception):
+    """Root of every error the auditor raises on purpose."""
+
+
+class InputError(AuditorError):
+    """A user-supplied file or option is wrong. The message names the file, line and field."""
+
+
+class SecretError(InputError):
+    """A credential reference cannot be resolved (unset variable, unsafe secrets file)."""
+
+
+class RegistryError(AuditorError):
+    """A plugin is missing, duplicated or does not satisfy its protocol."""
+
+
+class SigningKeyError(AuditorError):
+    """The signing key is missing, unreadable or has unsafe permissions."""
+
+
+class ProbeError(AuditorError):
+    """A probe could not measure its target. Becomes an ``error`` result, never a crash."""
+
+
+class ToolMissing(ProbeError):
+    """An external tool (iperf3, nmap, ...) is not installed."""
+
+
+class ToolTimeout(ProbeError):
+    """An external tool or device did not answer within its time limit (and was killed)."""
+
+
+class TargetUnreachable(ProbeError):
+    """The target refused the connection or did not answer."""
+
+
+class TargetBusy(ProbeError):
+    """The target is busy (for example an iperf3 server already running a test)."""
+
+
+class AuthFailed(ProbeError):
+    """The target rejected our credentials."""
+
+
+class OutOfScope(ProbeError):
+    """The target lies outside the inventory's scope allow-list; the probe refused to run."""
+
+
+class VerificationError(AuditorError):
+    """A report bundle cannot be read well enough to verify it."""

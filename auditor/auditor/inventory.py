@@ -1,0 +1,278 @@
+"""The site inventory: what the school has and where the auditor may look.
+
+Validated at the edge with pydantic (unknown keys are errors, messages name file, line and
+field). Credentials appear only as *references* (an environment variable or a key in a
+permission-checked secrets file), never inline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from auditor.yamlsrc import load_yaml, validate
+
+Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretRef(_Model):
+    """Where a credential comes from: ``{env: NAME}`` or ``{secret: KEY}`` (in secrets_file)."""
+
+    env: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    secret: Annotated[str, StringConstraints(min_length=1)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline(cls, value: object) -> object:
+        if isinstance(value, str | int):
+            raise ValueError(
+                "inline secrets are not allowed: write {env: VARIABLE_NAME} or "
+                "{secret: KEY} (a key in the secrets_file)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.env is None) == (self.secret is None):
+            raise ValueError("give exactly one of 'env' or 'secret'")
+        return self
+
+    def describe(self) -> str:
+        return f"environment variable {self.env}" if self.env else f"secret {self.secret!r}"
+
+
+class SnmpAccess(_Model):
+    """SNMP access to a device. v2c needs a community reference; v3 a user and keys."""
+
+    version: Literal["2c", "3"] = "2c"
+    port: Port = 161
+    community: SecretRef | None = None
+    user: str | None = None
+    auth_protocol: Literal["sha", "sha256", "sha512", "md5"] | None = None
+    auth_key: SecretRef | None = None
+    priv_protocol: Literal["aes", "aes256", "des"] | None = None
+    priv_key: SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.version == "2c" and self.community is None:
+            raise ValueError("SNMP v2c needs 'community' (a reference such as {env: NAME})")
+        if self.version == "3" and not self.user:
+            raise ValueError("SNMP v3 needs 'user'")
+        return self
+
+
+class SshAccess(_Model):
+    """SSH access to a device (used by later configuration probes)."""
+
+    port: Port = 22
+    username: SecretRef
+    password: SecretRef | None = None
+    key_file: Path | None = None
+
+
+class Device(_Model):
+    """A network device: switch, router, firewall, WLAN controller."""
+
+    id: Ident
+    name: str | None = None
+    address: ipaddress.IPv4Address
+    vendor: Literal["huawei", "h3c", "ruijie", "cisco", "linux", "other"]
+    platform: str | None = None
+    role: Literal["core", "access", "distribution", "firewall", "wlc", "router", "other"] = "other"
+    snmp: SnmpAccess | None = None
+    ssh: SshAccess | None = None
+
+
+class PortRef(_Model):
+    """A switch port, by the device id and the interface name as the device names it."""
+
+    device: Ident
+    port: Annotated[str, StringConstraints(min_length=1)]
+
+
+class Iperf3Endpoint(_Model):
+    """An iperf3 server the agent tests against.
+
+    ``bottleneck`` names the narrowest shared link on the path from the agent. Tests whose
+    bottlenecks differ may run at the same time; tests without one are treated as sharing a
+    single bottleneck and run one after another (the safe default).
+    """
+
+    address: ipaddress.IPv4Address
+    port: Port = 5201
+    bottleneck: Ident | None = None
+
+
+class UplinkEndpoint(Iperf3Endpoint):
+    """An iperf3 server on the district/metro side of the school's uplink."""
+
+    id: Ident
+    name: str | None = None
+
+
+class Uplink(_Model):
+    """The school's connection to the internet or the education metro network."""
+
+    rate_mbps: Annotated[int, Field(gt=0)] = 1000
+    provider: str | None = None
+    medium: Literal["fibre", "copper", "wireless", "unknown"] = "unknown"
+    endpoints: Annotated[list[UplinkEndpoint], Field(min_length=1)]
+    port: PortRef | None = None
+
+
+class Classroom(_Model):
+    """A classroom: where its iperf3 endpoint is and which switch port serves it."""
+
+    id: Ident
+    name: str
+    building: str | None = None
+    rate_mbps: Annotated[int, Field(gt=0)] = 100
+    endpoint: Iperf3Endpoint | None = None
+    access_port: PortRef | None = None
+
+
+class School(_Model):
+    name: Annotated[str, StringConstraints(min_length=1)]
+    code: str | None = None
+    district: str | None = None
+
+
+class Scope(_Model):
+    """Networks the auditor may probe. Anything outside is refused."""
+
+    allow: Annotated[list[ipaddress.IPv4Network], Field(min_length=1)]
+
+    def contains(self, address: ipaddress.IPv4Address) -> bool:
+        return any(address in net for net in self.allow)
+
+
+class Period(_Model):
+    days: Annotated[list[Weekday], Field(min_length=1)]
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError("'end' must be after 'start'")
+        return self
+
+
+class Schedule(_Model):
+    """Class hours, during which bandwidth tests do not run unless forced."""
+
+    timezone: str = "Asia/Shanghai"
+    class_hours: list[Period] = Field(default_factory=list)
+
+
+class Server(_Model):
+    id: Ident
+    name: str | None = None
+    address: ipaddress.IPv4Address
+    zone: str | None = None
+    allowed_ports: list[Port] = Field(default_factory=list)
+
+
+class Firewall(_Model):
+    id: Ident
+    device: Ident | None = None
+    outside_addresses: list[ipaddress.IPv4Address] = Field(default_factory=list)
+    published_services: list[str] = Field(default_factory=list)
+
+
+class BackupTarget(_Model):
+    id: Ident
+    host: ipaddress.IPv4Address
+    path: str
+    offsite: bool = False
+
+
+class WifiArea(_Model):
+    id: Ident
+    name: str
+    area_class: Literal["teaching", "office", "activity"]
+    ssids: list[str] = Field(default_factory=list)
+
+
+class Agent(_Model):
+    """Where the auditor runs. ``interface`` pins the NIC used for the NIC-speed sanity check."""
+
+    interface: str | None = None
+
+
+class Inventory(_Model):
+    """A school site's inventory (``version: 1``)."""
+
+    version: Literal[1] = 1
+    school: School
+    scope: Scope
+    secrets_file: Path | None = None
+    agent: Agent = Agent()
+    schedule: Schedule = Schedule()
+    uplink: Uplink | None = None
+    classrooms: list[Classroom] = Field(default_factory=list)
+    devices: list[Device] = Field(default_factory=list)
+    servers: list[Server] = Field(default_factory=list)
+    firewalls: list[Firewall] = Field(default_factory=list)
+    backups: list[BackupTarget] = Field(default_factory=list)
+    wifi_areas: list[WifiArea] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> Self:
+        _unique("classrooms", [c.id for c in self.classrooms])
+        _unique("devices", [d.id for d in self.devices])
+        if self.uplink:
+            _unique("uplink.endpoints", [e.id for e in self.uplink.endpoints])
+        known = {d.id for d in self.devices}
+        refs: list[tuple[str, PortRef | None]] = [
+            ("uplink.port", self.uplink.port if self.uplink else None)
+        ]
+        refs += [(f"classroom {c.id!r} access_port", c.access_port) for c in self.classrooms]
+        for where, ref in refs:
+            if ref is not None and ref.device not in known:
+                raise ValueError(
+                    f"{where} names device {ref.device!r}, which is not in 'devices' "
+                    f"(known: {', '.join(sorted(known)) or 'none'})"
+                )
+        return self
+
+    def device(self, device_id: str) -> Device:
+        return next(d for d in self.devices if d.id == device_id)
+
+
+def _unique(where: str, ids: list[str]) -> None:
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise ValueError(f"{where}: duplicate id {', '.join(map(repr, dupes))}; ids must be unique")
+
+
+class LoadedInventory:
+    """An inventory with where it came from and the digest of its exact bytes."""
+
+    def __init__(self, path: Path, inventory: Inventory, raw: bytes) -> None:
+        self.path = path
+        self.inventory = inventory
+        self.raw = raw
+        self.sha256 = hashlib.sha256(raw).hexdigest()
+
+
+def load_inventory(path: Path) -> LoadedInventory:
+    """Load and validate an inventory file. Raises InputError naming file, line and field."""
+    data, node, raw = load_yaml(path)
+    inventory = validate(Inventory, data, node, str(path))
+    if inventory.secrets_file is not None and not inventory.secrets_file.is_absolute():
+        resolved = (path.parent / inventory.secrets_file).resolve()
+        inventory = inventory.model_copy(update={"secrets_file": resolved})
+    return LoadedInventory(path, inventory, raw)

@@ -1,0 +1,177 @@
+"""The audit's data shapes: statuses, facts, artifacts, findings, indicator results.
+
+Everything here is a frozen dataclass with a ``to_json`` that gives plain JSON types, so a
+report can be written canonically and read back by anyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+JsonDict = dict[str, Any]
+
+
+class Status(StrEnum):
+    """Outcome of a check or an indicator. ``error`` (could not measure) never counts as pass."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    NOT_APPLICABLE = "not_applicable"
+    MANUAL = "manual"
+    WAIVED = "waived"
+
+
+class FactStatus(StrEnum):
+    """Whether a probe produced a fact (``ok``), could not (``error``), or did not try."""
+
+    OK = "ok"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+class Severity(StrEnum):
+    """How much a failed check matters."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Safety(StrEnum):
+    """Safety class of a probe task on a live network."""
+
+    PASSIVE = "passive"  # reads state (SNMP get, SSH show)
+    ACTIVE = "active"  # sends probes (scans)
+    BANDWIDTH = "bandwidth"  # saturates a link: exclusive, never in class hours unless forced
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A raw evidence file stored in the bundle, with its SHA-256."""
+
+    path: str  # relative to the bundle root, POSIX separators
+    sha256: str
+    size: int
+    media_type: str
+    description: str
+
+    def to_json(self) -> JsonDict:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "size": self.size,
+            "media_type": self.media_type,
+            "description": self.description,
+        }
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A typed observation made by a probe about one subject.
+
+    ``kind`` names the shape of ``data`` (e.g. ``bandwidth.goodput``); ``subject`` names what
+    was observed (e.g. ``classroom/room101/downstream``). A fact whose status is ``error``
+    carries the reason and no data.
+    """
+
+    kind: str
+    subject: str
+    probe: str
+    status: FactStatus
+    data: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    artifacts: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}:{self.subject}"
+
+    def to_json(self) -> JsonDict:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "subject": self.subject,
+            "probe": self.probe,
+            "status": self.status.value,
+            "data": dict(self.data),
+            "error": self.error,
+            "artifacts": list(self.artifacts),
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A check's verdict on one target, with the values and evidence it relied on."""
+
+    check: str
+    target: str
+    status: Status
+    severity: Severity
+    message: str
+    measured: float | None = None
+    threshold: float | None = None
+    unit: str | None = None
+    facts: tuple[str, ...] = ()
+    artifacts: tuple[str, ...] = ()
+
+    def to_json(self) -> JsonDict:
+        return {
+            "check": self.check,
+            "target": self.target,
+            "status": self.status.value,
+            "severity": self.severity.value,
+            "message": self.message,
+            "measured": self.measured,
+            "threshold": self.threshold,
+            "unit": self.unit,
+            "facts": list(self.facts),
+            "artifacts": list(self.artifacts),
+        }
+
+
+@dataclass(frozen=True)
+class IndicatorResult:
+    """A profile indicator's status, derived from its checks' findings and manual parts."""
+
+    profile: str
+    indicator: str
+    title: str
+    status: Status
+    reason: str
+    checks: tuple[str, ...]
+    manual: tuple[str, ...]
+
+    def to_json(self) -> JsonDict:
+        return {
+            "profile": self.profile,
+            "indicator": self.indicator,
+            "title": self.title,
+            "status": self.status.value,
+            "reason": self.reason,
+            "checks": list(self.checks),
+            "manual": list(self.manual),
+        }
+
+
+def combine(statuses: Iterable[Status]) -> Status:
+    """Combine statuses conservatively: any fail → fail; else any error → error; all pass → pass.
+
+    ``waived`` findings keep the combination from passing on their own; skipped or missing
+    evidence never yields ``pass``.
+    """
+    seen = set(statuses)
+    if not seen:
+        return Status.ERROR
+    for status in (Status.FAIL, Status.ERROR, Status.SKIPPED, Status.WAIVED, Status.MANUAL):
+        if status in seen:
+            return status
+    if seen == {Status.NOT_APPLICABLE}:
+        return Status.NOT_APPLICABLE
+    return Status.PASS

@@ -1,0 +1,148 @@
+"""One audit run end to end: inventory + profiles → probes → checks → signed bundle."""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import socket
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from auditor.bundle import prepare_out_dir, write_bundle
+from auditor.context import RunContext
+from auditor.engine import (
+    Plan,
+    RunOptions,
+    TaskCallback,
+    derive_indicators,
+    evaluate_checks,
+    execute,
+    exit_status,
+    make_plan,
+)
+from auditor.evidence import EvidenceStore
+from auditor.inventory import LoadedInventory
+from auditor.model import Finding, IndicatorResult, JsonDict
+from auditor.plugins import FactIndex, Plugins
+from auditor.profile import LoadedProfile
+from auditor.secrets import SecretResolver
+from auditor.signing import Signer
+
+REPORT_SCHEMA = "campus-auditor/report"
+REPORT_SCHEMA_VERSION = "1.0"
+
+
+def agent_version() -> str:
+    try:
+        return version("campus-auditor")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class RunResult:
+    """What a run produced: the report document, where it is, and the exit status."""
+
+    report: JsonDict
+    out: Path
+    exit_status: int
+    findings: list[Finding] = field(default_factory=list)
+    indicators: list[IndicatorResult] = field(default_factory=list)
+
+
+def run_audit(
+    inventory: LoadedInventory,
+    profiles: Sequence[LoadedProfile],
+    plugins: Plugins,
+    signer: Signer,
+    out: Path,
+    options: RunOptions,
+    on_event: TaskCallback = lambda _t, _e: None,
+) -> RunResult:
+    """Plan, probe, check, sign. Input problems raise InputError before anything is probed."""
+    plan = make_plan(inventory.inventory, profiles, plugins, options)
+    prepare_out_dir(out)
+    secrets = SecretResolver(inventory.inventory.secrets_file)
+    store = EvidenceStore(out, secrets)
+    store.put("inventory/" + inventory.path.name, inventory.raw, "application/yaml",
+              "the site inventory this audit ran with (credential references only)")
+    ctx = RunContext(inventory=inventory.inventory, evidence=store, secrets=secrets)
+    started = _now()
+    facts = asyncio.run(execute(plan, plugins, ctx, options.concurrency, on_event))
+    findings_by_run = evaluate_checks(plan, plugins, inventory.inventory, facts)
+    indicators = derive_indicators(profiles, plan, plugins, findings_by_run)
+    findings = [f for fs in findings_by_run.values() for f in fs]
+    status = exit_status(findings_by_run)
+    report = _report(
+        run_id=str(uuid.uuid4()), started=started, inventory=inventory, profiles=profiles,
+        plan=plan, plugins=plugins, facts=facts, findings=findings, indicators=indicators,
+        ctx=ctx, signer=signer, options=options, status=status,
+    )
+    report = _mask(report, secrets)
+    renderers = [r for _n, r in plugins.renderers.items()]
+    write_bundle(out, report, renderers, signer)
+    return RunResult(report, out, status, findings, indicators)
+
+
+def _mask(report: JsonDict, secrets: SecretResolver) -> JsonDict:
+    """Belt and braces: no resolved credential may appear anywhere in the report."""
+    import json
+
+    text = json.dumps(report, ensure_ascii=False)
+    masked = secrets.mask(text)
+    return report if masked == text else dict(json.loads(masked))
+
+
+def _report(
+    *, run_id: str, started: str, inventory: LoadedInventory, profiles: Sequence[LoadedProfile],
+    plan: Plan, plugins: Plugins, facts: FactIndex, findings: list[Finding],
+    indicators: list[IndicatorResult], ctx: RunContext, signer: Signer, options: RunOptions,
+    status: int,
+) -> JsonDict:
+    inv = inventory.inventory
+    used_checks = sorted({run.check for run in plan.check_runs.values()})
+    return {
+        "schema": REPORT_SCHEMA,
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "run": {
+            "id": run_id, "started_at": started, "finished_at": _now(),
+            "agent": {"hostname": socket.gethostname(), "version": agent_version(),
+                      "python": platform.python_version(), "platform": platform.platform()},
+            "options": {"allow_class_hours": options.allow_class_hours,
+                        "concurrency": options.concurrency,
+                        "probe_overrides": {k: dict(v) for k, v in options.probe_overrides.items()}},
+            "tool_versions": dict(sorted(ctx.tool_versions.items())),
+        },
+        "site": {
+            "school": inv.school.model_dump(mode="json"),
+            "scope": [str(n) for n in inv.scope.allow],
+            "inventory_file": inventory.path.name,
+            "inventory_sha256": inventory.sha256,
+        },
+        "profiles": [{"id": lp.profile.id, "title": lp.profile.title, "version": lp.profile.version,
+                      "origin": lp.origin, "sha256": lp.sha256, "notes": lp.profile.notes}
+                     for lp in profiles],
+        "probe_settings": {k: v.model_dump(mode="json") for k, v in sorted(plan.settings.items())},
+        "plan": [{"probe": p.task.probe, "target": p.task.target, "address": p.task.address,
+                  "safety": p.task.safety.value,
+                  "refused": p.refusal[1] if p.refusal else None} for p in plan.tasks],
+        "facts": [f.to_json() for f in sorted(facts, key=lambda f: f.id)],
+        "checks": [plugins.checks.get(c).meta.to_json() for c in used_checks],
+        "findings": [f.to_json() for f in findings],
+        "indicators": [i.to_json() for i in indicators],
+        "summary": {"findings": dict(sorted(Counter(f.status.value for f in findings).items())),
+                    "indicators": dict(sorted(Counter(i.status.value for i in indicators).items())),
+                    "exit_status": status},
+        "artifacts": [a.to_json() for a in ctx.evidence.artifacts],
+        "signing": {"algorithm": "ed25519", "key_fingerprint": signer.keyid,
+                    "public_key_pem": signer.public_key_pem().decode()},
+    }

@@ -1,0 +1,166 @@
+"""Ed25519 signing keys and DSSE envelopes.
+
+The DSSE pre-authentication encoding (PAE) is one line of the specification; a library for
+it (securesystemslib) would bring a much larger dependency for that line, so it is here.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from auditor.errors import SigningKeyError, VerificationError
+
+PAYLOAD_TYPE = "application/vnd.campus-auditor.report+json"
+PRIVATE_NAME = "agent-ed25519.pem"
+PUBLIC_NAME = "agent-ed25519.pub"
+
+
+def default_key_dir() -> Path:
+    """``$AUDITOR_KEY_DIR``, else ``$XDG_CONFIG_HOME/campus-auditor/keys``."""
+    env = os.environ.get("AUDITOR_KEY_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "campus-auditor" / "keys"
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE v1 pre-authentication encoding."""
+    kind = payload_type.encode()
+    return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
+
+
+def fingerprint(public_key: Ed25519PublicKey) -> str:
+    """``sha256:<hex>`` of the raw 32-byte public key."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def public_pem(public_key: Ed25519PublicKey) -> bytes:
+    return public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+class Signer(Protocol):
+    """Signs bytes; identifies itself by the fingerprint of its public key."""
+
+    algorithm: ClassVar[str]
+
+    @property
+    def keyid(self) -> str: ...
+
+    def public_key_pem(self) -> bytes: ...
+
+    def sign(self, data: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Ed25519Signer:
+    """A signer backed by an Ed25519 private key."""
+
+    private_key: Ed25519PrivateKey
+    algorithm: ClassVar[str] = "ed25519"
+
+    @property
+    def keyid(self) -> str:
+        return fingerprint(self.private_key.public_key())
+
+    def public_key_pem(self) -> bytes:
+        return public_pem(self.private_key.public_key())
+
+    def sign(self, data: bytes) -> bytes:
+        return self.private_key.sign(data)
+
+
+def init_keys(key_dir: Path) -> tuple[Path, str, bool]:
+    """Create the agent key pair if absent. Returns (public key path, fingerprint, created)."""
+    private_path, public_path = key_dir / PRIVATE_NAME, key_dir / PUBLIC_NAME
+    if private_path.exists():
+        signer = load_signer(key_dir)
+        return public_path, signer.keyid, False
+    key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    public_path.write_bytes(public_pem(key.public_key()))
+    return public_path, fingerprint(key.public_key()), True
+
+
+def load_signer(key_dir: Path) -> Ed25519Signer:
+    """Load the agent's private key, refusing one that others can read."""
+    path = key_dir / PRIVATE_NAME
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise SigningKeyError(
+            f"no signing key at {path}; create one with: auditor keys init"
+        ) from None
+    if st.st_mode & 0o077:
+        raise SigningKeyError(
+            f"{path}: private key is readable by others (mode {stat.S_IMODE(st.st_mode):04o}); "
+            f"run: chmod 600 {path}"
+        )
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise SigningKeyError(f"{path}: not a readable PEM private key ({exc})") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SigningKeyError(f"{path}: not an Ed25519 key")
+    return Ed25519Signer(key)
+
+
+def load_public_key(data: bytes, source: str) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError:
+        raise VerificationError(f"{source}: not a PEM public key") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise VerificationError(f"{source}: not an Ed25519 public key")
+    return key
+
+
+def envelope(payload: bytes, signer: Signer, payload_type: str = PAYLOAD_TYPE) -> dict[str, Any]:
+    """A DSSE envelope over ``payload``."""
+    sig = signer.sign(pae(payload_type, payload))
+    return {
+        "payloadType": payload_type,
+        "payload": base64.b64encode(payload).decode(),
+        "signatures": [{"keyid": signer.keyid, "sig": base64.b64encode(sig).decode()}],
+    }
+
+
+def open_envelope(env: Any, public_key: Ed25519PublicKey) -> bytes:
+    """Verify a DSSE envelope with ``public_key``; return the payload. Raises VerificationError."""
+    try:
+        payload_type = env["payloadType"]
+        payload = base64.b64decode(env["payload"], validate=True)
+        signatures = env["signatures"]
+    except (KeyError, TypeError, ValueError):
+        raise VerificationError("the envelope is malformed (payloadType, payload, signatures)") from None
+    if payload_type != PAYLOAD_TYPE:
+        raise VerificationError(f"unexpected payload type {payload_type!r}")
+    keyid = fingerprint(public_key)
+    for entry in signatures if isinstance(signatures, list) else []:
+        if not isinstance(entry, dict) or entry.get("keyid") != keyid:
+            continue
+        try:
+            public_key.verify(base64.b64decode(entry["sig"]), pae(payload_type, payload))
+        except (InvalidSignature, ValueError, KeyError):
+            raise VerificationError(f"the signature by {keyid} does not match the report") from None
+        return payload
+    raise VerificationError(f"the envelope carries no signature by key {keyid}")

@@ -1,0 +1,132 @@
+"""Goodput checks: the uplink and every classroom meet their bandwidth thresholds."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from auditor.checks._common import unmeasured
+from auditor.model import Fact, Finding, Severity, Status
+from auditor.plugins import CheckContext, CheckMeta, FactIndex
+
+KIND = "bandwidth.goodput"
+PROBE = "iperf3.bandwidth"
+Direction = Literal["downstream", "upstream"]
+
+
+class GoodputParams(BaseModel):
+    """Threshold in Mbit/s (median TCP goodput) and the directions that must meet it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_mbps: float = Field(gt=0)
+    directions: list[Direction] = Field(default_factory=lambda: ["downstream", "upstream"])
+
+
+class UplinkParams(GoodputParams):
+    min_mbps: float = Field(default=900.0, gt=0)
+
+
+class ClassroomParams(GoodputParams):
+    min_mbps: float = Field(default=90.0, gt=0)
+
+
+def goodput_finding(meta: CheckMeta, target: str, label: str, fact: Fact | None,
+                    min_mbps: float) -> Finding:
+    """Judge one link direction's median goodput against ``min_mbps``."""
+    problem = unmeasured(meta, target, fact, PROBE)
+    if problem is not None:
+        return problem
+    assert fact is not None
+    data = fact.data
+    median = float(data["median_mbps"])
+    runs = ", ".join(f"{r['goodput_mbps']:.1f}" for r in data["runs"])
+    evidence = {"facts": (fact.id,), "artifacts": fact.artifacts}
+    if not data.get("valid", False):
+        reasons = "; ".join(data.get("invalid_reasons", [])) or "unknown"
+        return Finding(meta.id, target, Status.ERROR, meta.severity,
+                       f"{label}: measurement invalid ({reasons}); measured {median:.1f} Mbit/s",
+                       measured=median, threshold=min_mbps, unit="Mbit/s", **evidence)
+    ok = median >= min_mbps
+    word = "≥" if ok else "<"
+    return Finding(
+        meta.id, target, Status.PASS if ok else Status.FAIL, meta.severity,
+        f"{label}: median goodput {median:.1f} Mbit/s {word} {min_mbps:g} Mbit/s (runs: {runs})",
+        measured=median, threshold=min_mbps, unit="Mbit/s", **evidence,
+    )
+
+
+def _fact(facts: FactIndex, subject: str) -> Fact | None:
+    return facts.get(KIND, subject)
+
+
+class UplinkGoodput:
+    """千兆进校: the school's uplink carries gigabit-class goodput in each direction."""
+
+    meta: ClassVar[CheckMeta] = CheckMeta(
+        id="bandwidth.uplink_goodput",
+        title_zh="出口带宽（千兆进校）：上行与下行 TCP 实测吞吐达到阈值",
+        title_en="Uplink goodput (gigabit to the school) meets the threshold in each direction",
+        severity=Severity.HIGH,
+        rationale_zh="千兆进校要求学校出口链路具备千兆能力；千兆以太网上 TCP 有效吞吐上限约 941 Mbit/s。",
+        rationale_en="Gigabit to the school means the uplink delivers gigabit-class throughput; "
+        "TCP goodput on gigabit Ethernet tops out at about 941 Mbit/s.",
+        remediation_zh="核对运营商或教育城域网接入带宽与出口设备端口速率，排查限速策略与链路故障。",
+        remediation_en="Check the contracted access rate, the uplink port speed, rate-limit "
+        "policies and link faults with the provider or the district network.",
+        requires=(PROBE,),
+    )
+    params_model: ClassVar[type[BaseModel]] = UplinkParams
+
+    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+        params = ctx.params
+        assert isinstance(params, UplinkParams)
+        uplink = ctx.inventory.uplink
+        if uplink is None:
+            return [Finding(self.meta.id, "uplink", Status.ERROR, self.meta.severity,
+                            "the inventory has no 'uplink' section; add uplink.endpoints")]
+        return [
+            goodput_finding(self.meta, f"uplink/{ep.id}/{d}", f"uplink {ep.id} {d}",
+                            _fact(ctx.facts, f"uplink/{ep.id}/{d}"), params.min_mbps)
+            for ep in uplink.endpoints for d in params.directions
+        ]
+
+
+class ClassroomGoodput:
+    """百兆进班: every classroom link carries 100-Mbit-class goodput."""
+
+    meta: ClassVar[CheckMeta] = CheckMeta(
+        id="bandwidth.classroom_goodput",
+        title_zh="班级带宽（百兆进班）：每间教室链路 TCP 实测吞吐达到阈值",
+        title_en="Classroom goodput (100 Mbit/s to every classroom) meets the threshold",
+        severity=Severity.MEDIUM,
+        rationale_zh="百兆进班要求每间教室具备百兆接入；百兆以太网上 TCP 有效吞吐上限约 95 Mbit/s。",
+        rationale_en="100 Mbit/s to every classroom; TCP goodput on Fast Ethernet tops out at "
+        "about 95 Mbit/s.",
+        remediation_zh="检查该教室接入端口协商速率、网线与配线、接入交换机上联及限速配置。",
+        remediation_en="Check the classroom's access port speed, cabling, the access switch's "
+        "uplink and any rate limits.",
+        requires=(PROBE,),
+    )
+    params_model: ClassVar[type[BaseModel]] = ClassroomParams
+
+    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+        params = ctx.params
+        assert isinstance(params, ClassroomParams)
+        rooms = ctx.inventory.classrooms
+        if not rooms:
+            return [Finding(self.meta.id, "classrooms", Status.ERROR, self.meta.severity,
+                            "the inventory lists no classrooms; add them under 'classrooms'")]
+        findings = []
+        for room in rooms:
+            if room.endpoint is None:
+                findings.append(Finding(
+                    self.meta.id, f"classroom/{room.id}", Status.SKIPPED, self.meta.severity,
+                    f"{room.name}: no iperf3 endpoint in the inventory; not measured"))
+                continue
+            for d in params.directions:
+                subject = f"classroom/{room.id}/{d}"
+                findings.append(goodput_finding(self.meta, subject, f"{room.name} {d}",
+                                                _fact(ctx.facts, subject), params.min_mbps))
+        return findings

@@ -1,0 +1,120 @@
+"""Port-speed checks: the uplink port runs at ≥ 1000 Mbit/s, classroom ports at ≥ 100 Mbit/s."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from auditor.checks._common import unmeasured
+from auditor.inventory import PortRef
+from auditor.model import Fact, Finding, Severity, Status
+from auditor.plugins import CheckContext, CheckMeta
+
+KIND = "snmp.interface"
+PROBE = "snmp.port_speed"
+
+
+class UplinkPortParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    min_mbps: float = Field(default=1000.0, gt=0)
+
+
+class ClassroomPortParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    min_mbps: float = Field(default=100.0, gt=0)
+
+
+def port_finding(meta: CheckMeta, target: str, label: str, fact: Fact | None,
+                 min_mbps: float) -> Finding:
+    """Judge one port: operationally up and at least ``min_mbps``."""
+    problem = unmeasured(meta, target, fact, PROBE)
+    if problem is not None:
+        return problem
+    assert fact is not None
+    d = fact.data
+    speed = d.get("speed_mbps")
+    evidence = {"facts": (fact.id,), "artifacts": fact.artifacts}
+    where = f"{label} ({d['device']} {d['if_name'] or d['port']}, ifIndex {d['if_index']})"
+    if d.get("oper_status") != "up":
+        return Finding(meta.id, target, Status.FAIL, meta.severity,
+                       f"{where}: port is {d.get('oper_status')} (admin {d.get('admin_status')})",
+                       measured=speed, threshold=min_mbps, unit="Mbit/s", **evidence)
+    if speed is None:
+        return Finding(meta.id, target, Status.ERROR, meta.severity,
+                       f"{where}: the device reports no ifHighSpeed or ifSpeed", **evidence)
+    ok = speed >= min_mbps
+    return Finding(
+        meta.id, target, Status.PASS if ok else Status.FAIL, meta.severity,
+        f"{where}: up at {speed:g} Mbit/s {'≥' if ok else '<'} {min_mbps:g} Mbit/s",
+        measured=speed, threshold=min_mbps, unit="Mbit/s", **evidence,
+    )
+
+
+def _lookup(ctx: CheckContext, ref: PortRef) -> Fact | None:
+    return ctx.facts.get(KIND, f"{ref.device}/{ref.port}")
+
+
+class UplinkPortSpeed:
+    """The uplink's switch port negotiated gigabit or faster."""
+
+    meta: ClassVar[CheckMeta] = CheckMeta(
+        id="ports.uplink_speed",
+        title_zh="出口端口速率不低于千兆（SNMP ifHighSpeed）",
+        title_en="Uplink port speed is at least 1000 Mbit/s (SNMP ifHighSpeed)",
+        severity=Severity.MEDIUM,
+        rationale_zh="端口协商速率是千兆进校的第二个证据来源，可区分链路限速与端口降速。",
+        rationale_en="The negotiated port speed is a second source of evidence for gigabit "
+        "access and separates a slow port from a rate-limited link.",
+        remediation_zh="检查出口端口的光模块、速率/双工配置与对端设备。",
+        remediation_en="Check the uplink port's optics, speed/duplex settings and the far end.",
+        requires=(PROBE,),
+    )
+    params_model: ClassVar[type[BaseModel]] = UplinkPortParams
+
+    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+        params = ctx.params
+        assert isinstance(params, UplinkPortParams)
+        uplink = ctx.inventory.uplink
+        if uplink is None or uplink.port is None:
+            return [Finding(self.meta.id, "uplink", Status.SKIPPED, self.meta.severity,
+                            "the inventory names no uplink.port; port speed not read")]
+        ref = uplink.port
+        return [port_finding(self.meta, f"port/{ref.device}/{ref.port}", "uplink port",
+                             _lookup(ctx, ref), params.min_mbps)]
+
+
+class ClassroomPortSpeed:
+    """Each classroom's access port negotiated 100 Mbit/s or faster."""
+
+    meta: ClassVar[CheckMeta] = CheckMeta(
+        id="ports.classroom_speed",
+        title_zh="教室接入端口速率不低于百兆（SNMP ifHighSpeed）",
+        title_en="Classroom access port speed is at least 100 Mbit/s (SNMP ifHighSpeed)",
+        severity=Severity.LOW,
+        rationale_zh="教室接入端口若协商为 10 Mbit/s，则无法满足百兆进班。",
+        rationale_en="A classroom port that negotiated 10 Mbit/s cannot deliver 100 Mbit/s.",
+        remediation_zh="检查教室网线（至少超五类）、端口速率配置和终端网卡。",
+        remediation_en="Check the classroom cabling (Cat 5e or better), port speed settings "
+        "and the end device's NIC.",
+        requires=(PROBE,),
+    )
+    params_model: ClassVar[type[BaseModel]] = ClassroomPortParams
+
+    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+        params = ctx.params
+        assert isinstance(params, ClassroomPortParams)
+        findings = []
+        for room in ctx.inventory.classrooms:
+            if room.access_port is None:
+                findings.append(Finding(self.meta.id, f"classroom/{room.id}", Status.SKIPPED,
+                                        self.meta.severity,
+                                        f"{room.name}: no access_port in the inventory; not read"))
+                continue
+            ref = room.access_port
+            findings.append(port_finding(self.meta, f"port/{ref.device}/{ref.port}",
+                                         room.name, _lookup(ctx, ref), params.min_mbps))
+        if not findings:
+            findings.append(Finding(self.meta.id, "classrooms", Status.ERROR, self.meta.severity,
+                                    "the inventory lists no classrooms"))
+        return findings

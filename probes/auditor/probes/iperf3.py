@@ -1,0 +1,249 @@
+"""Bandwidth probe: TCP goodput of the uplink and of every classroom link, with the iperf3 CLI.
+
+The ``iperf3`` CLI's ``--json`` output is used rather than the libiperf Python wrapper: the
+wrapper needs libiperf and runs the test in-process, so a hung test cannot be killed; a child
+process can be, and its JSON is the raw evidence kept for the assessor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import statistics
+from typing import Any, ClassVar, Literal
+
+import psutil
+from pydantic import BaseModel, ConfigDict, Field
+
+from auditor.context import RunContext
+from auditor.errors import ProbeError, TargetBusy, TargetUnreachable
+from auditor.inventory import Inventory, Iperf3Endpoint
+from auditor.model import Artifact, Fact, FactStatus, Safety
+from auditor.plugins import ProbeTask
+from auditor.probes._proc import run_tool
+from auditor.probes.parsers.iperf3_json import (
+    Iperf3Failure,
+    Iperf3ParseError,
+    Iperf3Run,
+    parse_iperf3_json,
+)
+
+KIND = "bandwidth.goodput"
+Direction = Literal["downstream", "upstream"]
+INSTALL = "install it: apt-get install iperf3"
+
+
+class Iperf3Settings(BaseModel):
+    """Settings of the bandwidth probe (profile ``probe_settings: iperf3.bandwidth``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    binary: str = "iperf3"
+    duration_s: int = Field(default=5, ge=1, le=60)
+    omit_s: int = Field(default=1, ge=0, le=10)
+    runs: int = Field(default=3, ge=1, le=9)
+    connect_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    timeout_margin_s: float = Field(default=10.0, gt=0, le=120)
+    busy_retries: int = Field(default=3, ge=0, le=10)
+    busy_backoff_s: float = Field(default=2.0, ge=0, le=60)
+    cpu_saturation_pct: float = Field(default=90.0, gt=0, le=100)
+    uplink_directions: list[Direction] = Field(default_factory=lambda: ["downstream", "upstream"])
+    classroom_directions: list[Direction] = Field(
+        default_factory=lambda: ["downstream", "upstream"]
+    )
+
+
+def _task(
+    link: str, target: str, ep: Iperf3Endpoint, direction: Direction, expected: int,
+    settings: Iperf3Settings,
+) -> ProbeTask:
+    # The agent sits at the school's core: for the uplink "downstream" (towards the school)
+    # means the far server sends (-R); for a classroom it means the agent sends.
+    reverse = (direction == "downstream") == (link == "uplink")
+    subject = f"{link}/{target}/{direction}"
+    return ProbeTask(
+        probe=Iperf3BandwidthProbe.name,
+        target=subject,
+        address=str(ep.address),
+        params={
+            "link": link, "target": target, "direction": direction, "reverse": reverse,
+            "port": ep.port, "expected_mbps": expected, "settings": settings.model_dump(),
+        },
+        produces=((KIND, subject),),
+        safety=Safety.BANDWIDTH,
+        locks=frozenset({f"iperf3-server:{ep.address}:{ep.port}",
+                         f"bottleneck:{ep.bottleneck or 'default'}"}),
+        estimated_seconds=settings.runs * (settings.duration_s + settings.omit_s + 0.5),
+    )
+
+
+class Iperf3BandwidthProbe:
+    """TCP goodput (median of several iperf3 runs) per link and direction."""
+
+    name: ClassVar[str] = "iperf3.bandwidth"
+    description: ClassVar[str] = (
+        "TCP goodput of the uplink and every classroom link with iperf3 (median of runs)"
+    )
+    settings_model: ClassVar[type[BaseModel]] = Iperf3Settings
+
+    def plan(self, inventory: Inventory, settings: BaseModel) -> list[ProbeTask]:
+        assert isinstance(settings, Iperf3Settings)
+        tasks: list[ProbeTask] = []
+        if inventory.uplink:
+            for ep in inventory.uplink.endpoints:
+                for d in settings.uplink_directions:
+                    tasks.append(_task("uplink", ep.id, ep, d, inventory.uplink.rate_mbps, settings))
+        for room in inventory.classrooms:
+            if room.endpoint is None:
+                continue
+            for d in settings.classroom_directions:
+                tasks.append(_task("classroom", room.id, room.endpoint, d, room.rate_mbps, settings))
+        return tasks
+
+    async def run(self, task: ProbeTask, ctx: RunContext) -> list[Fact]:
+        settings = Iperf3Settings.model_validate(task.params["settings"])
+        measurement = _Measurement(task, settings, ctx)
+        try:
+            data = await measurement.measure()
+        except ProbeError as exc:
+            return [Fact(KIND, task.target, self.name, FactStatus.ERROR, error=str(exc),
+                         artifacts=tuple(a.path for a in measurement.artifacts))]
+        return [Fact(KIND, task.target, self.name, FactStatus.OK, data=data,
+                     artifacts=tuple(a.path for a in measurement.artifacts))]
+
+
+class _Measurement:
+    """The runs of one task, the evidence they leave, and their validity."""
+
+    def __init__(self, task: ProbeTask, settings: Iperf3Settings, ctx: RunContext) -> None:
+        self.task, self.settings, self.ctx = task, settings, ctx
+        self.artifacts: list[Artifact] = []
+        p = task.params
+        self.where = f"{task.address}:{p['port']}"
+        self.argv = [
+            settings.binary, "-c", task.address, "-p", str(p["port"]),
+            "-t", str(settings.duration_s), "-O", str(settings.omit_s), "--json",
+            "--connect-timeout", str(int(settings.connect_timeout_s * 1000)),
+        ] + (["-R"] if p["reverse"] else [])
+
+    async def measure(self) -> dict[str, Any]:
+        nic = await _agent_nic(self.task.address, self.ctx.inventory.agent.interface)
+        runs: list[dict[str, Any]] = []
+        cpu_samples: list[float] = []
+        for index in range(1, self.settings.runs + 1):
+            psutil.cpu_percent(interval=None)
+            run, artifact = await self._one_run(index)
+            cpu_samples.append(psutil.cpu_percent(interval=None))
+            runs.append(_run_record(run, artifact))
+            self.ctx.tool_versions.setdefault("iperf3", run.version)
+        return self._summary(runs, nic, cpu_samples)
+
+    async def _one_run(self, index: int) -> tuple[Iperf3Run, Artifact]:
+        s = self.settings
+        timeout = s.duration_s + s.omit_s + s.connect_timeout_s + s.timeout_margin_s
+        for attempt in range(s.busy_retries + 1):
+            res = await run_tool(self.argv, timeout, f"iperf3 to {self.where}", INSTALL)
+            artifact = self._store(res.stdout or res.stderr, index, attempt)
+            outcome = self._parse(res.stdout, res.stderr)
+            if isinstance(outcome, Iperf3Run):
+                return outcome, artifact
+            if not outcome.busy:
+                raise TargetUnreachable(f"iperf3 server {self.where}: {outcome.message}")
+            if attempt < s.busy_retries:
+                await asyncio.sleep(s.busy_backoff_s * (attempt + 1) * random.uniform(0.5, 1.5))  # noqa: S311
+        raise TargetBusy(
+            f"iperf3 server {self.where} stayed busy (another test was running) after "
+            f"{s.busy_retries + 1} attempts; try again later"
+        )
+
+    def _parse(self, stdout: bytes, stderr: bytes) -> Iperf3Run | Iperf3Failure:
+        try:
+            return parse_iperf3_json(stdout.decode("utf-8", "replace"))
+        except Iperf3ParseError as exc:
+            detail = stderr.decode("utf-8", "replace").strip()[:200]
+            raise ProbeError(
+                f"iperf3 to {self.where} gave unreadable output ({exc}) {detail}".strip()
+            ) from None
+
+    def _store(self, data: bytes, index: int, attempt: int) -> Artifact:
+        suffix = f"-try{attempt + 1}" if attempt else ""
+        artifact = self.ctx.evidence.put(
+            f"iperf3/{self.task.target.replace('/', '-')}-run{index}{suffix}.json",
+            data, "application/json",
+            f"iperf3 --json output, {self.task.target}, run {index}"
+            + (f" attempt {attempt + 1}" if attempt else "")
+            + f": {' '.join(self.argv)}",
+        )
+        self.artifacts.append(artifact)
+        return artifact
+
+    def _summary(
+        self, runs: list[dict[str, Any]], nic: dict[str, Any], cpu: list[float]
+    ) -> dict[str, Any]:
+        p, s = self.task.params, self.settings
+        goodputs = [r["goodput_mbps"] for r in runs]
+        reasons = _invalid_reasons(runs, nic, cpu, p["expected_mbps"], s.cpu_saturation_pct)
+        return {
+            "link": p["link"], "target": p["target"], "direction": p["direction"],
+            "server": self.where, "reverse_mode": p["reverse"],
+            "command": " ".join(self.argv),
+            "duration_s": s.duration_s, "omit_s": s.omit_s,
+            "runs": runs,
+            "median_mbps": round(statistics.median(goodputs), 3),
+            "min_mbps": round(min(goodputs), 3), "max_mbps": round(max(goodputs), 3),
+            "expected_link_mbps": p["expected_mbps"],
+            "agent_nic": nic, "agent_cpu_pct": [round(c, 1) for c in cpu],
+            "valid": not reasons, "invalid_reasons": reasons,
+        }
+
+
+def _run_record(run: Iperf3Run, artifact: Artifact) -> dict[str, Any]:
+    return {
+        "goodput_mbps": round(run.goodput_bps / 1e6, 3),
+        "sender_mbps": round(run.sender_bps / 1e6, 3),
+        "seconds": round(run.duration_s, 3),
+        "retransmits": run.retransmits,
+        "host_cpu_pct": None if run.host_cpu_pct is None else round(run.host_cpu_pct, 1),
+        "remote_cpu_pct": None if run.remote_cpu_pct is None else round(run.remote_cpu_pct, 1),
+        "artifact": artifact.path,
+    }
+
+
+def _invalid_reasons(
+    runs: list[dict[str, Any]], nic: dict[str, Any], cpu: list[float], expected: int,
+    limit: float,
+) -> list[str]:
+    reasons: list[str] = []
+    speed = nic.get("speed_mbps") or 0
+    if 0 < speed < expected:
+        reasons.append(
+            f"the agent's NIC {nic.get('name')} runs at {speed} Mbit/s, slower than the "
+            f"{expected} Mbit/s link under test"
+        )
+    for i, r in enumerate(runs, 1):
+        for key, who in (("host_cpu_pct", "agent's iperf3"), ("remote_cpu_pct", "server's iperf3")):
+            if r[key] is not None and r[key] >= limit:
+                reasons.append(f"run {i}: {who} CPU at {r[key]:.0f}% (saturated, limit {limit:.0f}%)")
+    for i, c in enumerate(cpu, 1):
+        if c >= limit:
+            reasons.append(f"run {i}: the agent's CPUs were {c:.0f}% busy (limit {limit:.0f}%)")
+    return reasons
+
+
+async def _agent_nic(address: str, pinned: str | None) -> dict[str, Any]:
+    """The agent interface that routes to ``address``, and its link speed (0 = unknown)."""
+    name = pinned
+    if name is None:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                "ip", "-j", "route", "get", address,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            )
+            out, _ = await asyncio.wait_for(proc.communicate(), timeout=5)
+            routes = json.loads(out or b"[]")
+            name = routes[0].get("dev") if routes else None
+        except (OSError, ValueError, TimeoutError, IndexError, AttributeError):
+            name = None
+    stats = psutil.net_if_stats().get(name) if name else None
+    return {"name": name, "speed_mbps": stats.speed if stats else 0}

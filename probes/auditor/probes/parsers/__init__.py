@@ -1,0 +1,1 @@
+"""Pure parsers of tool and device output, tested on recorded real output."""

@@ -1,0 +1,1 @@
+"""Framework profiles shipped with the auditor (YAML data files beside this module)."""

@@ -1,0 +1,1 @@
+"""Built-in renderers of the signed report (templates beside this module)."""
