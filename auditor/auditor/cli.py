@@ -127,6 +127,8 @@ def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_c
 
 def _print_summary(report: dict[str, Any], seconds: float, out: Path) -> None:
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)
     table = Table(title="Findings", show_lines=False)
     for col in ("check", "target", "status", "measured", "threshold"):
         table.add_column(col, overflow="fold")
@@ -142,13 +144,17 @@ def _print_summary(report: dict[str, Any], seconds: float, out: Path) -> None:
         ind.add_column(col, overflow="fold")
     for i in report["indicators"]:
         style = STATUS_STYLE.get(i["status"], "")
-        ind.add_row(i["profile"], i["indicator"], f"[{style}]{i['status']}[/]", i["reason"])
+        ind.add_row(i["profile"], i["indicator"], f"[{style}]{i['status']}[/]", _short(i["reason"]))
     console.print(ind)
     for f in report["findings"]:
         if f["status"] in {"error", "fail"}:
             console.print(f"[{STATUS_STYLE[f['status']]}]{f['status']}[/] {f['target']}: {f['message']}")
     counts = ", ".join(f"{n} {s}" for s, n in report["summary"]["findings"].items())
     console.print(f"\n{counts}. Signed report: {out}/report.json ({seconds:.1f} s)")
+
+
+def _short(reason: str, limit: int = 160) -> str:
+    return reason if len(reason) <= limit else reason[: limit - 1] + "…"
 
 
 @cli.command()

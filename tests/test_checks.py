@@ -1,0 +1,114 @@
+"""Checks on facts: pass, fail, error (never pass), skipped, invalid measurement, missing fact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from auditor.checks.bandwidth import ClassroomGoodput, ClassroomParams, UplinkGoodput, UplinkParams
+from auditor.checks.port_speed import ClassroomPortParams, ClassroomPortSpeed, UplinkPortSpeed
+from auditor.checks.port_speed import UplinkPortParams
+from auditor.inventory import Inventory
+from auditor.model import Fact, FactStatus, Status, combine
+from auditor.plugins import CheckContext, FactIndex
+
+INV = Inventory.model_validate({
+    "school": {"name": "t"},
+    "scope": {"allow": ["10.200.0.0/16"]},
+    "uplink": {"endpoints": [{"id": "d", "address": "10.200.0.2"}],
+               "port": {"device": "sw", "port": "Gi0/1"}},
+    "classrooms": [
+        {"id": "r1", "name": "101", "endpoint": {"address": "10.200.11.2"},
+         "access_port": {"device": "sw", "port": "Eth1"}},
+        {"id": "r2", "name": "102"},
+    ],
+    "devices": [{"id": "sw", "address": "10.200.9.2", "vendor": "huawei"}],
+})
+
+
+def goodput(subject: str, median: float, valid: bool = True, reasons: list[str] | None = None,
+            status: FactStatus = FactStatus.OK, error: str | None = None) -> Fact:
+    data: dict[str, Any] = {} if status is not FactStatus.OK else {
+        "median_mbps": median, "runs": [{"goodput_mbps": median}], "valid": valid,
+        "invalid_reasons": reasons or []}
+    return Fact("bandwidth.goodput", subject, "iperf3.bandwidth", status, data, error,
+                ("evidence/iperf3/x.json",))
+
+
+def index(*facts: Fact) -> FactIndex:
+    out = FactIndex()
+    for fact in facts:
+        out.add(fact)
+    return out
+
+
+def test_uplink_pass_fail_and_threshold_edge() -> None:
+    facts = index(goodput("uplink/d/downstream", 955.9), goodput("uplink/d/upstream", 899.9))
+    found = UplinkGoodput().evaluate(CheckContext(INV, facts, UplinkParams()))
+    assert [f.status for f in found] == [Status.PASS, Status.FAIL]
+    assert found[1].measured == 899.9 and found[1].threshold == 900
+    assert "899.9 Mbit/s < 900 Mbit/s" in found[1].message
+    assert found[0].artifacts == ("evidence/iperf3/x.json",)
+    exact = index(goodput("uplink/d/downstream", 900.0), goodput("uplink/d/upstream", 900.0))
+    assert {f.status for f in UplinkGoodput().evaluate(
+        CheckContext(INV, exact, UplinkParams()))} == {Status.PASS}
+
+
+def test_invalid_measurement_is_error_not_pass() -> None:
+    facts = index(
+        goodput("uplink/d/downstream", 950, valid=False, reasons=["agent CPU at 99%"]),
+        goodput("uplink/d/upstream", 950),
+    )
+    found = UplinkGoodput().evaluate(CheckContext(INV, facts, UplinkParams()))
+    assert found[0].status is Status.ERROR and "agent CPU at 99%" in found[0].message
+    assert found[0].measured == 950
+
+
+def test_probe_error_skip_and_missing_fact() -> None:
+    facts = index(
+        goodput("classroom/r1/downstream", 0, status=FactStatus.ERROR, error="server busy"),
+        goodput("classroom/r1/upstream", 0, status=FactStatus.SKIPPED, error="class hours"),
+    )
+    found = ClassroomGoodput().evaluate(CheckContext(INV, facts, ClassroomParams()))
+    by_target = {f.target: f for f in found}
+    assert by_target["classroom/r1/downstream"].status is Status.ERROR
+    assert by_target["classroom/r1/downstream"].message == "server busy"
+    assert by_target["classroom/r1/upstream"].status is Status.SKIPPED
+    assert by_target["classroom/r2"].status is Status.SKIPPED  # no endpoint declared
+    missing = ClassroomGoodput().evaluate(CheckContext(INV, index(), ClassroomParams()))
+    assert missing[0].status is Status.ERROR and "no measurement" in missing[0].message
+
+
+def port(subject: str, speed: float | None, oper: str = "up") -> Fact:
+    device, name = subject.split("/", 1)
+    return Fact("snmp.interface", subject, "snmp.port_speed", FactStatus.OK, {
+        "device": device, "port": name, "if_name": name, "if_index": 7, "speed_mbps": speed,
+        "oper_status": oper, "admin_status": "up"})
+
+
+@pytest.mark.parametrize(("speed", "oper", "expected"), [
+    (100.0, "up", Status.PASS), (10.0, "up", Status.FAIL), (1000.0, "down", Status.FAIL),
+    (None, "up", Status.ERROR),
+])
+def test_classroom_port(speed: float | None, oper: str, expected: Status) -> None:
+    found = ClassroomPortSpeed().evaluate(
+        CheckContext(INV, index(port("sw/Eth1", speed, oper)), ClassroomPortParams()))
+    assert found[0].status is expected
+    assert found[1].status is Status.SKIPPED  # r2 has no access port
+
+
+def test_uplink_port() -> None:
+    ok = UplinkPortSpeed().evaluate(
+        CheckContext(INV, index(port("sw/Gi0/1", 1000.0)), UplinkPortParams()))
+    slow = UplinkPortSpeed().evaluate(
+        CheckContext(INV, index(port("sw/Gi0/1", 100.0)), UplinkPortParams()))
+    assert ok[0].status is Status.PASS and slow[0].status is Status.FAIL
+
+
+def test_combine_never_passes_on_missing_evidence() -> None:
+    assert combine([]) is Status.ERROR
+    assert combine([Status.PASS, Status.ERROR]) is Status.ERROR
+    assert combine([Status.PASS, Status.SKIPPED]) is Status.SKIPPED
+    assert combine([Status.ERROR, Status.FAIL]) is Status.FAIL
+    assert combine([Status.PASS, Status.PASS]) is Status.PASS
