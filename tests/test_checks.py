@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from auditor.checks.bandwidth import ClassroomGoodput, ClassroomParams, UplinkGoodput, UplinkParams
-from auditor.checks.port_speed import ClassroomPortParams, ClassroomPortSpeed, UplinkPortSpeed
-from auditor.checks.port_speed import UplinkPortParams
+from auditor.checks.port_speed import (
+    ClassroomPortParams,
+    ClassroomPortSpeed,
+    UplinkPortParams,
+    UplinkPortSpeed,
+)
 from auditor.inventory import Inventory
 from auditor.model import Fact, FactStatus, Status, combine
 from auditor.plugins import CheckContext, FactIndex

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import platform
 import socket
 import uuid
@@ -95,8 +96,6 @@ def run_audit(
 
 def _mask(report: JsonDict, secrets: SecretResolver) -> JsonDict:
     """Belt and braces: no resolved credential may appear anywhere in the report."""
-    import json
-
     text = json.dumps(report, ensure_ascii=False)
     masked = secrets.mask(text)
     return report if masked == text else dict(json.loads(masked))

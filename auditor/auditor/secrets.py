@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
-
 from auditor.errors import SecretError
 from auditor.inventory import SecretRef
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from auditor.checks._common import unmeasured
 from auditor.model import Fact, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta, FactIndex
+from pydantic import BaseModel, ConfigDict, Field
 
 KIND = "bandwidth.goodput"
 PROBE = "iperf3.bandwidth"
 Direction = Literal["downstream", "upstream"]
+BOTH: tuple[Direction, ...] = ("downstream", "upstream")
 
 
 class GoodputParams(BaseModel):
@@ -21,7 +21,7 @@ class GoodputParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_mbps: float = Field(gt=0)
-    directions: list[Direction] = Field(default_factory=lambda: ["downstream", "upstream"])
+    directions: list[Direction] = Field(default_factory=lambda: list(BOTH))
 
 
 class UplinkParams(GoodputParams):
@@ -42,18 +42,18 @@ def goodput_finding(meta: CheckMeta, target: str, label: str, fact: Fact | None,
     data = fact.data
     median = float(data["median_mbps"])
     runs = ", ".join(f"{r['goodput_mbps']:.1f}" for r in data["runs"])
-    evidence = {"facts": (fact.id,), "artifacts": fact.artifacts}
+    facts, artifacts = (fact.id,), fact.artifacts
     if not data.get("valid", False):
         reasons = "; ".join(data.get("invalid_reasons", [])) or "unknown"
         return Finding(meta.id, target, Status.ERROR, meta.severity,
                        f"{label}: measurement invalid ({reasons}); measured {median:.1f} Mbit/s",
-                       measured=median, threshold=min_mbps, unit="Mbit/s", **evidence)
+                       measured=median, threshold=min_mbps, unit="Mbit/s", facts=facts, artifacts=artifacts)
     ok = median >= min_mbps
     word = "≥" if ok else "<"
     return Finding(
         meta.id, target, Status.PASS if ok else Status.FAIL, meta.severity,
         f"{label}: median goodput {median:.1f} Mbit/s {word} {min_mbps:g} Mbit/s (runs: {runs})",
-        measured=median, threshold=min_mbps, unit="Mbit/s", **evidence,
+        measured=median, threshold=min_mbps, unit="Mbit/s", facts=facts, artifacts=artifacts,
     )
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from auditor.checks._common import unmeasured
 from auditor.inventory import PortRef
 from auditor.model import Fact, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
+from pydantic import BaseModel, ConfigDict, Field
 
 KIND = "snmp.interface"
 PROBE = "snmp.port_speed"
@@ -34,20 +33,21 @@ def port_finding(meta: CheckMeta, target: str, label: str, fact: Fact | None,
     assert fact is not None
     d = fact.data
     speed = d.get("speed_mbps")
-    evidence = {"facts": (fact.id,), "artifacts": fact.artifacts}
+    facts, artifacts = (fact.id,), fact.artifacts
     where = f"{label} ({d['device']} {d['if_name'] or d['port']}, ifIndex {d['if_index']})"
     if d.get("oper_status") != "up":
         return Finding(meta.id, target, Status.FAIL, meta.severity,
                        f"{where}: port is {d.get('oper_status')} (admin {d.get('admin_status')})",
-                       measured=speed, threshold=min_mbps, unit="Mbit/s", **evidence)
+                       measured=speed, threshold=min_mbps, unit="Mbit/s", facts=facts, artifacts=artifacts)
     if speed is None:
         return Finding(meta.id, target, Status.ERROR, meta.severity,
-                       f"{where}: the device reports no ifHighSpeed or ifSpeed", **evidence)
+                       f"{where}: the device reports no ifHighSpeed or ifSpeed",
+                       facts=facts, artifacts=artifacts)
     ok = speed >= min_mbps
     return Finding(
         meta.id, target, Status.PASS if ok else Status.FAIL, meta.severity,
         f"{where}: up at {speed:g} Mbit/s {'≥' if ok else '<'} {min_mbps:g} Mbit/s",
-        measured=speed, threshold=min_mbps, unit="Mbit/s", **evidence,
+        measured=speed, threshold=min_mbps, unit="Mbit/s", facts=facts, artifacts=artifacts,
     )
 
 

@@ -1,1 +1,1 @@
-"""Built-in probes. Each module registers one probe through the ``campus_auditor.probes`` entry-point group."""
+"""Built-in probes, registered through the ``campus_auditor.probes`` entry-point group."""

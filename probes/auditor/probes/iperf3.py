@@ -14,8 +14,6 @@ import statistics
 from typing import Any, ClassVar, Literal
 
 import psutil
-from pydantic import BaseModel, ConfigDict, Field
-
 from auditor.context import RunContext
 from auditor.errors import ProbeError, TargetBusy, TargetUnreachable
 from auditor.inventory import Inventory, Iperf3Endpoint
@@ -28,9 +26,11 @@ from auditor.probes.parsers.iperf3_json import (
     Iperf3Run,
     parse_iperf3_json,
 )
+from pydantic import BaseModel, ConfigDict, Field
 
 KIND = "bandwidth.goodput"
 Direction = Literal["downstream", "upstream"]
+BOTH: tuple[Direction, ...] = ("downstream", "upstream")
 INSTALL = "install it: apt-get install iperf3"
 
 
@@ -48,10 +48,8 @@ class Iperf3Settings(BaseModel):
     busy_retries: int = Field(default=3, ge=0, le=10)
     busy_backoff_s: float = Field(default=2.0, ge=0, le=60)
     cpu_saturation_pct: float = Field(default=90.0, gt=0, le=100)
-    uplink_directions: list[Direction] = Field(default_factory=lambda: ["downstream", "upstream"])
-    classroom_directions: list[Direction] = Field(
-        default_factory=lambda: ["downstream", "upstream"]
-    )
+    uplink_directions: list[Direction] = Field(default_factory=lambda: list(BOTH))
+    classroom_directions: list[Direction] = Field(default_factory=lambda: list(BOTH))
 
 
 def _task(

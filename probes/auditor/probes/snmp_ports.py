@@ -9,6 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
+from auditor.context import RunContext
+from auditor.errors import ProbeError, TargetUnreachable
+from auditor.inventory import Device, Inventory, PortRef
+from auditor.model import Fact, FactStatus, Safety
+from auditor.plugins import ProbeTask
+from auditor.probes.parsers.if_table import COLUMNS, IfRow, build_if_table, find_port
 from pydantic import BaseModel, ConfigDict, Field
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
@@ -20,8 +26,6 @@ from pysnmp.hlapi.v3arch.asyncio import (
     UsmUserData,
     bulk_walk_cmd,
     get_cmd,
-)
-from pysnmp.hlapi.v3arch.asyncio import (
     usmAesCfb128Protocol,
     usmAesCfb256Protocol,
     usmDESPrivProtocol,
@@ -30,13 +34,6 @@ from pysnmp.hlapi.v3arch.asyncio import (
     usmHMACMD5AuthProtocol,
     usmHMACSHAAuthProtocol,
 )
-
-from auditor.context import RunContext
-from auditor.errors import ProbeError, TargetUnreachable
-from auditor.inventory import Device, Inventory, PortRef
-from auditor.model import Fact, FactStatus, Safety
-from auditor.plugins import ProbeTask
-from auditor.probes.parsers.if_table import COLUMNS, IfRow, build_if_table, find_port
 
 KIND = "snmp.interface"
 SYSTEM = {"sysDescr": "1.3.6.1.2.1.1.1.0", "sysObjectID": "1.3.6.1.2.1.1.2.0",
@@ -195,7 +192,8 @@ def _auth(device: Device, ctx: RunContext) -> CommunityData | UsmUserData:
     where = f"devices[{device.id}].snmp"
     if snmp.version == "2c":
         assert snmp.community is not None
-        return CommunityData(ctx.secrets.resolve(snmp.community, f"{where}.community"), mpModel=1)
+        return CommunityData(ctx.secrets.resolve(snmp.community, f"{where}.community"),
+                             mpModel=1)  # noqa: S508 - v2c is what many school switches speak
     auth_key = ctx.secrets.resolve(snmp.auth_key, f"{where}.auth_key") if snmp.auth_key else None
     priv_key = ctx.secrets.resolve(snmp.priv_key, f"{where}.priv_key") if snmp.priv_key else None
     kwargs: dict[str, Any] = {}

@@ -75,9 +75,8 @@ def _int(value: str) -> int | None:
 def build_if_table(varbinds: Iterable[tuple[str, str]]) -> dict[int, IfRow]:
     """Rows of the interface table keyed by ifIndex."""
     rows: dict[int, IfRow] = {}
-    for oid, value in varbinds:
-        oid = oid.lstrip(".")
-        column, _, index_text = oid.rpartition(".")
+    for raw_oid, value in varbinds:
+        column, _, index_text = raw_oid.lstrip(".").rpartition(".")
         if column not in COLUMNS or not index_text.isdigit():
             continue
         row = rows.setdefault(int(index_text), IfRow(index=int(index_text)))
