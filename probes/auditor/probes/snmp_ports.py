@@ -166,7 +166,7 @@ class _Session:
         if status:
             raise ProbeError(f"SNMP error from {self.device.id}: {status.prettyPrint()}")
         names = list(SYSTEM)
-        return {names[i]: vb[1].prettyPrint() for i, vb in enumerate(binds)}
+        return {names[i]: _text(vb[1]) for i, vb in enumerate(binds)}
 
     async def walk_columns(self, columns: tuple[str, ...]) -> list[dict[str, str]]:
         rows: list[dict[str, str]] = []
@@ -182,8 +182,15 @@ class _Session:
                     raise ProbeError(f"SNMP error from {self.device.id}: {status.prettyPrint()}")
                 for name, value in binds:
                     rows.append({"oid": str(name.getOid() if hasattr(name, "getOid") else name),
-                                 "type": type(value).__name__, "value": value.prettyPrint()})
+                                 "type": type(value).__name__, "value": _text(value)})
         return rows
+
+
+def _text(value: Any) -> str:
+    """A varbind value as text; object identifiers stay numeric (no MIB name lookup)."""
+    if hasattr(value, "asTuple"):
+        return ".".join(str(part) for part in value.asTuple())
+    return str(value.prettyPrint())
 
 
 def _auth(device: Device, ctx: RunContext) -> CommunityData | UsmUserData:

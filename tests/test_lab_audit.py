@@ -1,0 +1,239 @@
+"""End to end against the namespace demo school: real iperf3 over tc-shaped veths, snmpsim.
+
+Needs root; builds its own school with prefix ``cat`` and tears it down afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import LAB_PREFIX, ROOT, run_cli
+
+pytestmark = pytest.mark.lab
+AGENT = f"{LAB_PREFIX}-agent"
+DEMO_SITE = ROOT / "auditor/auditor/lab/demo-site.yaml"
+PROFILE = "beijing-smart-campus-2023"
+
+
+def _site(tmp: Path, edit: Any = None, name: str = "site.yaml") -> Path:
+    data = yaml.safe_load(DEMO_SITE.read_text(encoding="utf-8"))
+    if edit is not None:
+        edit(data)
+    path = tmp / name
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _audit(lab: Any, tmp: Path, site: Path, *sets: str, extra_env: dict[str, str] | None = None,
+           allow: bool = True) -> tuple[subprocess.CompletedProcess[str], Path, dict[str, Any]]:
+    keys = tmp / "keys"
+    if not keys.exists():
+        assert run_cli("keys", "init", "--key-dir", str(keys)).returncode == 0
+    out = tmp / "audit"
+    args = ["run", "-q", "-i", str(site), "-p", PROFILE, "-o", str(out), "--key-dir", str(keys)]
+    args += ["--allow-class-hours"] if allow else []
+    for item in sets:
+        args += ["--set", item]
+    env = {"DEMO_SNMP_COMMUNITY": lab.snmp_community, **(extra_env or {})}
+    res = run_cli(*args, env=env, netns=AGENT)
+    assert "Traceback" not in res.stderr, res.stderr
+    report = json.loads((out / "report.json").read_bytes()) if (out / "report.json").exists() else {}
+    return res, out, report
+
+
+def _findings(report: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(f["check"], f["target"]): f for f in report["findings"]}
+
+
+@pytest.fixture(scope="module")
+def demo(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("demo")
+    res, out, report = _audit(lab, tmp, _site(tmp), "iperf3.bandwidth.duration_s=2",
+                              "iperf3.bandwidth.omit_s=1", "iperf3.bandwidth.runs=3")
+    assert res.returncode == 1, res.stdout + res.stderr  # the slow room fails
+    return res, out, report
+
+
+def test_uplink_and_good_rooms_pass_slow_room_fails(demo: Any, lab: Any) -> None:
+    _res, _out, report = demo
+    f = _findings(report)
+    for d in ("downstream", "upstream"):
+        up = f[("bandwidth.uplink_goodput", f"uplink/district/{d}")]
+        assert up["status"] == "pass", up
+        assert 0.93 * 1000 <= up["measured"] <= 1000, up  # tbf: 0.956 x rate
+        for room in ("room101", "room102"):
+            good = f[("bandwidth.classroom_goodput", f"classroom/{room}/{d}")]
+            assert good["status"] == "pass" and 93 <= good["measured"] <= 100, good
+        slow = f[("bandwidth.classroom_goodput", f"classroom/room103/{d}")]
+        assert slow["status"] == "fail", slow
+        assert 36 <= slow["measured"] <= 40 and slow["threshold"] == 90, slow
+        assert f"{slow['measured']:.1f} Mbit/s < 90 Mbit/s" in slow["message"]
+    indicator = report["indicators"][0]
+    assert indicator["status"] == "fail" and "room103" in indicator["reason"]
+
+
+def test_snmp_port_speeds_are_a_second_source(demo: Any) -> None:
+    f = _findings(demo[2])
+    uplink = f[("ports.uplink_speed", "port/access-sw/GigabitEthernet0/0/1")]
+    assert uplink["status"] == "pass" and uplink["measured"] == 1000
+    for port in ("Ethernet0/0/1", "Ethernet0/0/2", "Ethernet0/0/3"):
+        room = f[("ports.classroom_speed", f"port/access-sw/{port}")]
+        assert room["status"] == "pass" and room["measured"] == 100, room
+
+
+def test_median_of_runs_and_raw_evidence_kept(demo: Any) -> None:
+    _res, out, report = demo
+    facts = [x for x in report["facts"] if x["kind"] == "bandwidth.goodput"]
+    assert len(facts) == 8
+    for fact in facts:
+        runs = fact["data"]["runs"]
+        assert len(runs) == 3
+        assert fact["data"]["median_mbps"] == pytest.approx(
+            statistics.median(r["goodput_mbps"] for r in runs), abs=0.001)
+        for run in runs:
+            raw = json.loads((out / run["artifact"]).read_bytes())
+            assert raw["end"]["sum_received"]["bits_per_second"] / 1e6 == pytest.approx(
+                run["goodput_mbps"], abs=0.001)
+            assert raw["start"]["test_start"]["omit"] == 1
+        reverse = fact["data"]["reverse_mode"]
+        assert reverse == (fact["subject"] in {"uplink/district/downstream"}
+                           or fact["subject"].endswith("/upstream")
+                           and fact["subject"].startswith("classroom"))
+    listed = {a["path"]: a["sha256"] for a in report["artifacts"]}
+    assert sum(p.startswith("evidence/iperf3/") for p in listed) == 24
+    assert any(p.startswith("evidence/snmp/") for p in listed)
+
+
+def test_bundle_verifies_and_names_an_altered_evidence_file(demo: Any, tmp_path: Path) -> None:
+    _res, out, report = demo
+    assert run_cli("verify", str(out)).returncode == 0
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    victim = next(a["path"] for a in report["artifacts"] if a["path"].startswith("evidence/iperf3/"))
+    data = bytearray((copy / victim).read_bytes())
+    data[10] ^= 0x20
+    (copy / victim).write_bytes(bytes(data))
+    res = run_cli("verify", str(copy))
+    assert res.returncode == 1 and victim in res.stderr
+
+
+def test_credentials_never_in_the_bundle(demo: Any, lab: Any) -> None:
+    _res, out, _report = demo
+    secret = lab.snmp_community.encode()
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_bytes(), path
+
+
+def test_terminal_summary(demo: Any) -> None:
+    res = demo[0]
+    assert "room103" in res.stdout and "fail" in res.stdout and "Signed report" in res.stdout
+
+
+FAST = ("iperf3.bandwidth.duration_s=1", "iperf3.bandwidth.omit_s=0", "iperf3.bandwidth.runs=1",
+        "iperf3.bandwidth.timeout_margin_s=2", "iperf3.bandwidth.connect_timeout_s=1",
+        "iperf3.bandwidth.busy_retries=1", "iperf3.bandwidth.busy_backoff_s=0.2",
+        "iperf3.bandwidth.uplink_directions=[]",
+        "iperf3.bandwidth.classroom_directions=[downstream]")
+
+
+def _faulty(data: dict[str, Any]) -> None:
+    rooms = data["classrooms"]
+    rooms[1]["endpoint"]["port"] = 5299  # room102: nothing listens there
+    rooms.append({"id": "tarpit", "name": "accepts, never answers",
+                  "endpoint": {"address": "10.200.11.2", "port": 5300, "bottleneck": "t"}})
+    rooms.append({"id": "busy", "name": "busy server",
+                  "endpoint": {"address": "10.200.13.2", "bottleneck": "room103"}})
+    rooms.append({"id": "outside", "name": "not in scope", "endpoint": {"address": "10.99.0.5"}})
+    rooms.append({"id": "legacy", "name": "10 Mbit port",
+                  "access_port": {"device": "access-sw", "port": "Ethernet0/0/5"}})
+    rooms.append({"id": "ghost", "name": "no such port",
+                  "access_port": {"device": "access-sw", "port": "Ethernet0/0/9"}})
+    rooms.append({"id": "badcomm", "name": "wrong community",
+                  "access_port": {"device": "bad-sw", "port": "Ethernet0/0/1"}})
+    rooms.pop(2)  # room103 itself is kept busy by another client
+    data["devices"].append({"id": "bad-sw", "address": "10.200.9.2", "vendor": "huawei",
+                            "snmp": {"version": "2c", "community": {"env": "WRONG_COMMUNITY"}}})
+
+
+def test_faults_end_as_errors_and_the_audit_goes_on(lab: Any, tmp_path: Path) -> None:
+    from auditor.lab import school
+
+    tarpit = school.start_tarpit(LAB_PREFIX, "room101", "10.200.11.2", 5300)
+    hog = subprocess.Popen(["ip", "netns", "exec", f"{LAB_PREFIX}-router", "iperf3", "-c",
+                            "10.200.13.2", "-t", "60"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        import time
+
+        time.sleep(1.0)  # let the hog's test start so the server is busy
+        res, out, report = _audit(lab, tmp_path, _site(tmp_path, _faulty), *FAST,
+                                  extra_env={"WRONG_COMMUNITY": "not-the-community"})
+    finally:
+        hog.kill()
+        hog.wait()
+        school.stop_pid(LAB_PREFIX, tarpit)
+    assert res.returncode == 1
+    f = _findings(report)
+    good = f[("bandwidth.classroom_goodput", "classroom/room101/downstream")]
+    assert good["status"] == "pass"  # the rest of the audit went on
+    refused = f[("bandwidth.classroom_goodput", "classroom/room102/downstream")]
+    assert refused["status"] == "error" and "Connection refused" in refused["message"]
+    hung = f[("bandwidth.classroom_goodput", "classroom/tarpit/downstream")]
+    assert hung["status"] == "error" and "killed" in hung["message"], hung
+    busy = f[("bandwidth.classroom_goodput", "classroom/busy/downstream")]
+    assert busy["status"] == "error" and "stayed busy" in busy["message"], busy
+    outside = f[("bandwidth.classroom_goodput", "classroom/outside/downstream")]
+    assert outside["status"] == "error" and "outside the inventory's scope" in outside["message"]
+    assert not any("outside" in a["path"] for a in report["artifacts"])
+    legacy = f[("ports.classroom_speed", "port/access-sw/Ethernet0/0/5")]
+    assert legacy["status"] == "fail" and legacy["measured"] == 10
+    ghost = f[("ports.classroom_speed", "port/access-sw/Ethernet0/0/9")]
+    assert ghost["status"] == "error" and "not found" in ghost["message"]
+    wrong = f[("ports.classroom_speed", "port/bad-sw/Ethernet0/0/1")]
+    assert wrong["status"] == "error" and "no SNMP response" in wrong["message"]
+    assert report["indicators"][0]["status"] == "fail"
+    assert run_cli("verify", str(out)).returncode == 0
+    assert b"not-the-community" not in b"".join(
+        p.read_bytes() for p in out.rglob("*") if p.is_file())
+
+
+def test_missing_tool_is_an_error_naming_the_fix(lab: Any, tmp_path: Path) -> None:
+    res, _out, report = _audit(lab, tmp_path, _site(tmp_path), *FAST,
+                               "iperf3.bandwidth.binary=/nonexistent/iperf3")
+    assert res.returncode == 1
+    room = _findings(report)[("bandwidth.classroom_goodput", "classroom/room101/downstream")]
+    assert room["status"] == "error"
+    assert "not installed" in room["message"] and "apt-get install iperf3" in room["message"]
+
+
+def test_class_hours_skip_bandwidth_but_not_snmp(lab: Any, tmp_path: Path) -> None:
+    def always_class(data: dict[str, Any]) -> None:
+        days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        data["schedule"]["class_hours"] = [{"days": days, "start": "00:00", "end": "23:59:59"}]
+
+    res, _out, report = _audit(lab, tmp_path, _site(tmp_path, always_class), *FAST, allow=False)
+    assert res.returncode == 1
+    f = _findings(report)
+    room = f[("bandwidth.classroom_goodput", "classroom/room101/downstream")]
+    assert room["status"] == "skipped" and "class hours" in room["message"]
+    assert f[("ports.classroom_speed", "port/access-sw/Ethernet0/0/1")]["status"] == "pass"
+    assert report["indicators"][0]["status"] == "skipped"
+
+
+def test_lab_up_is_idempotent(lab: Any) -> None:
+    from auditor.lab import school
+
+    again = school.up(LAB_PREFIX)
+    assert again == lab
+    state = school.status(LAB_PREFIX)
+    assert state, state
