@@ -103,9 +103,9 @@ def test_median_of_runs_and_raw_evidence_kept(demo: Any) -> None:
                 run["goodput_mbps"], abs=0.001)
             assert raw["start"]["test_start"]["omit"] == 1
         reverse = fact["data"]["reverse_mode"]
-        assert reverse == (fact["subject"] in {"uplink/district/downstream"}
-                           or fact["subject"].endswith("/upstream")
-                           and fact["subject"].startswith("classroom"))
+        expected_reverse = fact["subject"] in {
+            "uplink/district/downstream", *(f"classroom/room10{i}/upstream" for i in (1, 2, 3))}
+        assert reverse == expected_reverse
     listed = {a["path"]: a["sha256"] for a in report["artifacts"]}
     assert sum(p.startswith("evidence/iperf3/") for p in listed) == 24
     assert any(p.startswith("evidence/snmp/") for p in listed)
@@ -221,12 +221,14 @@ def test_class_hours_skip_bandwidth_but_not_snmp(lab: Any, tmp_path: Path) -> No
         days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
         data["schedule"]["class_hours"] = [{"days": days, "start": "00:00", "end": "23:59:59"}]
 
-    res, _out, report = _audit(lab, tmp_path, _site(tmp_path, always_class), *FAST, allow=False)
+    res, _out, report = _audit(lab, tmp_path, _site(tmp_path, always_class), allow=False)
     assert res.returncode == 1
     f = _findings(report)
     room = f[("bandwidth.classroom_goodput", "classroom/room101/downstream")]
     assert room["status"] == "skipped" and "class hours" in room["message"]
     assert f[("ports.classroom_speed", "port/access-sw/Ethernet0/0/1")]["status"] == "pass"
+    up = f[("bandwidth.uplink_goodput", "uplink/district/downstream")]
+    assert up["status"] == "skipped"
     assert report["indicators"][0]["status"] == "skipped"
 
 

@@ -254,7 +254,10 @@ def lab_up(prefix: str) -> None:
     """Build the demo school (idempotent)."""
     from auditor.lab import school
 
-    info = school.up(prefix)
+    try:
+        info = school.up(prefix)
+    except school.LabError as exc:
+        raise InputError(f"lab up: {exc}") from None
     click.echo(f"demo school {prefix!r} is up; run the auditor in namespace {info.agent_ns}")
 
 
@@ -264,7 +267,10 @@ def lab_down(prefix: str) -> None:
     """Tear the demo school down completely."""
     from auditor.lab import school
 
-    school.down(prefix)
+    try:
+        school.down(prefix)
+    except school.LabError as exc:
+        raise InputError(f"lab down: {exc}") from None
     click.echo(f"demo school {prefix!r} is down")
 
 

@@ -130,9 +130,9 @@ class _Measurement:
         runs: list[dict[str, Any]] = []
         cpu_samples: list[float] = []
         for index in range(1, self.settings.runs + 1):
-            psutil.cpu_percent(interval=None)
+            before = psutil.cpu_times()
             run, artifact = await self._one_run(index)
-            cpu_samples.append(psutil.cpu_percent(interval=None))
+            cpu_samples.append(_busy_pct(before, psutil.cpu_times()))
             runs.append(_run_record(run, artifact))
             self.ctx.tool_versions.setdefault("iperf3", run.version)
         return self._summary(runs, nic, cpu_samples)
@@ -194,6 +194,17 @@ class _Measurement:
             "agent_nic": nic, "agent_cpu_pct": [round(c, 1) for c in cpu],
             "valid": not reasons, "invalid_reasons": reasons,
         }
+
+
+def _busy_pct(before: Any, after: Any) -> float:
+    """System-wide CPU busy % between two ``psutil.cpu_times()`` snapshots.
+
+    Snapshots per measurement, not ``psutil.cpu_percent(interval=None)``: that keeps one
+    module-wide baseline, which concurrent measurements would reset for each other.
+    """
+    total = sum(after) - sum(before)
+    idle = (after.idle - before.idle) + (getattr(after, "iowait", 0.0) - getattr(before, "iowait", 0.0))
+    return 0.0 if total <= 0 else max(0.0, min(100.0, 100.0 * (1 - idle / total)))
 
 
 def _run_record(run: Iperf3Run, artifact: Artifact) -> dict[str, Any]:
