@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from auditor.checks.bandwidth import ClassroomGoodput, ClassroomParams, UplinkGoodput, UplinkParams
 from auditor.checks.port_speed import (
     ClassroomPortParams,

@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
+
 from auditor.context import RunContext
 from auditor.engine import PlannedTask, RunOptions, _refusal, execute, in_class_hours
 from auditor.errors import ProbeError
@@ -20,7 +22,6 @@ from auditor.inventory import Inventory, Schedule
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import Check, Plugins, Probe, ProbeTask, Registry, Renderer
 from auditor.secrets import SecretResolver
-from pydantic import BaseModel
 
 INV = Inventory.model_validate({"school": {"name": "t"}, "scope": {"allow": ["10.200.0.0/16"]},
                                 "schedule": {"class_hours": [

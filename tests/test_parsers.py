@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from auditor.probes.parsers.if_table import (
     build_if_table,
     find_port,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from auditor.errors import RegistryError, SecretError
 from auditor.evidence import EvidenceStore
 from auditor.inventory import SecretRef

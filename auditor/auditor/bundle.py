@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import rfc8785
+
 from auditor.errors import InputError, VerificationError
 from auditor.model import JsonDict
 from auditor.plugins import Renderer

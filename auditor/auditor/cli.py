@@ -16,11 +16,12 @@ from typing import Any, TypeVar
 
 import click
 import yaml
-from auditor.errors import AuditorError, InputError, VerificationError
-from auditor.plugins import ProbeTask
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
+
+from auditor.errors import AuditorError, InputError, VerificationError
+from auditor.plugins import ProbeTask
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 F = TypeVar("F", bound=Callable[..., Any])

@@ -11,6 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import rfc8785
+from pydantic import BaseModel, ValidationError
+
 from auditor.context import RunContext
 from auditor.errors import AuditorError, InputError
 from auditor.inventory import Inventory, Schedule
@@ -27,7 +29,6 @@ from auditor.model import (
 from auditor.plugins import CheckContext, FactIndex, Plugins, ProbeTask
 from auditor.profile import CheckRef, LoadedProfile
 from auditor.yamlsrc import format_loc
-from pydantic import BaseModel, ValidationError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -13,8 +13,9 @@ from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from auditor.yamlsrc import load_yaml, validate
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from auditor.yamlsrc import load_yaml, validate
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 Port = Annotated[int, Field(ge=1, le=65535)]

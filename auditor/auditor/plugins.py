@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
+from pydantic import BaseModel
+
 from auditor.errors import RegistryError
 from auditor.model import Fact, FactStatus, Finding, JsonDict, Safety, Severity
-from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from auditor.context import RunContext

@@ -11,9 +11,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
 from auditor.errors import InputError
 from auditor.yamlsrc import load_yaml, validate
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class _Model(BaseModel):

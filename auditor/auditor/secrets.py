@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
+
 from auditor.errors import SecretError
 from auditor.inventory import SecretRef
 

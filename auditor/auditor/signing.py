@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from auditor.errors import SigningKeyError, VerificationError
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from auditor.errors import SigningKeyError, VerificationError
 
 PAYLOAD_TYPE = "application/vnd.campus-auditor.report+json"
 PRIVATE_NAME = "agent-ed25519.pem"

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from auditor.errors import InputError
 from pydantic import BaseModel, ValidationError
+
+from auditor.errors import InputError
 
 M = TypeVar("M", bound=BaseModel)
 

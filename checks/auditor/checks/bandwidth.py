@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from auditor.checks._common import unmeasured
 from auditor.model import Fact, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta, FactIndex
-from pydantic import BaseModel, ConfigDict, Field
 
 KIND = "bandwidth.goodput"
 PROBE = "iperf3.bandwidth"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from auditor.checks._common import unmeasured
 from auditor.inventory import PortRef
 from auditor.model import Fact, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
-from pydantic import BaseModel, ConfigDict, Field
 
 KIND = "snmp.interface"
 PROBE = "snmp.port_speed"

@@ -14,6 +14,8 @@ import statistics
 from typing import Any, ClassVar, Literal
 
 import psutil
+from pydantic import BaseModel, ConfigDict, Field
+
 from auditor.context import RunContext
 from auditor.errors import ProbeError, TargetBusy, TargetUnreachable
 from auditor.inventory import Inventory, Iperf3Endpoint
@@ -26,7 +28,6 @@ from auditor.probes.parsers.iperf3_json import (
     Iperf3Run,
     parse_iperf3_json,
 )
-from pydantic import BaseModel, ConfigDict, Field
 
 KIND = "bandwidth.goodput"
 Direction = Literal["downstream", "upstream"]

@@ -9,12 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from auditor.context import RunContext
-from auditor.errors import ProbeError, TargetUnreachable
-from auditor.inventory import Device, Inventory, PortRef
-from auditor.model import Fact, FactStatus, Safety
-from auditor.plugins import ProbeTask
-from auditor.probes.parsers.if_table import COLUMNS, IfRow, build_if_table, find_port
 from pydantic import BaseModel, ConfigDict, Field
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
@@ -34,6 +28,13 @@ from pysnmp.hlapi.v3arch.asyncio import (
     usmHMACMD5AuthProtocol,
     usmHMACSHAAuthProtocol,
 )
+
+from auditor.context import RunContext
+from auditor.errors import ProbeError, TargetUnreachable
+from auditor.inventory import Device, Inventory, PortRef
+from auditor.model import Fact, FactStatus, Safety
+from auditor.plugins import ProbeTask
+from auditor.probes.parsers.if_table import COLUMNS, IfRow, build_if_table, find_port
 
 KIND = "snmp.interface"
 SYSTEM = {"sysDescr": "1.3.6.1.2.1.1.1.0", "sysObjectID": "1.3.6.1.2.1.1.2.0",
