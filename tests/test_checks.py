@@ -116,3 +116,31 @@ def test_combine_never_passes_on_missing_evidence() -> None:
     assert combine([Status.PASS, Status.SKIPPED]) is Status.SKIPPED
     assert combine([Status.ERROR, Status.FAIL]) is Status.FAIL
     assert combine([Status.PASS, Status.PASS]) is Status.PASS
+
+
+def test_validity_rules_of_a_bandwidth_measurement() -> None:
+    from auditor.probes.iperf3 import _invalid_reasons
+
+    run = {"host_cpu_pct": 20.0, "remote_cpu_pct": 30.0}
+    fast_nic = {"name": "eth0", "speed_mbps": 10000}
+    assert _invalid_reasons([run], fast_nic, [40.0], 1000, 90) == []
+    slow = _invalid_reasons([run], {"name": "eth0", "speed_mbps": 100}, [40.0], 1000, 90)
+    assert len(slow) == 1 and "eth0 runs at 100 Mbit/s" in slow[0]
+    unknown = _invalid_reasons([run], {"name": "veth", "speed_mbps": 0}, [40.0], 1000, 90)
+    assert unknown == []  # an unknown NIC speed is recorded, not held against the test
+    hot = _invalid_reasons([{"host_cpu_pct": 97.0, "remote_cpu_pct": 95.0}], fast_nic,
+                           [99.0], 1000, 90)
+    assert [r.split(":")[1].split(" CPU")[0].strip() for r in hot[:2]] == [
+        "agent's iperf3", "server's iperf3"]
+    assert "CPUs were 99% busy" in hot[2]
+
+
+def test_cpu_busy_from_snapshots() -> None:
+    from collections import namedtuple
+
+    from auditor.probes.iperf3 import _busy_pct
+
+    times = namedtuple("times", "user system idle iowait")
+    assert _busy_pct(times(10, 10, 80, 0), times(20, 20, 100, 0)) == pytest.approx(50.0)
+    assert _busy_pct(times(0, 0, 0, 0), times(0, 0, 0, 0)) == 0.0
+    assert _busy_pct(times(0, 0, 0, 0), times(5, 5, 0, 10)) == pytest.approx(50.0)
