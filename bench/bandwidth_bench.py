@@ -36,12 +36,12 @@ def links(site: dict[str, Any]) -> list[tuple[str, str, bool, int, str]]:
     out = []
     for ep in site["uplink"]["endpoints"]:
         for d, rev in (("downstream", True), ("upstream", False)):
-            out.append((f"uplink/{ep['id']}/{d}", ep["address"], rev, 1000, ep["bottleneck"]))
+            out.append((f"uplink/{ep['id']}/{d}", ep["address"], rev, 1000, "uplink"))
     rates = {"room101": 100, "room102": 100, "room103": 40}
     for room in site["classrooms"]:
         for d, rev in (("downstream", False), ("upstream", True)):
             out.append((f"classroom/{room['id']}/{d}", room["endpoint"]["address"], rev,
-                        rates[room["id"]], room["endpoint"]["bottleneck"]))
+                        rates[room["id"]], room["id"]))
     return out
 
 
@@ -103,19 +103,19 @@ def main() -> None:
         school.down(args.prefix)
     for mode, (wall, rss_kb, report) in audits.items():
         print(f"\n== audit with {mode} bandwidth tests "
-              + ("(bottlenecks as the demo inventory declares them)" if mode == "parallel"
-                 else "(no bottlenecks declared: every test one after another)"))
+              + ("(one bottleneck declared per link: links tested at the same time)"
+                 if mode == "parallel" else "(the demo inventory: every test one after another)"))
         report_table(site, raw, wall, rss_kb, report, args, serial=mode == "serial")
 
 
 def _site_file(site: dict[str, Any], tmp: Path, serial: bool) -> Path:
-    """The demo inventory, optionally without bottleneck declarations (all tests serial)."""
+    """The demo inventory (no bottlenecks: serial), or with one bottleneck per link (parallel)."""
     data = json.loads(json.dumps(site))
-    if serial:
+    if not serial:
         for ep in data["uplink"]["endpoints"]:
-            ep.pop("bottleneck", None)
+            ep["bottleneck"] = "uplink"
         for room in data["classrooms"]:
-            room["endpoint"].pop("bottleneck", None)
+            room["endpoint"]["bottleneck"] = room["id"]
     path = tmp / "site.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path

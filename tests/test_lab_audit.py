@@ -106,6 +106,7 @@ def test_median_of_runs_and_raw_evidence_kept(demo: Any) -> None:
         expected_reverse = fact["subject"] in {
             "uplink/district/downstream", *(f"classroom/room10{i}/upstream" for i in (1, 2, 3))}
         assert reverse == expected_reverse
+        assert fact["data"]["overlapping_tests"] == []  # the demo declares no bottlenecks
     listed = {a["path"]: a["sha256"] for a in report["artifacts"]}
     assert sum(p.startswith("evidence/iperf3/") for p in listed) == 24
     assert any(p.startswith("evidence/snmp/") for p in listed)

@@ -130,13 +130,23 @@ class _Measurement:
         nic = await _agent_nic(self.task.address, self.ctx.inventory.agent.interface)
         runs: list[dict[str, Any]] = []
         cpu_samples: list[float] = []
-        for index in range(1, self.settings.runs + 1):
-            before = psutil.cpu_times()
-            run, artifact = await self._one_run(index)
-            cpu_samples.append(_busy_pct(before, psutil.cpu_times()))
-            runs.append(_run_record(run, artifact))
-            self.ctx.tool_versions.setdefault("iperf3", run.version)
-        return self._summary(runs, nic, cpu_samples)
+        active: set[str] = self.ctx.shared_client("bandwidth-tests-running", set)
+        overlapped: set[str] = set()
+        active.add(self.task.target)
+        try:
+            for index in range(1, self.settings.runs + 1):
+                before = psutil.cpu_times()
+                overlapped |= active
+                run, artifact = await self._one_run(index)
+                overlapped |= active
+                cpu_samples.append(_busy_pct(before, psutil.cpu_times()))
+                runs.append(_run_record(run, artifact))
+                self.ctx.tool_versions.setdefault("iperf3", run.version)
+        finally:
+            active.discard(self.task.target)
+        summary = self._summary(runs, nic, cpu_samples)
+        summary["overlapping_tests"] = sorted(overlapped - {self.task.target})
+        return summary
 
     async def _one_run(self, index: int) -> tuple[Iperf3Run, Artifact]:
         s = self.settings
