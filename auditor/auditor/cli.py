@@ -99,10 +99,17 @@ class _Progress:
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Probe tasks running at once (tasks sharing a bottleneck never overlap).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.option("--attestations", "attestations", type=click.Path(path_type=Path), default=None,
+              help="Attestation store (default $AUDITOR_ATTESTATIONS or "
+              "~/.local/share/campus-auditor/attestations).")
+@click.option("--waivers", type=click.Path(path_type=Path), default=None,
+              help="Waiver file (YAML).")
 @_key_dir_option
 def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_class_hours: bool,
-        sets: tuple[str, ...], concurrency: int, quiet: bool, key_dir: Path | None) -> None:
+        sets: tuple[str, ...], concurrency: int, quiet: bool, attestations: Path | None,
+        waivers: Path | None, key_dir: Path | None) -> None:
     """Run an audit and write a signed report bundle to OUT."""
+    from auditor.attest import default_store
     from auditor.engine import RunOptions, make_plan
     from auditor.inventory import load_inventory
     from auditor.plugins import load_plugins
@@ -115,7 +122,8 @@ def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_c
     signer = load_signer(key_dir or default_key_dir())
     plugins = load_plugins()
     options = RunOptions(allow_class_hours=allow_class_hours, concurrency=concurrency,
-                         probe_overrides=_parse_sets(sets))
+                         probe_overrides=_parse_sets(sets),
+                         attestations=attestations or default_store(), waivers=waivers)
     total = len(make_plan(inventory.inventory, profiles, plugins, options).tasks)
     progress = _Progress(total, quiet)
     started = time.monotonic()
@@ -143,14 +151,38 @@ def _print_summary(report: dict[str, Any], seconds: float, out: Path) -> None:
     for col in ("profile", "indicator", "status", "why"):
         ind.add_column(col, overflow="fold")
     for i in report["indicators"]:
+        if i["status"] == "manual" and not i["checks"]:
+            continue  # listed under "still needed" below
         style = STATUS_STYLE.get(i["status"], "")
         ind.add_row(i["profile"], i["indicator"], f"[{style}]{i['status']}[/]", _short(i["reason"]))
     console.print(ind)
+    _print_scores(console, report)
+    for warning in report.get("warnings", []):
+        console.print(f"[yellow]warning[/]: {warning}")
     for f in report["findings"]:
         if f["status"] in {"error", "fail"}:
             console.print(f"[{STATUS_STYLE[f['status']]}]{f['status']}[/] {f['target']}: {f['message']}")
     counts = ", ".join(f"{n} {s}" for s, n in report["summary"]["findings"].items())
     console.print(f"\n{counts}. Signed report: {out}/report.json ({seconds:.1f} s)")
+
+
+def _print_scores(console: Console, report: dict[str, Any]) -> None:
+    for sc in report.get("scores", []):
+        table = Table(title=f"Score: {sc['profile']}  {sc['total']:g} / {sc['possible']:g}")
+        for col in ("指标", "points", "earned", "lost", "lost by"):
+            table.add_column(col, overflow="fold")
+        for top in sc["groups"]:
+            table.add_row(f"[bold]{top['number'] or ''}{top['title']}[/]", f"{top['points']:g}",
+                          f"{top['earned']:g}", f"{top['lost']:g}", top["override"] or "")
+            for sub in top["groups"]:
+                lost_by = ", ".join(f"{x['number']} ({x['status']})" for x in sub["lost_by"])
+                table.add_row(f"  {sub['title']}", f"{sub['points']:g}", f"{sub['earned']:g}",
+                              f"{sub['lost']:g}", lost_by)
+        console.print(table)
+    needed = [i for i in report["indicators"] if i["status"] == "manual"]
+    if needed:
+        console.print(f"Still needed: {len(needed)} item(s) await an attestation "
+                      "(auditor attest ITEM --evidence FILE --by NAME --role ROLE); see report.md")
 
 
 def _short(reason: str, limit: int = 160) -> str:
@@ -179,6 +211,71 @@ def verify(bundle: Path, key: Path | None) -> None:
     for problem in result.problems:
         click.echo(f"  {problem}", err=True)
     sys.exit(EXIT_FINDINGS)
+
+
+@cli.command()
+@click.argument("item")
+@click.option("--evidence", "evidence", multiple=True, required=True,
+              type=click.Path(path_type=Path), help="Evidence document; repeat for several.")
+@click.option("--by", "by", required=True, help="Who attests.")
+@click.option("--role", required=True, help="Their role (e.g. 信息中心主任).")
+@click.option("--expires", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Last day the attestation counts (YYYY-MM-DD).")
+@click.option("--note", default=None, help="Free text.")
+@click.option("--profile", "profile_name", default=None,
+              help="Profile name or YAML file the item belongs to (default: the built-in ones).")
+@click.option("--store", type=click.Path(path_type=Path), default=None,
+              help="Attestation store (default $AUDITOR_ATTESTATIONS or "
+              "~/.local/share/campus-auditor/attestations).")
+def attest(item: str, evidence: tuple[Path, ...], by: str, role: str, expires: Any,
+           note: str | None, profile_name: str | None, store: Path | None) -> None:
+    """Record that BY attests ITEM ([PROFILE:]ITEM, or a dimension's id for its full-points rule)."""
+    from auditor.attest import default_store, record
+    from auditor.profile import builtin_profiles, load_profile
+
+    profile_id, _, target = item.rpartition(":")
+    names = [profile_name] if profile_name else [profile_id] if profile_id else builtin_profiles()
+    known = False
+    for name in names:
+        prof = load_profile(name).profile
+        if profile_id and prof.id != profile_id:
+            continue
+        known = known or prof.item(target) is not None or any(
+            g.id == target and g.override_rule for _p, g in prof.walk_groups())
+    if not known:
+        raise InputError(f"attest: {item!r} is not an item or starred dimension of "
+                         f"{', '.join(names)}; see `auditor profiles --items`")
+    path, att = record(store or default_store(), item, list(evidence), by, role,
+                       expires.date() if expires else None, note)
+    files = ", ".join(f"{e.name} ({e.sha256[:12]}…)" for e in att.evidence)
+    click.echo(f"recorded {path}: {item} attested by {by} ({role}); evidence {files}")
+
+
+@cli.command("score")
+@click.argument("report", type=click.Path(path_type=Path, exists=True))
+def score_cmd(report: Path) -> None:
+    """Print the score table of a saved report (a bundle directory or its report.json)."""
+    import json
+
+    path = report / "report.json" if report.is_dir() else report
+    try:
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        raise InputError(f"{path}: not a readable report.json") from None
+    console = Console() if Console().is_terminal else Console(width=160)
+    if not doc.get("scores"):
+        click.echo(f"{path}: no point-scored profile in this report")
+    _print_scores(console, doc)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("schemas"))
+def schema(directory: Path) -> None:
+    """Write JSON Schemas of the inventory, profile, waiver and attestation files."""
+    from auditor.schemas import write_schemas
+
+    for path in write_schemas(directory):
+        click.echo(f"wrote {path}")
 
 
 @cli.group()
@@ -225,12 +322,20 @@ def checks() -> None:
 
 
 @cli.command()
-def profiles() -> None:
-    """List the built-in profiles."""
+@click.option("--items", is_flag=True, help="Also list every item id (for attest and waivers).")
+def profiles(items: bool) -> None:
+    """List the built-in profiles (frameworks and levels)."""
     from auditor.profile import builtin_profiles, load_profile
 
     for name in builtin_profiles():
-        click.echo(f"{name:30} {load_profile(name).profile.title}")
+        prof = load_profile(name).profile
+        level = f" level {prof.level}" if prof.level else ""
+        count = sum(1 for _ in prof.walk_items())
+        click.echo(f"{name:30} {prof.title}{level} ({count} items, scoring: {prof.scoring})")
+        if items:
+            for _chain, item in prof.walk_items():
+                how = "measured" if item.checks else "attested"
+                click.echo(f"    {item.id:40} {how:9} {item.text[:60]}")
 
 
 @cli.command()

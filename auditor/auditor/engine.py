@@ -6,13 +6,15 @@ import asyncio
 import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import rfc8785
 from pydantic import BaseModel, ValidationError
 
+from auditor.attest import Attestation
 from auditor.context import RunContext
 from auditor.errors import AuditorError, InputError
 from auditor.inventory import Inventory, Schedule
@@ -24,10 +26,10 @@ from auditor.model import (
     Safety,
     Severity,
     Status,
-    combine,
 )
 from auditor.plugins import CheckContext, FactIndex, Plugins, ProbeTask
 from auditor.profile import CheckRef, LoadedProfile
+from auditor.scoring import ItemInputs, ProfileScore, evaluate_item, score_profile, valid_attestations
 from auditor.yamlsrc import format_loc
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -39,6 +41,8 @@ class RunOptions:
 
     allow_class_hours: bool = False
     concurrency: int = 4
+    attestations: Path | None = None  # attestation store; None: none are used
+    waivers: Path | None = None
     probe_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     now: datetime | None = None
 
@@ -64,11 +68,20 @@ class CheckRun:
         return f"{self.check}{params}"
 
 
+@dataclass(frozen=True)
+class ItemChecks:
+    """The check runs an item relies on, and any tailoring that weakened a bound."""
+
+    keys: tuple[str, ...]
+    weakened: tuple[str, ...] = ()
+
+
 @dataclass
 class Plan:
     tasks: list[PlannedTask]
     settings: dict[str, BaseModel]
     check_runs: dict[str, CheckRun]
+    items: dict[tuple[str, str], ItemChecks] = field(default_factory=dict)
 
 
 def _settings(
@@ -93,32 +106,70 @@ def _settings(
     return settings
 
 
-def _check_runs(profiles: Sequence[LoadedProfile], plugins: Plugins) -> dict[str, CheckRun]:
+def _tailored(inventory: Inventory, profile: str, item: str,
+              ref: CheckRef) -> tuple[dict[str, Any], list[str]]:
+    """The check's params after the site's tailoring, and the bounds that tailoring crossed."""
+    params = dict(ref.params)
+    weakened: list[str] = []
+    for t in inventory.tailoring:
+        if (t.profile, t.item, t.check) != (profile, item, ref.check):
+            continue
+        params.update(t.params)
+        for key, value in t.params.items():
+            bound = ref.bounds.get(key)
+            if bound is not None and isinstance(value, int | float) and bound.violated_by(value):
+                weakened.append(f"{ref.check} {key}={value:g} (the standard requires {bound.describe()};"
+                                f" site reason: {t.reason})")
+    return params, weakened
+
+
+def _check_runs(inventory: Inventory, profiles: Sequence[LoadedProfile],
+                plugins: Plugins) -> tuple[dict[str, CheckRun], dict[tuple[str, str], ItemChecks]]:
     runs: dict[str, CheckRun] = {}
+    items: dict[tuple[str, str], ItemChecks] = {}
     for lp in profiles:
-        for ind in lp.profile.indicators:
-            for ref in ind.checks:
-                run = _check_run(lp, ind.id, ref, plugins)
+        for _chain, item in lp.profile.walk_items():
+            keys, weakened = [], []
+            for ref in item.checks:
+                params, crossed = _tailored(inventory, lp.profile.id, item.id, ref)
+                run = _check_run(lp, item.id, ref.check, params, plugins)
                 runs.setdefault(run.key, run)
-    return runs
+                keys.append(run.key)
+                weakened += crossed
+            items[(lp.profile.id, item.id)] = ItemChecks(tuple(keys), tuple(weakened))
+    _check_tailoring_targets(inventory, profiles)
+    return runs, items
 
 
-def _check_run(lp: LoadedProfile, indicator: str, ref: CheckRef, plugins: Plugins) -> CheckRun:
-    if ref.check not in plugins.checks:
+def _check_tailoring_targets(inventory: Inventory, profiles: Sequence[LoadedProfile]) -> None:
+    for i, t in enumerate(inventory.tailoring):
+        lp = next((lp for lp in profiles if lp.profile.id == t.profile), None)
+        if lp is None:
+            continue  # tailoring for a profile not evaluated in this run
+        item = lp.profile.item(t.item)
+        if item is None or t.check not in {ref.check for ref in item.checks}:
+            raise InputError(
+                f"inventory tailoring[{i}]: profile {t.profile} has no item {t.item!r} with check "
+                f"{t.check!r}")
+
+
+def _check_run(lp: LoadedProfile, item: str, check_id: str, params: dict[str, Any],
+               plugins: Plugins) -> CheckRun:
+    if check_id not in plugins.checks:
         raise InputError(
-            f"profile {lp.origin}: indicator {indicator}: unknown check {ref.check!r} "
+            f"profile {lp.origin}: item {item}: unknown check {check_id!r} "
             f"(installed: {', '.join(plugins.checks.names())})"
         )
-    check = plugins.checks.get(ref.check)
+    check = plugins.checks.get(check_id)
     try:
-        params = check.params_model.model_validate(ref.params)
+        model = check.params_model.model_validate(params)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise InputError(
-            f"profile {lp.origin}: indicator {indicator}: check {ref.check} params: "
+            f"profile {lp.origin}: item {item}: check {check_id} params: "
             f"{format_loc([p for p in first['loc'] if isinstance(p, int | str)])}: {first['msg']}"
         ) from None
-    return CheckRun(ref.check, params)
+    return CheckRun(check_id, model)
 
 
 def in_class_hours(schedule: Schedule, now: datetime) -> str | None:
@@ -164,7 +215,7 @@ def make_plan(
     options: RunOptions,
 ) -> Plan:
     """Decide which probe tasks run against which targets, and which are refused and why."""
-    check_runs = _check_runs(profiles, plugins)
+    check_runs, items = _check_runs(inventory, profiles, plugins)
     needed = {p for run in check_runs.values() for p in plugins.checks.get(run.check).meta.requires}
     missing = sorted(n for n in needed if n not in plugins.probes)
     if missing:
@@ -175,7 +226,7 @@ def make_plan(
     for name in sorted(needed):
         for task in plugins.probes.get(name).plan(inventory, settings[name]):
             tasks.append(PlannedTask(task, _refusal(task, inventory, options, now)))
-    return Plan(tasks, settings, check_runs)
+    return Plan(tasks, settings, check_runs, items)
 
 
 TaskCallback = Callable[[ProbeTask, str], None]
@@ -272,43 +323,35 @@ def evaluate_checks(
 
 
 def derive_indicators(
-    profiles: Sequence[LoadedProfile], plan: Plan, plugins: Plugins, findings: dict[str, list[Finding]]
+    profiles: Sequence[LoadedProfile], plan: Plan, findings: dict[str, list[Finding]],
+    attestations: Sequence[Attestation], today: date,
 ) -> list[IndicatorResult]:
-    """Each indicator's status from its checks' findings and its manual parts."""
+    """Each item's status from its checks' findings, tailoring and attestations."""
     results: list[IndicatorResult] = []
     for lp in profiles:
-        for ind in lp.profile.indicators:
-            keys = [_check_run(lp, ind.id, ref, plugins).key for ref in ind.checks]
-            found = [f for k in keys for f in findings.get(k, [])]
-            status, reason = _indicator_status(ind.checks, found, ind.manual)
-            results.append(
-                IndicatorResult(
-                    profile=lp.profile.id,
-                    indicator=ind.id,
-                    title=ind.text,
-                    status=status,
-                    reason=reason,
-                    checks=tuple(ref.check for ref in ind.checks),
-                    manual=tuple(ind.manual),
-                )
+        prof = lp.profile
+        for chain, item in prof.walk_items():
+            checks = plan.items[(prof.id, item.id)]
+            inputs = ItemInputs(
+                findings=[f for k in checks.keys for f in findings.get(k, [])],
+                weakened=checks.weakened,
+                attestations=valid_attestations(attestations, prof.id, item.id, today),
             )
+            results.append(evaluate_item(prof, chain, item, inputs))
     return results
 
 
-def _indicator_status(
-    refs: Sequence[CheckRef], found: Sequence[Finding], manual: Sequence[str]
-) -> tuple[Status, str]:
-    if not refs:
-        return Status.MANUAL, "not measurable: needs an attestation"
-    if not found:
-        return Status.ERROR, "its checks produced no findings (nothing to evaluate)"
-    status = combine(f.status for f in found)
-    if status is Status.PASS:
-        if manual:
-            return Status.MANUAL, "measured parts pass; still needs attestation of: " + "; ".join(manual)
-        return Status.PASS, f"all {len(found)} findings pass"
-    bad = [f"{f.check} {f.target}: {f.status.value}" for f in found if f.status is not Status.PASS]
-    return status, "; ".join(bad)
+def score(profiles: Sequence[LoadedProfile], results: Sequence[IndicatorResult],
+          attestations: Sequence[Attestation], today: date) -> list[ProfileScore]:
+    """Points for every profile scored by deduction."""
+    out = []
+    for lp in profiles:
+        overrides = {g.id: valid_attestations(attestations, lp.profile.id, g.id, today)
+                     for _p, g in lp.profile.walk_groups() if g.override_rule}
+        scored = score_profile(lp.profile, results, overrides)
+        if scored is not None:
+            out.append(scored)
+    return out
 
 
 def exit_status(findings: dict[str, list[Finding]]) -> int:

@@ -206,6 +206,20 @@ class WifiArea(_Model):
     ssids: list[str] = Field(default_factory=list)
 
 
+class Tailoring(_Model):
+    """A site's override of one check's parameters on one profile item.
+
+    Overrides may tighten freely; loosening past the bound the profile declares makes the
+    item fail ("threshold weakened below what the standard requires").
+    """
+
+    profile: Annotated[str, StringConstraints(min_length=1)]
+    item: Annotated[str, StringConstraints(min_length=1)]
+    check: Annotated[str, StringConstraints(min_length=1)]
+    params: dict[str, float | int | str | list[str]]
+    reason: Annotated[str, StringConstraints(min_length=1)]
+
+
 class Agent(_Model):
     """Where the auditor runs. ``interface`` pins the NIC used for the NIC-speed sanity check."""
 
@@ -228,6 +242,7 @@ class Inventory(_Model):
     firewalls: list[Firewall] = Field(default_factory=list)
     backups: list[BackupTarget] = Field(default_factory=list)
     wifi_areas: list[WifiArea] = Field(default_factory=list)
+    tailoring: list[Tailoring] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> Self:

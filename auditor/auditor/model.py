@@ -120,6 +120,8 @@ class Finding:
     unit: str | None = None
     facts: tuple[str, ...] = ()
     artifacts: tuple[str, ...] = ()
+    original_status: Status | None = None  # set when waived
+    waiver: Mapping[str, Any] | None = None
 
     def to_json(self) -> JsonDict:
         return {
@@ -133,30 +135,50 @@ class Finding:
             "unit": self.unit,
             "facts": list(self.facts),
             "artifacts": list(self.artifacts),
+            "original_status": self.original_status.value if self.original_status else None,
+            "waiver": dict(self.waiver) if self.waiver else None,
         }
+
+
+VERDICT = {
+    Status.PASS: "satisfied",
+    Status.FAIL: "not satisfied",
+    Status.ERROR: "not determined",
+    Status.SKIPPED: "not determined",
+    Status.NOT_APPLICABLE: "not applicable",
+    Status.MANUAL: "needs attestation",
+    Status.WAIVED: "not satisfied (waived)",
+}
 
 
 @dataclass(frozen=True)
 class IndicatorResult:
-    """A profile indicator's status, derived from its checks' findings and manual parts."""
+    """An item's (monitoring point's) status, from its findings, attestations and waivers."""
 
     profile: str
     indicator: str
+    number: str | None
+    path: tuple[str, ...]
     title: str
     status: Status
     reason: str
     checks: tuple[str, ...]
     manual: tuple[str, ...]
+    attested_by: tuple[str, ...] = ()
 
     def to_json(self) -> JsonDict:
         return {
             "profile": self.profile,
             "indicator": self.indicator,
+            "number": self.number,
+            "path": list(self.path),
             "title": self.title,
             "status": self.status.value,
+            "verdict": VERDICT[self.status],
             "reason": self.reason,
             "checks": list(self.checks),
             "manual": list(self.manual),
+            "attested_by": list(self.attested_by),
         }
 
 

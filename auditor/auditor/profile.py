@@ -1,56 +1,140 @@
-"""Profiles: which checks run, with which parameters, and which indicator each serves.
+"""Profiles: a framework's indicator tree as data (schema 2).
 
-A profile is data (YAML). Built-in profiles live in the ``auditor.profiles`` package; a
-path to a YAML file may be given instead of a name.
+A profile is a tree of groups (一级/二级指标, or GB/T 22239 classes and control points) whose
+leaves are items (三级 monitoring points, or lettered requirements). An item names the checks
+that evidence it (with parameters, and the bounds a site may not loosen them past) and the
+parts that only an attestation can satisfy. Built-in profiles live in ``auditor.profiles``;
+a path to a YAML file may be given instead of a name.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from auditor.errors import InputError
 from auditor.yamlsrc import load_yaml, validate
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Bound(_Model):
+    """The loosest value a site may tailor a numeric parameter to."""
+
+    min: float | None = None
+    max: float | None = None
+
+    def violated_by(self, value: float) -> bool:
+        return (self.min is not None and value < self.min) or (self.max is not None and value > self.max)
+
+    def describe(self) -> str:
+        parts = ([f"≥ {self.min:g}"] if self.min is not None else []) + (
+            [f"≤ {self.max:g}"] if self.max is not None else [])
+        return " and ".join(parts)
+
+
 class CheckRef(_Model):
-    """A check named by an indicator, with parameters overriding the check's defaults."""
+    """A check an item relies on, its parameters, and the bounds tailoring may not cross."""
 
     check: str
     params: dict[str, Any] = Field(default_factory=dict)
+    bounds: dict[str, Bound] = Field(default_factory=dict)
 
 
-class Indicator(_Model):
-    """One monitoring point (三级指标) or control item of a framework."""
+class Item(_Model):
+    """A leaf of the indicator tree: one monitoring point or lettered requirement."""
 
     id: Annotated[str, StringConstraints(min_length=1)]
-    path: list[str] = Field(default_factory=list)  # 一级指标, 二级指标 (with points as written)
-    number: int | None = None
+    number: int | str | None = None
     text: str
     checks: list[CheckRef] = Field(default_factory=list)
-    manual: list[str] = Field(default_factory=list)  # parts no probe can evidence
+    manual: list[str] = Field(default_factory=list)  # parts only an attestation can satisfy
     notes: list[str] = Field(default_factory=list)
 
 
-class Profile(_Model):
-    """A framework profile (``schema: 1``)."""
+class Group(_Model):
+    """A node of the tree (一级/二级指标, or a class / control point)."""
 
-    schema_: Annotated[int, Field(alias="schema")] = 1
+    id: Slug
+    number: str | None = None
+    title: str
+    points: float | None = None
+    star: bool = False
+    override_rule: str | None = None
+    rule: str | None = None
+    deduction: float | None = None
+    notes: list[str] = Field(default_factory=list)
+    groups: list[Group] = Field(default_factory=list)
+    items: list[Item] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Self:
+        if self.groups and self.items:
+            raise ValueError(f"group {self.id!r} has both 'groups' and 'items'; use one")
+        if self.star and not self.override_rule:
+            raise ValueError(f"group {self.id!r} is starred but has no 'override_rule'")
+        if self.deduction is not None and self.deduction <= 0:
+            raise ValueError(f"group {self.id!r}: 'deduction' must be positive (or null: all or nothing)")
+        return self
+
+
+class Profile(_Model):
+    """A framework profile (``schema: 2``)."""
+
+    schema_: Annotated[Literal[2], Field(alias="schema")]
     id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]*$")]
     title: str
     version: str
     source: str
+    scoring: Literal["deduction", "status"] = "status"
+    level: int | None = None
     notes: list[str] = Field(default_factory=list)
     probe_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    indicators: Annotated[list[Indicator], Field(min_length=1)]
+    groups: Annotated[list[Group], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        ids = [item.id for _path, item in self.walk_items()]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate item id {', '.join(dupes)}")
+        if self.scoring == "deduction":
+            for path, group in self.walk_groups():
+                if group.items and group.points is None:
+                    raise ValueError(f"group {group.id!r} ({'/'.join(path)}) needs points under "
+                                     "deduction scoring")
+        return self
+
+    def walk_groups(self) -> Iterator[tuple[list[str], Group]]:
+        """Every group with the titles of the groups above it."""
+        stack: list[tuple[list[str], Group]] = [([], g) for g in reversed(self.groups)]
+        while stack:
+            path, group = stack.pop()
+            yield path, group
+            stack.extend(([*path, group.title], g) for g in reversed(group.groups))
+
+    def walk_items(self) -> Iterator[tuple[list[Group], Item]]:
+        """Every item with the chain of groups above it, in document order."""
+        def visit(chain: list[Group], group: Group) -> Iterator[tuple[list[Group], Item]]:
+            for item in group.items:
+                yield [*chain, group], item
+            for sub in group.groups:
+                yield from visit([*chain, group], sub)
+
+        for top in self.groups:
+            yield from visit([], top)
+
+    def item(self, item_id: str) -> Item | None:
+        return next((item for _c, item in self.walk_items() if item.id == item_id), None)
 
 
 class LoadedProfile:
@@ -74,11 +158,11 @@ def load_profile(name_or_path: str) -> LoadedProfile:
             known = ", ".join(builtin_profiles())
             raise InputError(f"unknown profile {name_or_path!r}; built-in profiles: {known}")
         with resources.as_file(resources.files("auditor.profiles") / f"{name_or_path}.yaml") as p:
-            path = Path(p)
-            data, node, raw = load_yaml(path)
-            origin = f"builtin:{name_or_path}"
+            data, node, raw = load_yaml(Path(p))
+            shown = f"profile {name_or_path}"
     else:
         data, node, raw = load_yaml(path)
-        origin = str(path)
-    profile = validate(Profile, data, node, str(path))
+        shown = str(path)
+    profile = validate(Profile, data, node, shown)
+    origin = str(path) if shown == str(path) else f"builtin:{name_or_path}"
     return LoadedProfile(profile, origin, raw)

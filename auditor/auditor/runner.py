@@ -9,11 +9,12 @@ import socket
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from auditor.attest import Attestation, load_store
 from auditor.bundle import prepare_out_dir, write_bundle
 from auditor.context import RunContext
 from auditor.engine import (
@@ -25,14 +26,16 @@ from auditor.engine import (
     execute,
     exit_status,
     make_plan,
+    score,
 )
 from auditor.evidence import EvidenceStore
 from auditor.inventory import LoadedInventory
-from auditor.model import Finding, IndicatorResult, JsonDict
+from auditor.model import Finding, IndicatorResult, JsonDict, Status
 from auditor.plugins import FactIndex, Plugins
 from auditor.profile import LoadedProfile
 from auditor.secrets import SecretResolver
 from auditor.signing import Signer
+from auditor.waivers import Waiver, apply_waivers, load_waivers, split_active
 
 REPORT_SCHEMA = "campus-auditor/report"
 REPORT_SCHEMA_VERSION = "1.0"
@@ -71,6 +74,10 @@ def run_audit(
 ) -> RunResult:
     """Plan, probe, check, sign. Input problems raise InputError before anything is probed."""
     plan = make_plan(inventory.inventory, profiles, plugins, options)
+    today = (options.now or datetime.now().astimezone()).date()
+    atts = load_store(options.attestations) if options.attestations else []
+    waiver_file = load_waivers(options.waivers) if options.waivers else None
+    waivers, warnings = split_active(waiver_file.waivers if waiver_file else [], today)
     prepare_out_dir(out)
     secrets = SecretResolver(inventory.inventory.secrets_file)
     store = EvidenceStore(out, secrets)
@@ -79,19 +86,69 @@ def run_audit(
     ctx = RunContext(inventory=inventory.inventory, evidence=store, secrets=secrets)
     started = _now()
     facts = asyncio.run(execute(plan, plugins, ctx, options.concurrency, on_event))
-    findings_by_run = evaluate_checks(plan, plugins, inventory.inventory, facts)
-    indicators = derive_indicators(profiles, plan, plugins, findings_by_run)
+    findings_by_run = {k: apply_waivers(v, waivers)
+                       for k, v in evaluate_checks(plan, plugins, inventory.inventory, facts).items()}
+    attested = [a for _p, a in atts]
+    indicators = _waive_items(derive_indicators(profiles, plan, findings_by_run, attested, today),
+                              waivers)
+    scores = score(profiles, indicators, attested, today)
     findings = [f for fs in findings_by_run.values() for f in fs]
     status = exit_status(findings_by_run)
+    attestation_json = _store_attestations(store, atts, options.attestations, today, profiles)
     report = _report(
         run_id=str(uuid.uuid4()), started=started, inventory=inventory, profiles=profiles,
         plan=plan, plugins=plugins, facts=facts, findings=findings, indicators=indicators,
         ctx=ctx, signer=signer, options=options, status=status,
     )
+    report["scores"] = [sc.to_json() for sc in scores]
+    report["attestations"] = attestation_json
+    report["waivers"] = [{**w.to_json(), "in_force": w in waivers}
+                         for w in (waiver_file.waivers if waiver_file else [])]
+    report["warnings"] = warnings + [f"attestation for {a['target']} by {a['by']} expired on "
+                                     f"{a['expires']}: not counted" for a in attestation_json
+                                     if a["expired"]]
     report = _mask(report, secrets)
     renderers = [r for _n, r in plugins.renderers.items()]
     write_bundle(out, report, renderers, signer)
     return RunResult(report, out, status, findings, indicators)
+
+
+def _waive_items(results: list[IndicatorResult], waivers: list[Waiver]) -> list[IndicatorResult]:
+    """Items waived as a whole keep their real status in the reason and show ``waived``."""
+    out = []
+    for r in results:
+        w = next((w for w in waivers if w.item in {r.indicator, f"{r.profile}:{r.indicator}"}), None)
+        if w is not None and r.status is not Status.PASS:
+            out.append(replace(r, status=Status.WAIVED, reason=f"waived by {w.approver} until "
+                               f"{w.expires} ({w.reason}); real status {r.status.value}: {r.reason}"))
+        else:
+            out.append(r)
+    return out
+
+
+def _store_attestations(store: EvidenceStore, atts: list[tuple[Path, Attestation]],
+                        root: Path | None, today: date,
+                        profiles: Sequence[LoadedProfile]) -> list[JsonDict]:
+    """Copy attestation records and their evidence into the bundle; describe them."""
+    out = []
+    for path, att in atts:
+        record = store.put(f"attestations/{path.name}", path.read_bytes(), "application/yaml",
+                           f"attestation of {att.target} by {att.by} ({att.role})")
+        evidence = []
+        for ev in att.evidence:
+            assert root is not None
+            copy = store.put(f"attestations/files/{ev.sha256[:16]}-{ev.name}",
+                             (root / "files" / ev.sha256).read_bytes(), "application/octet-stream",
+                             f"evidence {ev.name} for {att.target}")
+            evidence.append({"name": ev.name, "sha256": ev.sha256, "artifact": copy.path})
+        known = any(lp.profile.item(att.target.split(":")[-1]) is not None
+                    or any(g.id == att.target.split(":")[-1] for _p, g in lp.profile.walk_groups())
+                    for lp in profiles)
+        out.append({"target": att.target, "by": att.by, "role": att.role,
+                    "at": att.at.isoformat(), "expires": att.expires.isoformat() if att.expires else None,
+                    "note": att.note, "expired": att.expired(today), "applies_to_this_run": known,
+                    "record": record.path, "evidence": evidence})
+    return out
 
 
 def _mask(report: JsonDict, secrets: SecretResolver) -> JsonDict:
@@ -117,6 +174,8 @@ def _report(
             "agent": {"hostname": socket.gethostname(), "version": agent_version(),
                       "python": platform.python_version(), "platform": platform.platform()},
             "options": {"allow_class_hours": options.allow_class_hours,
+                        "attestations": str(options.attestations) if options.attestations else None,
+                        "waivers": str(options.waivers) if options.waivers else None,
                         "concurrency": options.concurrency,
                         "probe_overrides": {k: dict(v) for k, v in options.probe_overrides.items()}},
             "tool_versions": dict(sorted(ctx.tool_versions.items())),
@@ -136,6 +195,7 @@ def _report(
                   "refused": p.refusal[1] if p.refusal else None} for p in plan.tasks],
         "facts": [f.to_json() for f in sorted(facts, key=lambda f: f.id)],
         "checks": [plugins.checks.get(c).meta.to_json() for c in used_checks],
+        "tailoring": [t.model_dump(mode="json") for t in inv.tailoring],
         "findings": [f.to_json() for f in findings],
         "indicators": [i.to_json() for i in indicators],
         "summary": {"findings": dict(sorted(Counter(f.status.value for f in findings).items())),

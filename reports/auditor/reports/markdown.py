@@ -39,6 +39,7 @@ class MarkdownRenderer:
             keep_trailing_newline=True,
         )
         env.filters["num"] = _num
+        env.filters["pts"] = lambda v: f"{v:g}"
         env.filters["cell"] = _cell
         env.filters["mark"] = lambda s: STATUS_MARK.get(s, s)
         return env.get_template("report.md.j2").render(r=report).encode("utf-8")

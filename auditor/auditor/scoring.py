@@ -1,0 +1,148 @@
+"""From findings to item statuses and, for point-scored frameworks, to points.
+
+Item status: a weakened threshold fails the item; otherwise its checks decide (any fail →
+fail, else error, skipped or waived keep it from passing); parts that no probe can evidence
+need a valid attestation. An attestation never overrides a measured result.
+
+Points (``scoring: deduction``, the Beijing criteria): a 二级指标 with all items satisfied earns
+its points; each unsatisfied item costs ``deduction``; with none satisfied it earns 0
+("都不符合得0分"); a group whose rule writes no deduction is all or nothing. A 一级指标 with an
+``override_rule`` (the starred ones, and 数字资源) earns its full points when its override is
+attested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from auditor.attest import Attestation
+from auditor.model import Finding, IndicatorResult, JsonDict, Status, combine
+from auditor.profile import Group, Item, Profile
+
+
+@dataclass(frozen=True)
+class ItemInputs:
+    """What decides one item: its findings, why its thresholds are invalid, its attestations."""
+
+    findings: Sequence[Finding] = ()
+    weakened: Sequence[str] = ()
+    attestations: Sequence[Attestation] = ()
+
+
+def _attested(atts: Sequence[Attestation]) -> tuple[str, ...]:
+    return tuple(f"{a.by} ({a.role}, {a.at:%Y-%m-%d})" for a in atts)
+
+
+def item_status(item: Item, inputs: ItemInputs) -> tuple[Status, str]:
+    """The item's status and the reason for it."""
+    if inputs.weakened:
+        return Status.FAIL, "threshold weakened below what the standard requires: " + "; ".join(
+            inputs.weakened)
+    measured: Status | None = None
+    if item.checks:
+        if not inputs.findings:
+            return Status.ERROR, "its checks produced no findings (nothing to evaluate)"
+        measured = combine(f.status for f in inputs.findings)
+        if measured is not Status.PASS:
+            bad = [f"{f.check} {f.target}: {f.status.value}" for f in inputs.findings
+                   if f.status is not Status.PASS]
+            return measured, "; ".join(bad)
+    needs = list(item.manual) or ([] if item.checks else ["the whole item"])
+    if not needs:
+        return Status.PASS, f"all {len(inputs.findings)} findings pass"
+    prefix = "measured parts pass; " if measured is Status.PASS else ""
+    if inputs.attestations:
+        return Status.PASS, prefix + "attested by " + ", ".join(_attested(inputs.attestations))
+    return Status.MANUAL, prefix + "needs an attestation of: " + "; ".join(needs)
+
+
+def evaluate_item(profile: Profile, chain: Sequence[Group], item: Item,
+                  inputs: ItemInputs) -> IndicatorResult:
+    status, reason = item_status(item, inputs)
+    return IndicatorResult(
+        profile=profile.id, indicator=item.id,
+        number=None if item.number is None else str(item.number),
+        path=tuple(g.title for g in chain), title=item.text, status=status, reason=reason,
+        checks=tuple(ref.check for ref in item.checks), manual=tuple(item.manual),
+        attested_by=_attested(inputs.attestations) if status is Status.PASS else (),
+    )
+
+
+@dataclass(frozen=True)
+class GroupScore:
+    """Points of one group: earned, possible, and which items lost them."""
+
+    id: str
+    number: str | None
+    title: str
+    points: float
+    earned: float
+    rule: str | None
+    lost: tuple[JsonDict, ...] = ()
+    override: str | None = None
+    children: tuple[GroupScore, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> JsonDict:
+        return {"id": self.id, "number": self.number, "title": self.title,
+                "points": self.points, "earned": self.earned,
+                "lost": round(self.points - self.earned, 4), "rule": self.rule,
+                "lost_by": list(self.lost), "override": self.override,
+                "groups": [c.to_json() for c in self.children]}
+
+
+def _leaf_score(group: Group, results: Mapping[str, IndicatorResult]) -> GroupScore:
+    points = group.points or 0.0
+    missing = [results[i.id] for i in group.items if results[i.id].status is not Status.PASS]
+    none_met = len(missing) == len(group.items)  # 都不符合得0分
+    if group.deduction is None:  # no formula written: all or nothing
+        earned = 0.0 if missing else points
+    else:
+        earned = 0.0 if none_met else max(0.0, points - group.deduction * len(missing))
+    lost = tuple({"item": r.indicator, "number": r.number, "status": r.status.value,
+                  "reason": r.reason} for r in missing)
+    return GroupScore(group.id, group.number, group.title, points, round(earned, 4), group.rule, lost)
+
+
+def _group_score(group: Group, results: Mapping[str, IndicatorResult],
+                 overrides: Mapping[str, Sequence[Attestation]]) -> GroupScore:
+    if group.items:
+        return _leaf_score(group, results)
+    children = tuple(_group_score(g, results, overrides) for g in group.groups)
+    points = group.points if group.points is not None else sum(c.points for c in children)
+    earned = sum(c.earned for c in children)
+    override = None
+    if group.override_rule and overrides.get(group.id):
+        override = "full points by attested override: " + ", ".join(_attested(overrides[group.id]))
+        earned = points
+    return GroupScore(group.id, group.number, group.title, points, round(earned, 4),
+                      group.rule or group.override_rule, (), override, children)
+
+
+@dataclass(frozen=True)
+class ProfileScore:
+    profile: str
+    total: float
+    possible: float
+    groups: tuple[GroupScore, ...]
+
+    def to_json(self) -> JsonDict:
+        return {"profile": self.profile, "total": self.total, "possible": self.possible,
+                "groups": [g.to_json() for g in self.groups]}
+
+
+def score_profile(profile: Profile, results: Sequence[IndicatorResult],
+                  overrides: Mapping[str, Sequence[Attestation]]) -> ProfileScore | None:
+    """Points per group and in total, for profiles scored by deduction; None otherwise."""
+    if profile.scoring != "deduction":
+        return None
+    by_id = {r.indicator: r for r in results if r.profile == profile.id}
+    groups = tuple(_group_score(g, by_id, overrides) for g in profile.groups)
+    return ProfileScore(profile.id, round(sum(g.earned for g in groups), 4),
+                        sum(g.points for g in groups), groups)
+
+
+def valid_attestations(atts: Sequence[Attestation], profile: str, target: str,
+                       today: date) -> list[Attestation]:
+    return [a for a in atts if a.matches(profile, target) and not a.expired(today)]
