@@ -14,6 +14,7 @@ status=0
 ip netns exec ca-agent "$AUDITOR" run \
   --inventory auditor/auditor/lab/demo-site.yaml \
   --profile beijing-smart-campus-2023 \
+  --profile gbt22239-2019-level2 \
   --allow-class-hours \
   --out "$out" || status=$?
 case $status in
