@@ -72,13 +72,15 @@ def test_uplink_and_good_rooms_pass_slow_room_fails(demo: Any, lab: Any) -> None
     for d in ("downstream", "upstream"):
         up = f[("bandwidth.uplink_goodput", f"uplink/district/{d}")]
         assert up["status"] == "pass", up
-        assert 0.93 * 1000 <= up["measured"] <= 1000, up  # tbf: 0.956 x rate
+        # between the check's threshold and the shaped rate (accuracy is measured in bench/,
+        # not asserted here: a busy 2-core VM costs a few percent)
+        assert 900 <= up["measured"] <= 1000, up
         for room in ("room101", "room102"):
             good = f[("bandwidth.classroom_goodput", f"classroom/{room}/{d}")]
-            assert good["status"] == "pass" and 93 <= good["measured"] <= 100, good
+            assert good["status"] == "pass" and 90 <= good["measured"] <= 100, good
         slow = f[("bandwidth.classroom_goodput", f"classroom/room103/{d}")]
         assert slow["status"] == "fail", slow
-        assert 36 <= slow["measured"] <= 40 and slow["threshold"] == 90, slow
+        assert 30 <= slow["measured"] <= 40 and slow["threshold"] == 90, slow
         assert f"{slow['measured']:.1f} Mbit/s < 90 Mbit/s" in slow["message"]
     indicator = _item(report)
     assert indicator["status"] == "fail" and "room103" in indicator["reason"]
@@ -241,7 +243,11 @@ def test_class_hours_skip_bandwidth_but_not_snmp(lab: Any, tmp_path: Path) -> No
 def test_lab_up_is_idempotent(lab: Any) -> None:
     from auditor.lab import school
 
+    before = school.status(LAB_PREFIX)
     again = school.up(LAB_PREFIX)
+    after = school.status(LAB_PREFIX)
     assert again == lab
-    state = school.status(LAB_PREFIX)
-    assert state, state
+    assert after["up"] is True and all(after["namespaces"].values())  # type: ignore[union-attr]
+    pids = {name: p["pid"] for name, p in after["processes"].items()}  # type: ignore[union-attr]
+    assert pids == {name: p["pid"] for name, p in before["processes"].items()}  # type: ignore[union-attr]
+    assert all(p["alive"] for p in after["processes"].values())  # type: ignore[union-attr]

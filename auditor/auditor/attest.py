@@ -12,7 +12,6 @@ override (its group id). It counts until it expires; an expired one is reported,
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from auditor.errors import InputError
+from auditor.paths import user_path
 from auditor.yamlsrc import load_yaml, validate
 
 
@@ -55,11 +55,8 @@ class Attestation(_Model):
 
 
 def default_store() -> Path:
-    env = os.environ.get("AUDITOR_ATTESTATIONS")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local/share")
-    return Path(base) / "campus-auditor" / "attestations"
+    """``$AUDITOR_ATTESTATIONS``, else ``$XDG_DATA_HOME/campus-auditor/attestations``."""
+    return user_path("AUDITOR_ATTESTATIONS", "XDG_DATA_HOME", ".local/share", "attestations")
 
 
 def _sha256(path: Path) -> str:

@@ -63,14 +63,17 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
 class _Progress:
     """Shows probe tasks starting and finishing."""
 
-    def __init__(self, total: int, quiet: bool) -> None:
+    def __init__(self, quiet: bool) -> None:
         self.progress = Progress(
             SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.elapsed:>5.0f}s"), console=err_console, disable=quiet,
             transient=False,
         )
-        self.task = self.progress.add_task("probing", total=total)
+        self.task = self.progress.add_task("planning", total=None)
         self.running: list[str] = []
+
+    def set_total(self, total: int) -> None:
+        self.progress.update(self.task, total=total, description="probing")
 
     def __call__(self, task: ProbeTask, event: str) -> None:
         if event == "start":
@@ -110,7 +113,7 @@ def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_c
         waivers: Path | None, key_dir: Path | None) -> None:
     """Run an audit and write a signed report bundle to OUT."""
     from auditor.attest import default_store
-    from auditor.engine import RunOptions, make_plan
+    from auditor.engine import RunOptions
     from auditor.inventory import load_inventory
     from auditor.plugins import load_plugins
     from auditor.profile import load_profile
@@ -124,11 +127,11 @@ def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_c
     options = RunOptions(allow_class_hours=allow_class_hours, concurrency=concurrency,
                          probe_overrides=_parse_sets(sets),
                          attestations=attestations or default_store(), waivers=waivers)
-    total = len(make_plan(inventory.inventory, profiles, plugins, options).tasks)
-    progress = _Progress(total, quiet)
+    progress = _Progress(quiet)
     started = time.monotonic()
     with progress.progress:
-        result = run_audit(inventory, profiles, plugins, signer, out, options, progress)
+        result = run_audit(inventory, profiles, plugins, signer, out, options, progress,
+                           on_plan=lambda plan: progress.set_total(len(plan.tasks)))
     _print_summary(result.report, time.monotonic() - started, out)
     sys.exit(result.exit_status)
 

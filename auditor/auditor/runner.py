@@ -8,7 +8,7 @@ import platform
 import socket
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -71,9 +71,11 @@ def run_audit(
     out: Path,
     options: RunOptions,
     on_event: TaskCallback = lambda _t, _e: None,
+    on_plan: Callable[[Plan], None] = lambda _p: None,
 ) -> RunResult:
     """Plan, probe, check, sign. Input problems raise InputError before anything is probed."""
     plan = make_plan(inventory.inventory, profiles, plugins, options)
+    on_plan(plan)
     today = (options.now or datetime.now().astimezone()).date()
     atts = load_store(options.attestations) if options.attestations else []
     waiver_file = load_waivers(options.waivers) if options.waivers else None

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from auditor.errors import SigningKeyError, VerificationError
+from auditor.paths import user_path
 
 PAYLOAD_TYPE = "application/vnd.campus-auditor.report+json"
 PRIVATE_NAME = "agent-ed25519.pem"
@@ -27,11 +28,7 @@ PUBLIC_NAME = "agent-ed25519.pub"
 
 def default_key_dir() -> Path:
     """``$AUDITOR_KEY_DIR``, else ``$XDG_CONFIG_HOME/campus-auditor/keys``."""
-    env = os.environ.get("AUDITOR_KEY_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "campus-auditor" / "keys"
+    return user_path("AUDITOR_KEY_DIR", "XDG_CONFIG_HOME", ".config", "keys")
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
