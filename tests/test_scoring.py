@@ -132,3 +132,37 @@ def test_weakened_threshold_fails_the_item() -> None:
 @pytest.mark.parametrize("rule", ["符合1、2、3项得2分。缺1项扣0.5分；都不符合得0分。"])
 def test_rule_text_is_kept(rule: str) -> None:
     assert PROFILE.groups[0].groups[0].rule == rule
+
+
+def _beijing(attested: set[str], measured: Status, overrides: set[str] = frozenset()) -> ProfileScore:
+    prof = load_profile("beijing-smart-campus-2023").profile
+    atts = [att(f"beijing-smart-campus-2023:{t}") for t in attested | overrides]
+    results = []
+    for chain, item in prof.walk_items():
+        inputs = ItemInputs(findings=[finding(measured)] if item.checks else [],
+                            attestations=valid_attestations(atts, prof.id, item.id, TODAY))
+        results.append(evaluate_item(prof, chain, item, inputs))
+    over = {g.id: valid_attestations(atts, prof.id, g.id, TODAY)
+            for _p, g in prof.walk_groups() if g.override_rule}
+    scored = score_profile(prof, results, over)
+    assert scored is not None
+    return scored
+
+
+def test_beijing_worked_examples() -> None:
+    prof = load_profile("beijing-smart-campus-2023").profile
+    every = {i.id for _c, i in prof.walk_items()}
+    # everything met: 100
+    assert _beijing(every, Status.PASS).total == 100
+    # 高性能设施环境 item 3 missing: 缺1项扣0.5分 -> 99.5
+    assert _beijing(every - {"smart-env.facilities.3"}, Status.PASS).total == 99.5
+    # measured item 1 fails although attested: the same 0.5 is lost
+    assert _beijing(every, Status.FAIL).total == 99.5
+    # 智慧安全 (2 items, 缺1项扣1分) both missing: 0 of its 2 -> 98
+    assert _beijing(every - {"smart-env.safety.1", "smart-env.safety.2"}, Status.PASS).total == 98
+    # 应用融合创新* with nothing met loses 20, unless its override is attested
+    app_items = {i for i in every if i.startswith("app-innovation.")}
+    assert _beijing(every - app_items, Status.PASS).total == 80
+    assert _beijing(every - app_items, Status.PASS, {"app-innovation"}).total == 100
+    # 前沿探索: no formula written, one point: all or nothing -> 98
+    assert _beijing(every - {"distinction.frontier.1"}, Status.PASS).total == 98
