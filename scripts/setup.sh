@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in iperf3:iperf3 snmpbulkwalk:snmp ip:iproute2 tc:iproute2 ps:procps; do
+for pair in iperf3:iperf3 snmpbulkwalk:snmp nmap:nmap ip:iproute2 tc:iproute2 ps:procps; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || need+=("${pair#*:}")
 done
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)

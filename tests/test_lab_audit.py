@@ -32,12 +32,16 @@ def _site(tmp: Path, edit: Any = None, name: str = "site.yaml") -> Path:
 
 
 def _audit(lab: Any, tmp: Path, site: Path, *sets: str, extra_env: dict[str, str] | None = None,
-           allow: bool = True) -> tuple[subprocess.CompletedProcess[str], Path, dict[str, Any]]:
+           allow: bool = True, profiles: tuple[str, ...] = (PROFILE,),
+           ) -> tuple[subprocess.CompletedProcess[str], Path, dict[str, Any]]:
     keys = tmp / "keys"
     if not keys.exists():
         assert run_cli("keys", "init", "--key-dir", str(keys)).returncode == 0
     out = tmp / "audit"
-    args = ["run", "-q", "-i", str(site), "-p", PROFILE, "-o", str(out), "--key-dir", str(keys)]
+    args = ["run", "-q", "-i", str(site), "-o", str(out), "--key-dir", str(keys),
+            "--attestations", str(tmp / "no-attestations")]
+    for name in profiles:
+        args += ["-p", name]
     args += ["--allow-class-hours"] if allow else []
     for item in sets:
         args += ["--set", item]

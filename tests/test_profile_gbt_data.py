@@ -23,8 +23,10 @@ TOP_KEYS = {"schema", "id", "title", "version", "source", "scoring", "level", "n
             "groups"}
 GROUP_KEYS = {"id", "number", "title"}
 ITEM_KEYS = {"id", "number", "text", "checks", "manual", "notes"}
-KNOWN_CHECKS = {"bandwidth.uplink_goodput", "bandwidth.classroom_goodput", "ports.uplink_speed",
-                "ports.classroom_speed"}
+BANDWIDTH_CHECKS = {"bandwidth.uplink_goodput", "bandwidth.classroom_goodput", "ports.uplink_speed",
+                    "ports.classroom_speed"}
+SERVICE_CHECKS = {"services.risky_exposed", "services.unexpected_open"}
+KNOWN_CHECKS = BANDWIDTH_CHECKS | SERVICE_CHECKS
 L3PLUS = "L3+"
 MAX_TEXT = 40
 
@@ -248,12 +250,18 @@ def test_only_existing_checks_with_valid_params(level: int) -> None:
 
 
 def test_measurements_only_where_honest() -> None:
-    """Only level-3 网络架构 b) (bandwidth of every part meets peak demand) cites the measurements."""
+    """Level-3 网络架构 b) cites the bandwidth measurements; 入侵防范 b) (unneeded services and
+    high-risk ports closed) cites the exposed-services scan at every level. Nothing else does."""
     with_checks = {it["id"]: it for level in LEVELS for _, it in items(level) if it["checks"]}
-    assert set(with_checks) == {"8.1.2.1.b"}
+    assert set(with_checks) == {"8.1.2.1.b", "6.1.4.3.b", "7.1.4.4.b", "8.1.4.4.b"}
     bandwidth = with_checks["8.1.2.1.b"]
-    assert {c["check"] for c in bandwidth["checks"]} == KNOWN_CHECKS
+    assert {c["check"] for c in bandwidth["checks"]} == BANDWIDTH_CHECKS
     assert bandwidth["manual"], "peak-hour adequacy still needs the school's attestation"
+    for item_id, item in with_checks.items():
+        if item_id != "8.1.2.1.b":
+            assert item["text"] == "关闭不需要的系统服务、默认共享和高危端口", item_id
+            assert {c["check"] for c in item["checks"]} == SERVICE_CHECKS, item_id
+            assert item["manual"], "devices and hosts outside the inventory are not scanned"
 
 
 def test_level2_control_points_reappear_at_level3() -> None:

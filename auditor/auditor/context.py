@@ -25,6 +25,7 @@ class RunContext:
     log: Callable[[str], None] = lambda _msg: None
     tool_versions: dict[str, str] = field(default_factory=dict)
     shared: dict[str, Any] = field(default_factory=dict)
+    task_seconds: dict[str, float] = field(default_factory=dict)  # "probe target" -> wall time
 
     def shared_client(self, key: str, factory: Callable[[], Any]) -> Any:
         if key not in self.shared:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -252,7 +253,9 @@ async def _run_task(
             held.append(lock)
         async with slots:
             on_event(task, "start")
+            started = time.monotonic()
             facts = await _guarded(task, plugins, ctx)
+            ctx.task_seconds[f"{task.probe} {task.target}"] = round(time.monotonic() - started, 3)
     finally:
         for lock in reversed(held):
             lock.release()

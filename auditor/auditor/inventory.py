@@ -177,12 +177,30 @@ class Schedule(_Model):
     class_hours: list[Period] = Field(default_factory=list)
 
 
+AllowedPort = Port | Annotated[str, StringConstraints(pattern=r"^[0-9]{1,5}/(tcp|udp)$")]
+
+
+def port_key(entry: int | str) -> str:
+    """``443`` → ``443/tcp``; ``"161/udp"`` stays as it is."""
+    return f"{entry}/tcp" if isinstance(entry, int) else entry
+
+
+class Zone(_Model):
+    """A network zone and the ports its hosts may expose (``443`` = TCP, ``"161/udp"``)."""
+
+    id: Ident
+    name: str | None = None
+    allowed_ports: list[AllowedPort] = Field(default_factory=list)
+
+
 class Server(_Model):
+    """A server the exposed-services probe scans; ``zone`` names an entry of ``zones``."""
+
     id: Ident
     name: str | None = None
     address: ipaddress.IPv4Address
-    zone: str | None = None
-    allowed_ports: list[Port] = Field(default_factory=list)
+    zone: Ident | None = None
+    allowed_ports: list[AllowedPort] = Field(default_factory=list)
 
 
 class Firewall(_Model):
@@ -238,6 +256,7 @@ class Inventory(_Model):
     uplink: Uplink | None = None
     classrooms: list[Classroom] = Field(default_factory=list)
     devices: list[Device] = Field(default_factory=list)
+    zones: list[Zone] = Field(default_factory=list)
     servers: list[Server] = Field(default_factory=list)
     firewalls: list[Firewall] = Field(default_factory=list)
     backups: list[BackupTarget] = Field(default_factory=list)
@@ -250,6 +269,12 @@ class Inventory(_Model):
         _unique("devices", [d.id for d in self.devices])
         if self.uplink:
             _unique("uplink.endpoints", [e.id for e in self.uplink.endpoints])
+        _unique("servers", [s.id for s in self.servers])
+        zones = {z.id for z in self.zones}
+        for server in self.servers:
+            if server.zone is not None and server.zone not in zones:
+                raise ValueError(f"server {server.id!r} names zone {server.zone!r}, which is not in "
+                                 f"'zones' (known: {', '.join(sorted(zones)) or 'none'})")
         known = {d.id for d in self.devices}
         refs: list[tuple[str, PortRef | None]] = [
             ("uplink.port", self.uplink.port if self.uplink else None)
@@ -262,6 +287,12 @@ class Inventory(_Model):
                     f"(known: {', '.join(sorted(known)) or 'none'})"
                 )
         return self
+
+    def allowed_ports(self, server: Server) -> set[str]:
+        """The ports a server may expose: its zone's and its own (``"443/tcp"`` form)."""
+        zone = next((z for z in self.zones if z.id == server.zone), None)
+        entries = [*(zone.allowed_ports if zone else []), *server.allowed_ports]
+        return {port_key(e) for e in entries}
 
     def device(self, device_id: str) -> Device:
         return next(d for d in self.devices if d.id == device_id)

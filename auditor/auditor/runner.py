@@ -194,6 +194,7 @@ def _report(
         "probe_settings": {k: v.model_dump(mode="json") for k, v in sorted(plan.settings.items())},
         "plan": [{"probe": p.task.probe, "target": p.task.target, "address": p.task.address,
                   "safety": p.task.safety.value,
+                  "seconds": ctx.task_seconds.get(f"{p.task.probe} {p.task.target}"),
                   "refused": p.refusal[1] if p.refusal else None} for p in plan.tasks],
         "facts": [f.to_json() for f in sorted(facts, key=lambda f: f.id)],
         "checks": [plugins.checks.get(c).meta.to_json() for c in used_checks],

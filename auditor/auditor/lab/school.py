@@ -38,6 +38,10 @@ NETNS_ETC = Path("/etc/netns")
 NETNS_RUN = Path("/run/netns")  # where `ip netns` keeps its namespace handles
 SNMP_COMMUNITY = "campus-demo-ro"
 SNMP_PORT = 161
+# The server namespace: a real web server on 80, and listeners on ports a school server should
+# not expose (telnet, MySQL, Redis) for the exposed-services probe to find.
+WEB_PORT = 80
+RISKY_PORTS: tuple[int, ...] = (23, 3306, 6379)
 IPERF3_PORT = 5201
 UPLINK_RATE_MBIT = 1000
 LAB_NET = "10.200.0.0/16"
@@ -81,6 +85,8 @@ class LabInfo:
     switch_snmp: str
     snmp_community: str
     state_dir: Path
+    server: str = "10.200.20.2"
+    server_ports: tuple[int, ...] = (WEB_PORT, *RISKY_PORTS)
 
 
 @dataclass(frozen=True)
@@ -109,11 +115,14 @@ _LEAVES: tuple[_Leaf, ...] = (
     _Leaf("room102", "r102", 12, 100, "32kb"),
     _Leaf("room103", "r103", 13, 40, "32kb"),
     _Leaf("switch", "sw", 9, None, ""),
+    _Leaf("server", "srv", 20, None, ""),
 )
 _LEAF_BY_ROLE = {leaf.role: leaf for leaf in _LEAVES}
 _ROLES: tuple[str, ...] = ("router", *(leaf.role for leaf in _LEAVES))
 _IPERF_ROLES: tuple[str, ...] = ("isp", "room101", "room102", "room103")
-_DAEMON_NAMES: tuple[str, ...] = (*(f"iperf3-{role}" for role in _IPERF_ROLES), "snmpsim")
+_SERVER_DAEMONS: tuple[str, ...] = ("web-server", *(f"listener-{p}" for p in RISKY_PORTS))
+_DAEMON_NAMES: tuple[str, ...] = (
+    *(f"iperf3-{role}" for role in _IPERF_ROLES), "snmpsim", *_SERVER_DAEMONS)
 
 
 @dataclass(frozen=True)
@@ -174,6 +183,7 @@ def _lab_info(prefix: str, state_dir: Path) -> LabInfo:
         switch_snmp=_LEAF_BY_ROLE["switch"].addr,
         snmp_community=SNMP_COMMUNITY,
         state_dir=state_dir,
+        server=_LEAF_BY_ROLE["server"].addr,
     )
 
 
@@ -474,6 +484,15 @@ def _daemon_specs(prefix: str, state_dir: Path) -> dict[str, tuple[str, list[str
         for role in _IPERF_ROLES
     }
     specs["snmpsim"] = (ns_name(prefix, "switch"), _snmpsim_argv(state_dir))
+    server, addr = ns_name(prefix, "server"), _LEAF_BY_ROLE["server"].addr
+    www = state_dir / "www"
+    www.mkdir(parents=True, exist_ok=True)
+    (www / "index.html").write_text("<h1>demo school web server</h1>\n", encoding="utf-8")
+    specs["web-server"] = (server, [sys.executable, "-m", "http.server", str(WEB_PORT), "--bind", addr,
+                                    "--directory", str(www)])
+    for port in RISKY_PORTS:
+        specs[f"listener-{port}"] = (server, [sys.executable, "-m", "auditor.lab", "_tarpit", addr,
+                                              str(port)])
     return specs
 
 
@@ -487,7 +506,9 @@ def _ensure_daemons(prefix: str, state_dir: Path) -> dict[str, _ProcRecord]:
             continue
         if rec is not None:
             _terminate(rec)  # dead, or alive in a namespace that was deleted
-        records[name] = _spawn(state_dir, ns, name, argv, env if name == "snmpsim" else None)
+        extra = env if name == "snmpsim" else _env_with_package_path() if name.startswith("listener-") \
+            else None
+        records[name] = _spawn(state_dir, ns, name, argv, extra)
         _save_records(state_dir, records)
     return records
 
@@ -546,6 +567,9 @@ def _wait_all_ready(prefix: str, records: dict[str, _ProcRecord]) -> None:
     request = _snmp_get_sysname(SNMP_COMMUNITY).hex()
     snmp_probe = ("udp", switch, str(SNMP_PORT), request)
     _wait_ready(records["snmpsim"], f"snmpsim on {switch}", snmp_probe, agent)
+    server = _LEAF_BY_ROLE["server"].addr
+    for name, port in zip(_SERVER_DAEMONS, (WEB_PORT, *RISKY_PORTS), strict=True):
+        _wait_ready(records[name], f"{name} {server}:{port}", ("tcp", server, str(port)), agent)
 
 
 # ------------------------------------------------------- minimal SNMP (probe)

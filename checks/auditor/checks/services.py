@@ -1,0 +1,131 @@
+"""Exposed-services checks: risky services reachable, and ports outside the zone's allow-list."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from auditor.checks._common import unmeasured
+from auditor.inventory import port_key
+from auditor.model import Finding, Severity, Status
+from auditor.plugins import CheckContext, CheckMeta
+
+KIND = "services.ports"
+PROBE = "nmap.services"
+
+# port/proto → (class, why it is risky); classification is by port, nmap's guess is shown too.
+RISKY: dict[str, tuple[str, str]] = {
+    "23/tcp": ("cleartext remote management", "telnet"),
+    "21/tcp": ("cleartext file transfer", "FTP"),
+    "69/udp": ("unauthenticated file transfer", "TFTP"),
+    "139/tcp": ("file sharing", "NetBIOS session"),
+    "445/tcp": ("file sharing", "SMB"),
+    "3389/tcp": ("remote desktop", "RDP"),
+    "5900/tcp": ("remote desktop", "VNC"),
+    "3306/tcp": ("database", "MySQL"),
+    "1433/tcp": ("database", "SQL Server"),
+    "1521/tcp": ("database", "Oracle"),
+    "5432/tcp": ("database", "PostgreSQL"),
+    "27017/tcp": ("database", "MongoDB"),
+    "9200/tcp": ("database", "Elasticsearch"),
+    "6379/tcp": ("cache", "Redis"),
+    "11211/tcp": ("cache", "memcached"),
+    "2375/tcp": ("container management", "Docker API without TLS"),
+    "1900/udp": ("discovery", "SSDP/UPnP"),
+}
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _open(fact_data: Any) -> list[dict[str, Any]]:
+    return list(fact_data.get("open", []))
+
+
+def _describe(port: dict[str, Any]) -> str:
+    seen = " ".join(x for x in (port.get("service"), port.get("product"), port.get("version")) if x)
+    return f"{port['port']}/{port['proto']}" + (f" ({seen})" if seen else "")
+
+
+class RiskyServicesExposed:
+    """No cleartext management, file sharing, remote desktop or database port is reachable."""
+
+    meta: ClassVar[CheckMeta] = CheckMeta(
+        id="services.risky_exposed",
+        title_zh="服务器未开放高危端口（Telnet、FTP、SMB、远程桌面、数据库、缓存等）",
+        title_en="No high-risk service (telnet, FTP, SMB, remote desktop, databases, caches) is reachable",
+        severity=Severity.HIGH,
+        rationale_zh="明文管理协议、文件共享、远程桌面和数据库端口暴露是校园网最常见的入侵入口。",
+        rationale_en="Cleartext management, file sharing, remote desktop and database ports are the "
+        "most common way into a school network.",
+        remediation_zh="关闭不需要的服务；必须保留的服务仅在管理网段开放并启用加密与认证。",
+        remediation_en="Stop services that are not needed; expose those that must stay only to the "
+        "management network, with encryption and authentication.",
+        requires=(PROBE,),
+    )
+    params_model: ClassVar[type[BaseModel]] = NoParams
+
+    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+        findings = []
+        for server in ctx.inventory.servers:
+            target = f"host/{server.id}"
+            fact = ctx.facts.get(KIND, target)
+            problem = unmeasured(self.meta, target, fact, PROBE)
+            if problem is not None:
+                findings.append(problem)
+                continue
+            assert fact is not None
+            risky = [(p, RISKY[f"{p['port']}/{p['proto']}"]) for p in _open(fact.data)
+                     if f"{p['port']}/{p['proto']}" in RISKY]
+            text = "; ".join(f"{_describe(p)}: {cls} ({what})" for p, (cls, what) in risky)
+            findings.append(Finding(
+                self.meta.id, target, Status.FAIL if risky else Status.PASS, self.meta.severity,
+                f"{server.id} ({server.address}): " + (f"risky services reachable: {text}" if risky
+                                                       else "no risky service reachable"),
+                measured=float(len(risky)), threshold=0.0, unit="risky ports",
+                facts=(fact.id,), artifacts=fact.artifacts))
+        return findings or [Finding(self.meta.id, "servers", Status.ERROR, self.meta.severity,
+                                    "the inventory lists no servers to scan")]
+
+
+class UnexpectedOpenPorts:
+    """Every open port is on the allow-list of the host's zone (or the host's own)."""
+
+    meta: ClassVar[CheckMeta] = CheckMeta(
+        id="services.unexpected_open",
+        title_zh="服务器开放端口与所在区域白名单一致",
+        title_en="Open ports match the allow-list of the host's zone",
+        severity=Severity.MEDIUM,
+        rationale_zh="只开放业务需要的端口（最小化原则），白名单外的端口意味着多余服务或配置漂移。",
+        rationale_en="Only the ports the service needs should be open; anything else is a surplus "
+        "service or configuration drift.",
+        remediation_zh="关闭白名单外的端口，或在清单中说明并加入该区域白名单。",
+        remediation_en="Close ports outside the allow-list, or document them and add them to the "
+        "zone's allow-list in the inventory.",
+        requires=(PROBE,),
+    )
+    params_model: ClassVar[type[BaseModel]] = NoParams
+
+    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+        findings = []
+        for server in ctx.inventory.servers:
+            target = f"host/{server.id}"
+            fact = ctx.facts.get(KIND, target)
+            problem = unmeasured(self.meta, target, fact, PROBE)
+            if problem is not None:
+                findings.append(problem)
+                continue
+            assert fact is not None
+            allowed = ctx.inventory.allowed_ports(server)
+            extra = [p for p in _open(fact.data) if port_key(f"{p['port']}/{p['proto']}") not in allowed]
+            shown = ", ".join(sorted(allowed)) or "none declared"
+            msg = (f"open outside the allow-list ({shown}): {', '.join(map(_describe, extra))}"
+                   if extra else f"every open port is allowed ({shown})")
+            findings.append(Finding(
+                self.meta.id, target, Status.FAIL if extra else Status.PASS, self.meta.severity,
+                f"{server.id} ({server.address}): {msg}", measured=float(len(extra)),
+                threshold=0.0, unit="unexpected ports", facts=(fact.id,), artifacts=fact.artifacts))
+        return findings or [Finding(self.meta.id, "servers", Status.ERROR, self.meta.severity,
+                                    "the inventory lists no servers to scan")]
