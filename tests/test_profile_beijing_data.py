@@ -334,8 +334,11 @@ def test_ids_are_unique_hierarchical_slugs(profile: dict[str, Any]) -> None:
 def test_measured_and_attested_items(profile: dict[str, Any]) -> None:
     items = _items(profile)
     measured = [item for item in items if item["checks"]]
-    assert [item["id"] for item in measured] == [MEASURED_ITEM]
+    assert [item["id"] for item in measured] == [MEASURED_ITEM, "infosec.systems.1"]
     assert measured[0]["checks"] == MEASURED_CHECKS
+    assert {c["check"] for c in measured[1]["checks"]} == {
+        "services.risky_exposed", "services.unexpected_open"}
+    assert measured[1]["manual"], "firewall, anti-virus, IDS and auditing still need attesting"
     assert measured[0]["manual"] == [
         "光纤接入互联网或教育城域网 (fibre access to the internet or the education metro network)"
     ]

@@ -139,7 +139,8 @@ def _beijing(attested: set[str], measured: Status, overrides: set[str] = frozens
     atts = [att(f"beijing-smart-campus-2023:{t}") for t in attested | overrides]
     results = []
     for chain, item in prof.walk_items():
-        inputs = ItemInputs(findings=[finding(measured)] if item.checks else [],
+        status = measured if item.id == "smart-env.facilities.1" else Status.PASS
+        inputs = ItemInputs(findings=[finding(status)] if item.checks else [],
                             attestations=valid_attestations(atts, prof.id, item.id, TODAY))
         results.append(evaluate_item(prof, chain, item, inputs))
     over = {g.id: valid_attestations(atts, prof.id, g.id, TODAY)
@@ -166,3 +167,9 @@ def test_beijing_worked_examples() -> None:
     assert _beijing(every - app_items, Status.PASS, {"app-innovation"}).total == 100
     # 前沿探索: no formula written, one point: all or nothing -> 98
     assert _beijing(every - {"distinction.frontier.1"}, Status.PASS).total == 98
+    # 安全系统建设 item 1 attested, but its scan found risky services: the item fails
+    prof = load_profile("beijing-smart-campus-2023").profile
+    chain, item = next((c, i) for c, i in prof.walk_items() if i.id == "infosec.systems.1")
+    scanned = evaluate_item(prof, chain, item, ItemInputs(
+        findings=[finding(Status.FAIL)], attestations=[att("infosec.systems.1")]))
+    assert scanned.status is Status.FAIL
