@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from auditor.checks._common import unmeasured
-from auditor.inventory import port_key
+from auditor.inventory import Server, port_key
 from auditor.model import Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
 
@@ -44,6 +45,35 @@ def _open(fact_data: Any) -> list[dict[str, Any]]:
     return list(fact_data.get("open", []))
 
 
+# (server, open ports) -> (ports that break the rule, message when some do, message when none do)
+Judge = Callable[[Server, list[dict[str, Any]]], tuple[list[dict[str, Any]], str, str]]
+
+
+def per_server(meta: CheckMeta, ctx: CheckContext, unit: str, judge: Judge) -> list[Finding]:
+    """One finding per inventory server: fail when ``judge`` returns offending ports."""
+    findings = []
+    for server in ctx.inventory.servers:
+        target = f"host/{server.id}"
+        fact = ctx.facts.get(KIND, target)
+        problem = unmeasured(meta, target, fact, PROBE)
+        if problem is not None:
+            findings.append(problem)
+            continue
+        assert fact is not None
+        bad, fail_text, pass_text = judge(server, _open(fact.data))
+        findings.append(Finding(
+            meta.id, target, Status.FAIL if bad else Status.PASS, meta.severity,
+            f"{server.id} ({server.address}): {fail_text if bad else pass_text}",
+            measured=float(len(bad)), threshold=0.0, unit=unit,
+            facts=(fact.id,), artifacts=fact.artifacts))
+    return findings or [Finding(meta.id, "servers", Status.ERROR, meta.severity,
+                                "the inventory lists no servers to scan")]
+
+
+def _key(port: dict[str, Any]) -> str:
+    return f"{port['port']}/{port['proto']}"
+
+
 def _describe(port: dict[str, Any]) -> str:
     seen = " ".join(x for x in (port.get("service"), port.get("product"), port.get("version")) if x)
     return f"{port['port']}/{port['proto']}" + (f" ({seen})" if seen else "")
@@ -68,26 +98,12 @@ class RiskyServicesExposed:
     params_model: ClassVar[type[BaseModel]] = NoParams
 
     def evaluate(self, ctx: CheckContext) -> list[Finding]:
-        findings = []
-        for server in ctx.inventory.servers:
-            target = f"host/{server.id}"
-            fact = ctx.facts.get(KIND, target)
-            problem = unmeasured(self.meta, target, fact, PROBE)
-            if problem is not None:
-                findings.append(problem)
-                continue
-            assert fact is not None
-            risky = [(p, RISKY[f"{p['port']}/{p['proto']}"]) for p in _open(fact.data)
-                     if f"{p['port']}/{p['proto']}" in RISKY]
-            text = "; ".join(f"{_describe(p)}: {cls} ({what})" for p, (cls, what) in risky)
-            findings.append(Finding(
-                self.meta.id, target, Status.FAIL if risky else Status.PASS, self.meta.severity,
-                f"{server.id} ({server.address}): " + (f"risky services reachable: {text}" if risky
-                                                       else "no risky service reachable"),
-                measured=float(len(risky)), threshold=0.0, unit="risky ports",
-                facts=(fact.id,), artifacts=fact.artifacts))
-        return findings or [Finding(self.meta.id, "servers", Status.ERROR, self.meta.severity,
-                                    "the inventory lists no servers to scan")]
+        def judge(_server: Server, ports: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str, str]:
+            risky = [p for p in ports if _key(p) in RISKY]
+            text = "; ".join(f"{_describe(p)}: {RISKY[_key(p)][0]} ({RISKY[_key(p)][1]})" for p in risky)
+            return risky, f"risky services reachable: {text}", "no risky service reachable"
+
+        return per_server(self.meta, ctx, "risky ports", judge)
 
 
 class UnexpectedOpenPorts:
@@ -109,23 +125,11 @@ class UnexpectedOpenPorts:
     params_model: ClassVar[type[BaseModel]] = NoParams
 
     def evaluate(self, ctx: CheckContext) -> list[Finding]:
-        findings = []
-        for server in ctx.inventory.servers:
-            target = f"host/{server.id}"
-            fact = ctx.facts.get(KIND, target)
-            problem = unmeasured(self.meta, target, fact, PROBE)
-            if problem is not None:
-                findings.append(problem)
-                continue
-            assert fact is not None
+        def judge(server: Server, ports: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str, str]:
             allowed = ctx.inventory.allowed_ports(server)
-            extra = [p for p in _open(fact.data) if port_key(f"{p['port']}/{p['proto']}") not in allowed]
+            extra = [p for p in ports if port_key(_key(p)) not in allowed]
             shown = ", ".join(sorted(allowed)) or "none declared"
-            msg = (f"open outside the allow-list ({shown}): {', '.join(map(_describe, extra))}"
-                   if extra else f"every open port is allowed ({shown})")
-            findings.append(Finding(
-                self.meta.id, target, Status.FAIL if extra else Status.PASS, self.meta.severity,
-                f"{server.id} ({server.address}): {msg}", measured=float(len(extra)),
-                threshold=0.0, unit="unexpected ports", facts=(fact.id,), artifacts=fact.artifacts))
-        return findings or [Finding(self.meta.id, "servers", Status.ERROR, self.meta.severity,
-                                    "the inventory lists no servers to scan")]
+            return (extra, f"open outside the allow-list ({shown}): {', '.join(map(_describe, extra))}",
+                    f"every open port is allowed ({shown})")
+
+        return per_server(self.meta, ctx, "unexpected ports", judge)
