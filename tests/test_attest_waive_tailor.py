@@ -147,3 +147,11 @@ def test_tailoring_an_unknown_item_is_an_input_error(tmp_path: Path) -> None:
     res = run_cli("run", "-q", "-i", str(inv), "-p", MINI, "-o", str(tmp_path / "o"),
                   "--key-dir", str(keys))
     assert res.returncode == 2 and "no item 'env.net.9'" in res.stderr
+
+
+def test_score_of_something_that_is_not_a_report(tmp_path: Path) -> None:
+    other = tmp_path / "x.json"
+    other.write_text('{"findings": []}')
+    res = run_cli("score", str(other))
+    assert res.returncode == 2 and "not a campus-auditor report" in res.stderr
+    assert "Traceback" not in res.stderr and "internal error" not in res.stderr

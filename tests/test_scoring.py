@@ -173,3 +173,23 @@ def test_beijing_worked_examples() -> None:
     scanned = evaluate_item(prof, chain, item, ItemInputs(
         findings=[finding(Status.FAIL)], attestations=[att("infosec.systems.1")]))
     assert scanned.status is Status.FAIL
+
+
+def test_item_waiver_shows_waived_keeps_real_status_and_never_passes() -> None:
+    from auditor.waivers import Waiver
+
+    waiver = Waiver.model_validate({"item": "mini-scored:env.safe.2", "reason": "演练推迟",
+                                    "approver": "张校长", "start": "2026-01-01",
+                                    "expires": "2026-12-31", "risk": "low"})
+    chain, item = next((c, i) for c, i in PROFILE.walk_items() if i.id == "env.safe.2")
+    waived = evaluate_item(PROFILE, chain, item, ItemInputs(waiver=waiver))
+    assert waived.status is Status.WAIVED
+    assert "real status manual" in waived.reason and "张校长" in waived.reason
+    passing = evaluate_item(PROFILE, chain, item, ItemInputs(attestations=[att("env.safe.2")],
+                                                             waiver=waiver))
+    assert passing.status is Status.PASS  # nothing to waive
+    results = {i.id: evaluate_item(PROFILE, c, i, ItemInputs(
+        attestations=[att(i.id)] if i.id != "env.safe.2" else [], waiver=waiver,
+        findings=[finding(Status.PASS)] if i.checks else [])) for c, i in PROFILE.walk_items()}
+    scored = score_profile(PROFILE, list(results.values()), {})
+    assert scored is not None and points(scored)["env.safe"] == 1  # the waived item still costs 1

@@ -265,6 +265,10 @@ def score_cmd(report: Path) -> None:
         doc = json.loads(path.read_bytes())
     except (OSError, ValueError):
         raise InputError(f"{path}: not a readable report.json") from None
+    from auditor.runner import REPORT_SCHEMA
+
+    if not isinstance(doc, dict) or doc.get("schema") != REPORT_SCHEMA:
+        raise InputError(f"{path}: not a campus-auditor report (no \"schema\": \"{REPORT_SCHEMA}\")")
     console = Console() if Console().is_terminal else Console(width=160)
     if not doc.get("scores"):
         click.echo(f"{path}: no point-scored profile in this report")

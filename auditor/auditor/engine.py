@@ -31,6 +31,7 @@ from auditor.model import (
 from auditor.plugins import CheckContext, FactIndex, Plugins, ProbeTask
 from auditor.profile import CheckRef, LoadedProfile
 from auditor.scoring import ItemInputs, ProfileScore, evaluate_item, score_profile, valid_attestations
+from auditor.waivers import Waiver
 from auditor.yamlsrc import format_loc
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -327,9 +328,9 @@ def evaluate_checks(
 
 def derive_indicators(
     profiles: Sequence[LoadedProfile], plan: Plan, findings: dict[str, list[Finding]],
-    attestations: Sequence[Attestation], today: date,
+    attestations: Sequence[Attestation], today: date, waivers: Sequence[Waiver] = (),
 ) -> list[IndicatorResult]:
-    """Each item's status from its checks' findings, tailoring and attestations."""
+    """Each item's status from its checks' findings, tailoring, attestations and waivers."""
     results: list[IndicatorResult] = []
     for lp in profiles:
         prof = lp.profile
@@ -339,6 +340,7 @@ def derive_indicators(
                 findings=[f for k in checks.keys for f in findings.get(k, [])],
                 weakened=checks.weakened,
                 attestations=valid_attestations(attestations, prof.id, item.id, today),
+                waiver=next((w for w in waivers if w.covers_item(prof.id, item.id)), None),
             )
             results.append(evaluate_item(prof, chain, item, inputs))
     return results

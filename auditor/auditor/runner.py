@@ -9,7 +9,7 @@ import socket
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -30,12 +30,12 @@ from auditor.engine import (
 )
 from auditor.evidence import EvidenceStore
 from auditor.inventory import LoadedInventory
-from auditor.model import Finding, IndicatorResult, JsonDict, Status
+from auditor.model import Finding, IndicatorResult, JsonDict
 from auditor.plugins import FactIndex, Plugins
 from auditor.profile import LoadedProfile
 from auditor.secrets import SecretResolver
 from auditor.signing import Signer
-from auditor.waivers import Waiver, apply_waivers, load_waivers, split_active
+from auditor.waivers import apply_waivers, load_waivers, split_active
 
 REPORT_SCHEMA = "campus-auditor/report"
 REPORT_SCHEMA_VERSION = "1.0"
@@ -91,8 +91,7 @@ def run_audit(
     findings_by_run = {k: apply_waivers(v, waivers)
                        for k, v in evaluate_checks(plan, plugins, inventory.inventory, facts).items()}
     attested = [a for _p, a in atts]
-    indicators = _waive_items(derive_indicators(profiles, plan, findings_by_run, attested, today),
-                              waivers)
+    indicators = derive_indicators(profiles, plan, findings_by_run, attested, today, waivers)
     scores = score(profiles, indicators, attested, today)
     findings = [f for fs in findings_by_run.values() for f in fs]
     status = exit_status(findings_by_run)
@@ -113,19 +112,6 @@ def run_audit(
     renderers = [r for _n, r in plugins.renderers.items()]
     write_bundle(out, report, renderers, signer)
     return RunResult(report, out, status, findings, indicators)
-
-
-def _waive_items(results: list[IndicatorResult], waivers: list[Waiver]) -> list[IndicatorResult]:
-    """Items waived as a whole keep their real status in the reason and show ``waived``."""
-    out = []
-    for r in results:
-        w = next((w for w in waivers if w.item in {r.indicator, f"{r.profile}:{r.indicator}"}), None)
-        if w is not None and r.status is not Status.PASS:
-            out.append(replace(r, status=Status.WAIVED, reason=f"waived by {w.approver} until "
-                               f"{w.expires} ({w.reason}); real status {r.status.value}: {r.reason}"))
-        else:
-            out.append(r)
-    return out
 
 
 def _store_attestations(store: EvidenceStore, atts: list[tuple[Path, Attestation]],

@@ -20,6 +20,7 @@ from datetime import date
 from auditor.attest import Attestation
 from auditor.model import Finding, IndicatorResult, JsonDict, Status, combine
 from auditor.profile import Group, Item, Profile
+from auditor.waivers import Waiver
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class ItemInputs:
     findings: Sequence[Finding] = ()
     weakened: Sequence[str] = ()
     attestations: Sequence[Attestation] = ()
+    waiver: Waiver | None = None  # an active waiver of the item as a whole
 
 
 def _attested(atts: Sequence[Attestation]) -> tuple[str, ...]:
@@ -36,7 +38,16 @@ def _attested(atts: Sequence[Attestation]) -> tuple[str, ...]:
 
 
 def item_status(item: Item, inputs: ItemInputs) -> tuple[Status, str]:
-    """The item's status and the reason for it."""
+    """The item's status and the reason for it. A waiver never turns it into a pass."""
+    status, reason = _unwaived_status(item, inputs)
+    w = inputs.waiver
+    if w is None or status is Status.PASS:
+        return status, reason
+    return Status.WAIVED, (f"waived by {w.approver} until {w.expires} ({w.reason}); "
+                           f"real status {status.value}: {reason}")
+
+
+def _unwaived_status(item: Item, inputs: ItemInputs) -> tuple[Status, str]:
     if inputs.weakened:
         return Status.FAIL, "threshold weakened below what the standard requires: " + "; ".join(
             inputs.weakened)

@@ -49,6 +49,9 @@ class Waiver(BaseModel):
         return (self.check is not None and self.check == finding.check
                 and (self.target is None or fnmatch.fnmatchcase(finding.target, self.target)))
 
+    def covers_item(self, profile: str, item: str) -> bool:
+        return self.item is not None and self.item in {item, f"{profile}:{item}"}
+
     def to_json(self) -> dict[str, str | None]:
         return {"check": self.check, "target": self.target, "item": self.item,
                 "reason": self.reason, "approver": self.approver, "start": self.start.isoformat(),

@@ -466,9 +466,11 @@ def _snmpsim_argv(state_dir: Path) -> list[str]:
     ]
 
 
-def _daemon_specs(prefix: str, state_dir: Path) -> dict[str, tuple[str, list[str]]]:
-    """Return {record name: (namespace, argv)} for every lab daemon."""
-    specs = {
+def _daemon_specs(
+    prefix: str, state_dir: Path
+) -> dict[str, tuple[str, list[str], dict[str, str] | None]]:
+    """Return {record name: (namespace, argv, environment or None)} for every lab daemon."""
+    specs: dict[str, tuple[str, list[str], dict[str, str] | None]] = {
         f"iperf3-{role}": (
             ns_name(prefix, role),
             [
@@ -480,35 +482,34 @@ def _daemon_specs(prefix: str, state_dir: Path) -> dict[str, tuple[str, list[str
                 str(IPERF3_PORT),
                 "--forceflush",
             ],
+            None,
         )
         for role in _IPERF_ROLES
     }
-    specs["snmpsim"] = (ns_name(prefix, "switch"), _snmpsim_argv(state_dir))
+    specs["snmpsim"] = (ns_name(prefix, "switch"), _snmpsim_argv(state_dir),
+                        {**os.environ, "SNMPSIM_ALLOW_ROOT": "true"})
     server, addr = ns_name(prefix, "server"), _LEAF_BY_ROLE["server"].addr
     www = state_dir / "www"
     www.mkdir(parents=True, exist_ok=True)
     (www / "index.html").write_text("<h1>demo school web server</h1>\n", encoding="utf-8")
     specs["web-server"] = (server, [sys.executable, "-m", "http.server", str(WEB_PORT), "--bind", addr,
-                                    "--directory", str(www)])
+                                    "--directory", str(www)], None)
     for port in RISKY_PORTS:
         specs[f"listener-{port}"] = (server, [sys.executable, "-m", "auditor.lab", "_tarpit", addr,
-                                              str(port)])
+                                              str(port)], _env_with_package_path())
     return specs
 
 
 def _ensure_daemons(prefix: str, state_dir: Path) -> dict[str, _ProcRecord]:
     """Start every daemon that is not running yet; keep live ones as they are."""
     records = _load_records(state_dir)
-    env = {**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}
-    for name, (ns, argv) in _daemon_specs(prefix, state_dir).items():
+    for name, (ns, argv, env) in _daemon_specs(prefix, state_dir).items():
         rec = records.get(name)
         if rec is not None and _running_in(rec, ns):
             continue
         if rec is not None:
             _terminate(rec)  # dead, or alive in a namespace that was deleted
-        extra = env if name == "snmpsim" else _env_with_package_path() if name.startswith("listener-") \
-            else None
-        records[name] = _spawn(state_dir, ns, name, argv, extra)
+        records[name] = _spawn(state_dir, ns, name, argv, env)
         _save_records(state_dir, records)
     return records
 

@@ -139,13 +139,17 @@ class _Session:
         self.engine: SnmpEngine = ctx.shared_client("snmp-engine", SnmpEngine)
         self.where = f"{device.address}:{device.snmp.port}"
         self.auth = _auth(device, ctx)
+        self._transport: UdpTransportTarget | None = None
 
     async def _target(self) -> UdpTransportTarget:
+        """The device's transport target, created once per session."""
         assert self.device.snmp is not None
-        return await UdpTransportTarget.create(
-            (str(self.device.address), self.device.snmp.port),
-            timeout=self.settings.timeout_s, retries=self.settings.retries,
-        )
+        if self._transport is None:
+            self._transport = await UdpTransportTarget.create(
+                (str(self.device.address), self.device.snmp.port),
+                timeout=self.settings.timeout_s, retries=self.settings.retries,
+            )
+        return self._transport
 
     def _fail(self, indication: object) -> ProbeError:
         s = self.settings
