@@ -50,16 +50,18 @@ def test_slow_room() -> None:
     assert run.goodput_bps / 1e6 == pytest.approx(38.2, abs=0.1)  # 0.956 x 40 Mbit/s
 
 
-@pytest.mark.parametrize(("name", "busy", "refused", "text"), [
-    ("server-busy.json", True, False, "busy running a test"),
-    ("connection-refused.json", False, True, "Connection refused"),
-    ("connect-timeout.json", False, False, "Connection timed out"),
-    ("network-unreachable.json", False, False, "Network is unreachable"),
+@pytest.mark.parametrize(("name", "busy", "refused", "transient", "text"), [
+    ("server-busy.json", True, False, True, "busy running a test"),
+    ("control-reset.json", False, False, True, "unable to receive control message"),
+    ("connection-refused.json", False, True, False, "Connection refused"),
+    ("connect-timeout.json", False, False, False, "Connection timed out"),
+    ("network-unreachable.json", False, False, False, "Network is unreachable"),
 ])
-def test_failures_exit_0_but_carry_an_error(name: str, busy: bool, refused: bool, text: str) -> None:
+def test_failures_exit_0_but_carry_an_error(name: str, busy: bool, refused: bool, transient: bool,
+                                            text: str) -> None:
     result = _iperf(name)
     assert isinstance(result, Iperf3Failure)
-    assert (result.busy, result.refused) == (busy, refused)
+    assert (result.busy, result.refused, result.transient) == (busy, refused, transient)
     assert text in result.message
 
 

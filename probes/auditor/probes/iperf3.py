@@ -46,7 +46,7 @@ class Iperf3Settings(BaseModel):
     runs: int = Field(default=3, ge=1, le=9)
     connect_timeout_s: float = Field(default=3.0, gt=0, le=60)
     timeout_margin_s: float = Field(default=10.0, gt=0, le=120)
-    busy_retries: int = Field(default=3, ge=0, le=10)
+    busy_retries: int = Field(default=3, ge=0, le=10)  # retries of transient failures (busy, reset)
     busy_backoff_s: float = Field(default=2.0, ge=0, le=60)
     cpu_saturation_pct: float = Field(default=90.0, gt=0, le=100)
     uplink_directions: list[Direction] = Field(default_factory=lambda: list(BOTH))
@@ -151,20 +151,26 @@ class _Measurement:
     async def _one_run(self, index: int) -> tuple[Iperf3Run, Artifact]:
         s = self.settings
         timeout = s.duration_s + s.omit_s + s.connect_timeout_s + s.timeout_margin_s
+        failure: Iperf3Failure | None = None
         for attempt in range(s.busy_retries + 1):
             res = await run_tool(self.argv, timeout, f"iperf3 to {self.where}", INSTALL)
             artifact = self._store(res.stdout or res.stderr, index, attempt)
             outcome = self._parse(res.stdout, res.stderr)
             if isinstance(outcome, Iperf3Run):
                 return outcome, artifact
-            if not outcome.busy:
+            failure = outcome
+            if not outcome.transient:
                 raise TargetUnreachable(f"iperf3 server {self.where}: {outcome.message}")
             if attempt < s.busy_retries:
                 await asyncio.sleep(s.busy_backoff_s * (attempt + 1) * random.uniform(0.5, 1.5))  # noqa: S311
-        raise TargetBusy(
-            f"iperf3 server {self.where} stayed busy (another test was running) after "
-            f"{s.busy_retries + 1} attempts; try again later"
-        )
+        assert failure is not None
+        if failure.busy:
+            raise TargetBusy(
+                f"iperf3 server {self.where} stayed busy (another test was running) after "
+                f"{s.busy_retries + 1} attempts; try again later"
+            )
+        raise TargetUnreachable(f"iperf3 server {self.where} failed {s.busy_retries + 1} times in a "
+                                f"row; last: {failure.message}")
 
     def _parse(self, stdout: bytes, stderr: bytes) -> Iperf3Run | Iperf3Failure:
         try:

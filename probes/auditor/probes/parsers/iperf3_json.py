@@ -37,6 +37,7 @@ class Iperf3Failure:
     message: str
     busy: bool
     refused: bool
+    transient: bool  # worth retrying: busy, or the control connection reset mid-setup
 
 
 class Iperf3ParseError(ValueError):
@@ -62,7 +63,9 @@ def parse_iperf3_json(text: str) -> Iperf3Run | Iperf3Failure:
     error = doc.get("error")
     if isinstance(error, str) and error:
         low = error.lower()
-        return Iperf3Failure(error, busy="busy" in low, refused="refused" in low)
+        busy = "busy" in low
+        reset = "control message" in low or "reset by peer" in low
+        return Iperf3Failure(error, busy=busy, refused="refused" in low, transient=busy or reset)
     end = doc.get("end")
     received = end.get("sum_received") if isinstance(end, dict) else None
     if not isinstance(received, dict) or "bits_per_second" not in received:
