@@ -74,12 +74,18 @@ class SnmpAccess(_Model):
 
 
 class SshAccess(_Model):
-    """SSH access to a device (used by later configuration probes)."""
+    """SSH access: a username and a password or a private key, all as references."""
 
     port: Port = 22
     username: SecretRef
     password: SecretRef | None = None
     key_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _some_credential(self) -> Self:
+        if self.password is None and self.key_file is None:
+            raise ValueError("SSH access needs 'password' (a reference) or 'key_file'")
+        return self
 
 
 class Device(_Model):
@@ -203,25 +209,113 @@ class Server(_Model):
     allowed_ports: list[AllowedPort] = Field(default_factory=list)
 
 
+class SshTarget(_Model):
+    """A host the agent logs into over SSH (backup hosts, vantage points)."""
+
+    address: ipaddress.IPv4Address
+    ssh: SshAccess
+
+
+class Vantage(_Model):
+    """Where "outside" is measured from: a host beyond the boundary firewall.
+
+    ``netns`` runs the probe inside a local network namespace (the demo school's ISP side);
+    ``ssh`` runs it on a remote host the agent logs into (a district server, a cloud VM).
+    """
+
+    netns: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] | None = None
+    ssh: SshTarget | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.netns is None) == (self.ssh is None):
+            raise ValueError("give exactly one of 'netns' or 'ssh'")
+        return self
+
+
 class Firewall(_Model):
+    """The boundary firewall and what the outside may reach through it.
+
+    ``published`` are the services that must be reachable on ``outside_addresses`` from the
+    vantage point (``443`` = TCP, ``"53/udp"``); every other port in the probe's sample must
+    not be. ``management`` are the firewall's own management ports, which must not be
+    reachable from outside. ``outbound_probe`` is an address beyond the firewall that the
+    agent tries ``forbidden_outbound`` ports on (they must be blocked). ``device`` names an
+    entry of ``devices`` whose ruleset can be read over SSH (a Linux host: ``nft list ruleset``).
+    """
+
     id: Ident
+    name: str | None = None
     device: Ident | None = None
     outside_addresses: list[ipaddress.IPv4Address] = Field(default_factory=list)
-    published_services: list[str] = Field(default_factory=list)
+    published: list[AllowedPort] = Field(default_factory=list)
+    management_address: ipaddress.IPv4Address | None = None
+    management_ports: list[AllowedPort] = Field(default_factory=lambda: [22, 23, 80, 443, 8443])
+    vantage: Vantage | None = None
+    outbound_probe: ipaddress.IPv4Address | None = None
+    forbidden_outbound: list[AllowedPort] = Field(
+        default_factory=lambda: [23, 25, 135, 139, 445, 1433, 3389, 6379])
+
+
+class BackupLocation(_Model):
+    """Where backup files of one system lie: a host, a directory and a file-name pattern."""
+
+    host: ipaddress.IPv4Address
+    ssh: SshAccess
+    path: Annotated[str, StringConstraints(pattern=r"^/")]
+    pattern: Annotated[str, StringConstraints(min_length=1)] = "*"
 
 
 class BackupTarget(_Model):
+    """A backed-up system: the primary backup location, an optional off-site copy, and
+    an optional restore-test record file on the primary host (first line: ISO date)."""
+
     id: Ident
+    name: str | None = None
+    system: str | None = None
     host: ipaddress.IPv4Address
-    path: str
-    offsite: bool = False
+    ssh: SshAccess
+    path: Annotated[str, StringConstraints(pattern=r"^/")]
+    pattern: Annotated[str, StringConstraints(min_length=1)] = "*"
+    offsite: BackupLocation | None = None
+    restore_record: Annotated[str, StringConstraints(pattern=r"^/")] | None = None
 
 
 class WifiArea(_Model):
+    """An area that must have Wi-Fi coverage; surveys name it by ``id`` or ``name``."""
+
     id: Ident
     name: str
     area_class: Literal["teaching", "office", "activity"]
-    ssids: list[str] = Field(default_factory=list)
+
+
+class Wifi(_Model):
+    """The school's wireless network: its SSIDs, where survey records are kept, the
+    controller (a ``devices`` id) and the BSSIDs the school knows as its own."""
+
+    ssids: Annotated[list[str], Field(min_length=1)]
+    surveys: Path | None = None
+    controller: Ident | None = None
+    known_bssids: list[Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")]] = (
+        Field(default_factory=list))
+
+
+class KnownHost(_Model):
+    """A host the inventory knows that is not a device, server or endpoint (a printer, a PC)."""
+
+    address: ipaddress.IPv4Address
+    mac: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")] | None = None
+    name: str | None = None
+
+
+class Discovery(_Model):
+    """LAN discovery: the agent's interface on the segments to sweep, the segments, the
+    authorised DHCP servers and hosts the inventory knows besides its devices and servers."""
+
+    interface: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{1,15}$")]
+    segments: Annotated[list[ipaddress.IPv4Network], Field(min_length=1)]
+    dhcp_servers: list[ipaddress.IPv4Address] = Field(default_factory=list)
+    known_hosts: list[KnownHost] = Field(default_factory=list)
 
 
 class Tailoring(_Model):
@@ -239,9 +333,19 @@ class Tailoring(_Model):
 
 
 class Agent(_Model):
-    """Where the auditor runs. ``interface`` pins the NIC used for the NIC-speed sanity check."""
+    """Where the auditor runs. ``interface`` pins the NIC used for the NIC-speed sanity check.
+
+    ``known_hosts`` is the SSH known-hosts file the agent keeps (default: in its state
+    directory). ``ssh_first_contact`` decides what happens when a device's host key is not in
+    it yet: ``reject`` (the default: the device is an error until its key is added) or
+    ``accept-new`` (record the key on first contact, as ssh's StrictHostKeyChecking=accept-new
+    does; the report says which keys were learnt). A changed key is always refused.
+    """
 
     interface: str | None = None
+    known_hosts: Path | None = None
+    ssh_first_contact: Literal["reject", "accept-new"] = "reject"
+    device_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
 
 
 class Inventory(_Model):
@@ -260,7 +364,9 @@ class Inventory(_Model):
     servers: list[Server] = Field(default_factory=list)
     firewalls: list[Firewall] = Field(default_factory=list)
     backups: list[BackupTarget] = Field(default_factory=list)
+    wifi: Wifi | None = None
     wifi_areas: list[WifiArea] = Field(default_factory=list)
+    discovery: Discovery | None = None
     tailoring: list[Tailoring] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -275,7 +381,16 @@ class Inventory(_Model):
             if server.zone is not None and server.zone not in zones:
                 raise ValueError(f"server {server.id!r} names zone {server.zone!r}, which is not in "
                                  f"'zones' (known: {', '.join(sorted(zones)) or 'none'})")
+        _unique("firewalls", [f.id for f in self.firewalls])
+        _unique("backups", [b.id for b in self.backups])
+        _unique("wifi_areas", [a.id for a in self.wifi_areas])
         known = {d.id for d in self.devices}
+        named = [(f"firewall {f.id!r} device", f.device) for f in self.firewalls]
+        named.append(("wifi.controller", self.wifi.controller if self.wifi else None))
+        for where, device_id in named:
+            if device_id is not None and device_id not in known:
+                raise ValueError(f"{where} names device {device_id!r}, which is not in 'devices' "
+                                 f"(known: {', '.join(sorted(known)) or 'none'})")
         refs: list[tuple[str, PortRef | None]] = [
             ("uplink.port", self.uplink.port if self.uplink else None)
         ]

@@ -122,6 +122,7 @@ class Finding:
     artifacts: tuple[str, ...] = ()
     original_status: Status | None = None  # set when waived
     waiver: Mapping[str, Any] | None = None
+    lines: tuple[str, ...] = ()  # configuration lines (or output lines) the verdict relied on
 
     def to_json(self) -> JsonDict:
         return {
@@ -137,6 +138,7 @@ class Finding:
             "artifacts": list(self.artifacts),
             "original_status": self.original_status.value if self.original_status else None,
             "waiver": dict(self.waiver) if self.waiver else None,
+            "lines": list(self.lines),
         }
 
 
