@@ -80,6 +80,7 @@ class SshAccess(_Model):
     username: SecretRef
     password: SecretRef | None = None
     key_file: Path | None = None
+    enable: SecretRef | None = None  # Cisco/Ruijie enable secret, when the user lands unprivileged
 
     @model_validator(mode="after")
     def _some_credential(self) -> Self:
