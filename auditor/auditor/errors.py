@@ -51,6 +51,10 @@ class AuthFailed(ProbeError):
     """The target rejected our credentials."""
 
 
+class HostKeyRejected(ProbeError):
+    """An SSH host key is unknown (and first contact is not allowed) or differs from the recorded one."""
+
+
 class OutOfScope(ProbeError):
     """The target lies outside the inventory's scope allow-list; the probe refused to run."""
 
