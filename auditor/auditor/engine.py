@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -294,8 +295,16 @@ async def execute(
     """Run every planned task. Tasks sharing a lock never overlap; the rest run concurrently."""
     locks: dict[str, asyncio.Lock] = {}
     slots = asyncio.Semaphore(concurrency)
+    # Reads (SNMP gets, SSH show commands) have their own bounded pool, so auditing many
+    # devices neither waits behind scans nor floods the management network.
+    device_pool = ctx.inventory.agent.device_concurrency
+    reads = asyncio.Semaphore(device_pool)
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=concurrency + device_pool + 2,
+                                                 thread_name_prefix="probe"))
     results = await asyncio.gather(
-        *(_run_task(p, plugins, ctx, locks, slots, on_event) for p in plan.tasks)
+        *(_run_task(p, plugins, ctx, locks, reads if p.task.safety is Safety.PASSIVE else slots, on_event)
+          for p in plan.tasks)
     )
     index = FactIndex()
     for facts in results:

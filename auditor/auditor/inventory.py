@@ -98,6 +98,7 @@ class Device(_Model):
     vendor: Literal["huawei", "h3c", "ruijie", "cisco", "linux", "other"]
     platform: str | None = None
     role: Literal["core", "access", "distribution", "firewall", "wlc", "router", "other"] = "other"
+    driver: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")] | None = None  # netmiko type override
     snmp: SnmpAccess | None = None
     ssh: SshAccess | None = None
 

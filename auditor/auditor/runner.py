@@ -35,6 +35,7 @@ from auditor.plugins import FactIndex, Plugins
 from auditor.profile import LoadedProfile
 from auditor.secrets import SecretResolver
 from auditor.signing import Signer
+from auditor.topology import build_topology
 from auditor.waivers import apply_waivers, load_waivers, split_active
 
 REPORT_SCHEMA = "campus-auditor/report"
@@ -190,6 +191,8 @@ def _report(
         "summary": {"findings": dict(sorted(Counter(f.status.value for f in findings).items())),
                     "indicators": dict(sorted(Counter(i.status.value for i in indicators).items())),
                     "exit_status": status},
+        "topology": build_topology(inv, facts),
+        "ssh_host_keys": ctx.shared["known-hosts"].summary() if "known-hosts" in ctx.shared else None,
         "artifacts": [a.to_json() for a in ctx.evidence.artifacts],
         "signing": {"algorithm": "ed25519", "key_fingerprint": signer.keyid,
                     "public_key_pem": signer.public_key_pem().decode()},

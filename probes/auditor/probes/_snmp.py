@@ -1,0 +1,146 @@
+"""SNMP access shared by the SNMP probes: one engine per run, v2c or v3 from inventory references.
+
+Numeric OIDs only (no MIB loading), pysnmp's asyncio API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pysnmp.hlapi.v3arch.asyncio import (
+    CommunityData,
+    ContextData,
+    ObjectIdentity,
+    ObjectType,
+    SnmpEngine,
+    UdpTransportTarget,
+    UsmUserData,
+    bulk_walk_cmd,
+    get_cmd,
+    usmAesCfb128Protocol,
+    usmAesCfb256Protocol,
+    usmDESPrivProtocol,
+    usmHMAC192SHA256AuthProtocol,
+    usmHMAC384SHA512AuthProtocol,
+    usmHMACMD5AuthProtocol,
+    usmHMACSHAAuthProtocol,
+)
+
+from auditor.context import RunContext
+from auditor.errors import ProbeError, TargetUnreachable
+from auditor.inventory import Device
+
+SYSTEM = {"sysDescr": "1.3.6.1.2.1.1.1.0", "sysObjectID": "1.3.6.1.2.1.1.2.0",
+          "sysName": "1.3.6.1.2.1.1.5.0"}
+_AUTH = {"md5": usmHMACMD5AuthProtocol, "sha": usmHMACSHAAuthProtocol,
+         "sha256": usmHMAC192SHA256AuthProtocol, "sha512": usmHMAC384SHA512AuthProtocol}
+_PRIV = {"des": usmDESPrivProtocol, "aes": usmAesCfb128Protocol, "aes256": usmAesCfb256Protocol}
+
+
+class SnmpSettings(BaseModel):
+    """Settings of the SNMP probes (profile ``probe_settings: snmp.*``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout_s: float = Field(default=2.0, gt=0, le=30)
+    retries: int = Field(default=1, ge=0, le=5)
+    max_repetitions: int = Field(default=25, ge=1, le=100)
+
+
+class SnmpSession:
+    """One device's SNMP access through the run's shared engine."""
+
+    def __init__(self, device: Device, settings: SnmpSettings, ctx: RunContext,
+                 auth: CommunityData | UsmUserData | None = None) -> None:
+        assert device.snmp is not None or auth is not None
+        self.device, self.settings = device, settings
+        self.engine: SnmpEngine = ctx.shared_client("snmp-engine", SnmpEngine)
+        self.port = device.snmp.port if device.snmp else 161
+        self.where = f"{device.address}:{self.port}"
+        self.auth = auth if auth is not None else _auth(device, ctx)
+        self._transport: UdpTransportTarget | None = None
+
+    async def _target(self) -> UdpTransportTarget:
+        """The device's transport target, created once per session."""
+        if self._transport is None:
+            self._transport = await UdpTransportTarget.create(
+                (str(self.device.address), self.port),
+                timeout=self.settings.timeout_s, retries=self.settings.retries,
+            )
+        return self._transport
+
+    def _fail(self, indication: object) -> ProbeError:
+        s = self.settings
+        text = str(indication)
+        if "timeout" in text.lower():
+            return TargetUnreachable(
+                f"no SNMP response from {self.device.id} ({self.where}) within {s.timeout_s:g} s "
+                f"x {s.retries + 1} tries: wrong community or credentials, an ACL, or the device is down"
+            )
+        return TargetUnreachable(f"SNMP request to {self.device.id} ({self.where}) failed: {text}")
+
+    async def get_system(self) -> dict[str, str]:
+        return await self.get(SYSTEM)
+
+    async def get(self, oids: dict[str, str]) -> dict[str, str]:
+        """GET named scalar OIDs; a value the agent lacks comes back as ``""``."""
+        err, status, _index, binds = await get_cmd(
+            self.engine, self.auth, await self._target(), ContextData(),
+            *(ObjectType(ObjectIdentity(oid)) for oid in oids.values()),
+        )
+        if err:
+            raise self._fail(err)
+        if status:
+            raise ProbeError(f"SNMP error from {self.device.id}: {status.prettyPrint()}")
+        names = list(oids)
+        return {names[i]: _value(vb[1]) for i, vb in enumerate(binds)}
+
+    async def walk_columns(self, columns: tuple[str, ...]) -> list[dict[str, str]]:
+        rows: list[dict[str, str]] = []
+        target = await self._target()
+        for column in columns:
+            async for err, status, _index, binds in bulk_walk_cmd(
+                self.engine, self.auth, target, ContextData(), 0, self.settings.max_repetitions,
+                ObjectType(ObjectIdentity(column)), lexicographicMode=False,
+            ):
+                if err:
+                    raise self._fail(err)
+                if status:
+                    raise ProbeError(f"SNMP error from {self.device.id}: {status.prettyPrint()}")
+                for name, value in binds:
+                    rows.append({"oid": str(name.getOid() if hasattr(name, "getOid") else name),
+                                 "type": type(value).__name__, "value": text_value(value)})
+        return rows
+
+
+def text_value(value: Any) -> str:
+    """A varbind value as text; object identifiers stay numeric (no MIB name lookup)."""
+    if hasattr(value, "asTuple"):
+        return ".".join(str(part) for part in value.asTuple())
+    return str(value.prettyPrint())
+
+
+def _auth(device: Device, ctx: RunContext) -> CommunityData | UsmUserData:
+    snmp = device.snmp
+    assert snmp is not None
+    where = f"devices[{device.id}].snmp"
+    if snmp.version == "2c":
+        assert snmp.community is not None
+        return CommunityData(ctx.secrets.resolve(snmp.community, f"{where}.community"),
+                             mpModel=1)  # noqa: S508 - v2c is what many school switches speak
+    auth_key = ctx.secrets.resolve(snmp.auth_key, f"{where}.auth_key") if snmp.auth_key else None
+    priv_key = ctx.secrets.resolve(snmp.priv_key, f"{where}.priv_key") if snmp.priv_key else None
+    kwargs: dict[str, Any] = {}
+    if auth_key:
+        kwargs["authProtocol"] = _AUTH[snmp.auth_protocol or "sha"]
+    if priv_key:
+        kwargs["privProtocol"] = _PRIV[snmp.priv_protocol or "aes"]
+    return UsmUserData(snmp.user, authKey=auth_key, privKey=priv_key, **kwargs)
+
+
+def _value(value: Any) -> str:
+    """A GET result as text; noSuchObject/noSuchInstance/endOfMibView become ``""``."""
+    if type(value).__name__ in ("NoSuchObject", "NoSuchInstance", "EndOfMibView"):
+        return ""
+    return text_value(value)
