@@ -387,6 +387,15 @@ def lab_down(prefix: str) -> None:
     click.echo(f"demo school {prefix!r} is down")
 
 
+def _register_subcommands() -> None:
+    from auditor.wifi_cli import wifi
+
+    cli.add_command(wifi)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -438,4 +438,13 @@ def load_inventory(path: Path) -> LoadedInventory:
     if inventory.secrets_file is not None and not inventory.secrets_file.is_absolute():
         resolved = (path.parent / inventory.secrets_file).resolve()
         inventory = inventory.model_copy(update={"secrets_file": resolved})
+    # Relative paths in the inventory are relative to the inventory file, wherever the agent runs.
+    wifi = inventory.wifi
+    if wifi is not None and wifi.surveys is not None and not wifi.surveys.is_absolute():
+        wifi = wifi.model_copy(update={"surveys": (path.parent / wifi.surveys).resolve()})
+        inventory = inventory.model_copy(update={"wifi": wifi})
+    agent = inventory.agent
+    if agent.known_hosts is not None and not agent.known_hosts.is_absolute():
+        agent = agent.model_copy(update={"known_hosts": (path.parent / agent.known_hosts).resolve()})
+        inventory = inventory.model_copy(update={"agent": agent})
     return LoadedInventory(path, inventory, raw)

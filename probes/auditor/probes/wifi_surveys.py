@@ -1,0 +1,108 @@
+"""Wi-Fi survey probe: the current survey records of each Wi-Fi area, as facts and evidence.
+
+Surveys are taken beforehand in the area (``auditor wifi survey``); this probe measures
+nothing on the network. For each inventory Wi-Fi area it keeps the newest record of every
+survey point that is younger than ``max_age_days``, copies the record and its raw scan into
+the evidence store, and yields one ``wifi.survey`` fact. An area without a current record
+is an ``error`` fact ("no current evidence"), never an empty pass.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from auditor.context import RunContext
+from auditor.errors import ProbeError, TargetUnreachable
+from auditor.inventory import Inventory
+from auditor.model import Fact, FactStatus, Safety
+from auditor.plugins import ProbeTask
+from auditor.wifi_survey import Survey, load_surveys, surveys_dir
+
+KIND = "wifi.survey"
+
+
+class WifiSurveySettings(BaseModel):
+    """Settings of the Wi-Fi survey probe (profile ``probe_settings: wifi.surveys``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_age_days: int = Field(default=180, ge=1, le=3650)
+
+
+class WifiSurveysProbe:
+    """Reads each Wi-Fi area's current survey records (taken with ``auditor wifi survey``)."""
+
+    name: ClassVar[str] = "wifi.surveys"
+    description: ClassVar[str] = "Wi-Fi survey records per area (signal, band, security of every BSS)"
+    settings_model: ClassVar[type[BaseModel]] = WifiSurveySettings
+
+    def plan(self, inventory: Inventory, settings: BaseModel) -> list[ProbeTask]:
+        assert isinstance(settings, WifiSurveySettings)
+        directory = str(surveys_dir(inventory))
+        return [
+            ProbeTask(
+                probe=self.name, target=f"area/{area.id}", address=area.name,
+                params={"area": area.id, "area_name": area.name, "area_class": area.area_class,
+                        "directory": directory, "settings": settings.model_dump()},
+                produces=((KIND, f"area/{area.id}"),), safety=Safety.PASSIVE, estimated_seconds=0.1,
+            )
+            for area in inventory.wifi_areas
+        ]
+
+    async def run(self, task: ProbeTask, ctx: RunContext) -> list[Fact]:
+        s = WifiSurveySettings.model_validate(task.params["settings"])
+        area, name = str(task.params["area"]), str(task.params["area_name"])
+        records = load_surveys(Path(task.params["directory"]), area)
+        current = current_surveys(records, s.max_age_days, datetime.now(UTC), area, name)
+        artifacts: list[str] = []
+        surveys: list[dict[str, Any]] = []
+        for record in current:
+            stem = record.path.stem
+            artifacts.append(ctx.evidence.put(
+                f"wifi/{area}/{stem}.json", record.path.read_bytes(), "application/json",
+                f"Wi-Fi survey record of {name}, point {record.point or '(unnamed)'}").path)
+            try:
+                raw = record.raw_path.read_bytes()
+            except OSError:
+                raise ProbeError(f"survey record {record.path} names raw scan {record.raw_file}, which "
+                                 "is missing; re-take the survey") from None
+            artifacts.append(ctx.evidence.put(
+                f"wifi/{area}/{record.raw_file}", raw, "text/plain",
+                f"{record.tool} scan output ({record.tool_version or 'version unknown'})").path)
+            surveys.append({
+                "taken_at": record.taken_at.isoformat().replace("+00:00", "Z"),
+                "point": record.point, "host": record.host, "tool": record.tool,
+                "tool_version": record.tool_version, "interface": record.interface,
+                "record": artifacts[-2], "bss": [b.to_json() for b in record.bss],
+            })
+        data = {"area": area, "area_name": name, "area_class": task.params["area_class"],
+                "max_age_days": s.max_age_days, "superseded": len(records) - len(current),
+                "surveys": surveys}
+        return [Fact(KIND, task.target, self.name, FactStatus.OK, data=data, artifacts=tuple(artifacts))]
+
+
+def current_surveys(records: list[Survey], max_age_days: int, now: datetime, area: str,
+                    name: str) -> list[Survey]:
+    """The newest record of each point that is at most ``max_age_days`` old (oldest first).
+
+    Raises TargetUnreachable when there is none: no record at all, or only stale ones.
+    """
+    if not records:
+        raise TargetUnreachable(
+            f"no survey record for area {area} ({name}): run `auditor wifi survey --area {area}` "
+            "there (or import a scan with --from-file)")
+    fresh = [r for r in records if (now - r.taken_at).total_seconds() <= max_age_days * 86400]
+    if not fresh:
+        newest = max(records, key=lambda r: r.taken_at)
+        age = (now - newest.taken_at).days
+        raise TargetUnreachable(
+            f"no current evidence for area {area} ({name}): the newest survey is {age} days old "
+            f"(limit {max_age_days}); run `auditor wifi survey --area {area}` there again")
+    newest_by_point: dict[str, Survey] = {}
+    for record in sorted(fresh, key=lambda r: r.taken_at):
+        newest_by_point[record.point or ""] = record
+    return sorted(newest_by_point.values(), key=lambda r: r.taken_at)
