@@ -167,6 +167,9 @@ def map_ssh_error(exc: BaseException, where: str, timeout_s: float) -> ProbeErro
     if isinstance(exc, paramiko.AuthenticationException) or "Authentication" in name:
         return AuthFailed(f"{where}: SSH login refused (wrong username, password or key); check the "
                           f"inventory's ssh references")
+    if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
+        return TargetUnreachable(f"{where}: SSH connection refused or unreachable (no SSH server on "
+                                 f"that port, or the host is down)")
     if isinstance(exc, ConnectionRefusedError) or "refused" in text.lower():
         return TargetUnreachable(f"{where}: SSH connection refused (no SSH server on that port)")
     if isinstance(exc, socket.timeout | TimeoutError) or "timed out" in text.lower() or "Timeout" in name:

@@ -1,0 +1,295 @@
+"""Boundary-firewall checks: measured behaviour from outside and inside, and the ruleset itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from auditor.checks._common import unmeasured
+from auditor.inventory import Firewall, port_key
+from auditor.model import Finding, Severity, Status
+from auditor.plugins import CheckContext, CheckMeta
+
+OUTSIDE = ("firewall.outside", "firewall.outside_view")
+OUTBOUND = ("firewall.outbound", "firewall.outbound")
+RULESET = ("firewall.ruleset", "firewall.ruleset")
+# Connect states that show the firewall stopped the connection.
+BLOCKED = frozenset({"filtered", "rejected"})
+
+Result = dict[str, Any]
+# (firewall, fact data) -> (status, message, measured, lines)
+Judge = Callable[[Firewall, Any], tuple[Status, str, float | None, tuple[str, ...]]]
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OutboundParams(BaseModel):
+    """``reset_means_blocked``: the firewall rejects with TCP reset (or ICMP port unreachable),
+    so a refused connection is its doing rather than the far host's answer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reset_means_blocked: bool = False
+
+
+def per_firewall(meta: CheckMeta, ctx: CheckContext, fact_key: tuple[str, str],
+                 missing: Callable[[Firewall], str | None], judge: Judge) -> list[Finding]:
+    """One finding per inventory firewall; ``missing`` says why it cannot be measured (skipped)."""
+    kind, probe = fact_key
+    findings = []
+    for fw in ctx.inventory.firewalls:
+        target = f"firewall/{fw.id}"
+        why = missing(fw)
+        if why is not None:
+            findings.append(Finding(meta.id, target, Status.SKIPPED, meta.severity, f"{fw.id}: {why}"))
+            continue
+        fact = ctx.facts.get(kind, target)
+        problem = unmeasured(meta, target, fact, probe)
+        if problem is not None:
+            findings.append(problem)
+            continue
+        assert fact is not None
+        status, message, measured, lines = judge(fw, fact.data)
+        findings.append(Finding(meta.id, target, status, meta.severity, f"{fw.id}: {message}",
+                                measured=measured, threshold=0.0 if measured is not None else None,
+                                unit="ports" if measured is not None else None, facts=(fact.id,),
+                                artifacts=fact.artifacts, lines=lines))
+    return findings or [Finding(meta.id, "firewalls", Status.ERROR, meta.severity,
+                                "the inventory lists no boundary firewall (firewalls:)")]
+
+
+def _key(r: Result) -> str:
+    return f"{r['port']}/{r.get('proto', 'tcp')}"
+
+
+def _show(r: Result) -> str:
+    return f"{r['address']}:{_key(r)} {r['state']}"
+
+
+def _errors(results: list[Result]) -> str | None:
+    bad = [f"{_show(r)} ({r.get('detail')})" for r in results if r["state"] == "error"]
+    return f"the connect test failed for {', '.join(bad)}" if bad else None
+
+
+def _untested_note(results: list[Result]) -> str:
+    udp = sorted({_key(r) for r in results if r["state"] == "untested"})
+    return f"; not tested (UDP): {', '.join(udp)}" if udp else ""
+
+
+def _vantage_missing(fw: Firewall) -> str | None:
+    if fw.vantage is None:
+        return "no vantage point declared (firewalls[].vantage), so the outside view was not measured"
+    return None
+
+
+class PublishedOnly:
+    """From outside, exactly the published ports answer on the outside addresses."""
+
+    meta: ClassVar[CheckMeta] = CheckMeta(
+        id="firewall.published_only",
+        title_zh="从外部只能访问对外发布的服务",
+        title_en="From outside, only the published services are reachable",
+        severity=Severity.HIGH,
+        rationale_zh="边界防火墙应默认拒绝外部访问，仅开放对外发布的业务端口"
+        "（GB/T 22239 边界防护、访问控制）。",
+        rationale_en="The boundary firewall should deny inbound traffic by default and admit only the "
+        "published services (GB/T 22239 boundary protection and access control).",
+        remediation_zh="在边界防火墙上关闭未发布端口的映射与放行规则；确认发布的服务正常运行并如实登记。",
+        remediation_en="Remove port forwards and accept rules for anything not published; make sure the "
+        "published services run and are declared correctly in the inventory.",
+        requires=("firewall.outside_view",),
+    )
+    params_model: ClassVar[type[BaseModel]] = NoParams
+
+    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+        def missing(fw: Firewall) -> str | None:
+            if not fw.outside_addresses:
+                return "the inventory lists no outside_addresses for this firewall"
+            return _vantage_missing(fw)
+
+        def judge(fw: Firewall, data: Any) -> tuple[Status, str, float | None, tuple[str, ...]]:
+            outside = {str(a) for a in fw.outside_addresses}
+            results = [r for r in data["results"] if r["address"] in outside]
+            published = {port_key(p) for p in fw.published}
+            if err := _errors(results):
+                return Status.ERROR, err, None, ()
+            extra = [r for r in results if r["state"] == "open" and _key(r) not in published]
+            down = [r for r in results if _key(r) in published and r["state"] not in {"open", "untested"}]
+            problems = [f"not published but open: {_show(r)}" for r in extra]
+            problems += [f"published but not reachable: {_show(r)} ({r.get('detail')})" for r in down]
+            note = _untested_note([r for r in results if _key(r) in published])
+            shown = ", ".join(sorted(published)) or "none"
+            if problems:
+                return (Status.FAIL, f"from {data['vantage']}: {'; '.join(problems)} (published: {shown})"
+                        f"{note}", float(len(problems)), ())
+            return (Status.PASS, f"from {data['vantage']}: only the published ports ({shown}) answer on "
+                    f"{', '.join(sorted(outside))}; {len(results)} address/port pairs tried{note}", 0.0, ())
+
+        return per_firewall(self.meta, ctx, OUTSIDE, missing, judge)
+
+
+class ManagementNotExposed:
+    """The firewall's management ports do not answer from outside."""
+
+    meta: ClassVar[CheckMeta] = CheckMeta(
+        id="firewall.mgmt_not_exposed",
+        title_zh="防火墙管理接口不能从外部访问",
+        title_en="The firewall's management interface is not reachable from outside",
+        severity=Severity.HIGH,
+        rationale_zh="管理接口暴露在互联网上会招致口令爆破和漏洞利用（GB/T 22239 设备管理与访问控制）。",
+        rationale_en="A management interface reachable from the internet invites password guessing and "
+        "exploits (GB/T 22239 device management and access control).",
+        remediation_zh="仅允许内部管理网段访问防火墙的 SSH/HTTPS 管理端口，在外部接口上拒绝。",
+        remediation_en="Admit the firewall's SSH/HTTPS management ports only from the inside management "
+        "network; drop them on the outside interface.",
+        requires=("firewall.outside_view",),
+    )
+    params_model: ClassVar[type[BaseModel]] = NoParams
+
+    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+        def missing(fw: Firewall) -> str | None:
+            if not fw.outside_addresses and fw.management_address is None:
+                return "the inventory lists neither outside_addresses nor management_address"
+            return _vantage_missing(fw)
+
+        def judge(fw: Firewall, data: Any) -> tuple[Status, str, float | None, tuple[str, ...]]:
+            mgmt = {port_key(p) for p in fw.management_ports}
+            published = {port_key(p) for p in fw.published}
+            outside = {str(a) for a in fw.outside_addresses}
+            mgmt_addr = str(fw.management_address) if fw.management_address else None
+            # A management port that is also published on an outside address is the published
+            # service there (a port forward), judged by firewall.published_only.
+            results = [r for r in data["results"] if _key(r) in mgmt and (
+                r["address"] == mgmt_addr or (r["address"] in outside and _key(r) not in published))]
+            if err := _errors(results):
+                return Status.ERROR, err, None, ()
+            exposed = [r for r in results if r["state"] == "open"]
+            where = ", ".join(sorted({r["address"] for r in results})) or "no address"
+            if exposed:
+                return (Status.FAIL, f"management ports reachable from {data['vantage']}: "
+                        f"{', '.join(map(_show, exposed))}", float(len(exposed)), ())
+            return (Status.PASS, f"no management port ({', '.join(sorted(mgmt))}) answers on {where} from "
+                    f"{data['vantage']}{_untested_note(results)}", 0.0, ())
+
+        return per_firewall(self.meta, ctx, OUTSIDE, missing, judge)
+
+
+class OutboundBlocked:
+    """Connections from inside to the forbidden outbound ports are stopped by the firewall.
+
+    ``filtered`` (no answer) and ``rejected`` (ICMP unreachable/prohibited) count as blocked;
+    ``open`` does not; ``closed`` (TCP reset or ICMP port unreachable) means some host answered,
+    normally the far one, so the packet crossed the firewall: not blocked, unless the site says
+    its firewall rejects with resets (``reset_means_blocked``).
+    """
+
+    meta: ClassVar[CheckMeta] = CheckMeta(
+        id="firewall.outbound_blocked",
+        title_zh="边界防火墙阻断内网访问外部高危端口",
+        title_en="The boundary firewall blocks outbound connections to forbidden ports",
+        severity=Severity.MEDIUM,
+        rationale_zh="阻断外发的 Telnet、SMB、远程桌面、数据库等端口可限制失陷主机外联和数据外泄"
+        "（GB/T 22239 访问控制）。",
+        rationale_en="Blocking outbound telnet, SMB, remote desktop and database ports limits what a "
+        "compromised host can reach and leak (GB/T 22239 access control).",
+        remediation_zh="在边界防火墙的转发链上拒绝内网到外网的这些目的端口。",
+        remediation_en="Drop or reject these destination ports from inside to outside in the firewall's "
+        "forward chain.",
+        requires=("firewall.outbound",),
+    )
+    params_model: ClassVar[type[BaseModel]] = OutboundParams
+
+    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+        params = ctx.params
+        assert isinstance(params, OutboundParams)
+        blocked = BLOCKED | ({"closed"} if params.reset_means_blocked else set())
+
+        def missing(fw: Firewall) -> str | None:
+            if fw.outbound_probe is None:
+                return "no outbound_probe address declared, so outbound filtering was not measured"
+            return None if fw.forbidden_outbound else "forbidden_outbound is empty"
+
+        def judge(_fw: Firewall, data: Any) -> tuple[Status, str, float | None, tuple[str, ...]]:
+            results = [r for r in data["results"] if r["state"] != "untested"]
+            if err := _errors(results):
+                return Status.ERROR, err, None, ()
+            if not results:
+                return Status.SKIPPED, f"no TCP port to test{_untested_note(data['results'])}", None, ()
+            passed = [r for r in results if r["state"] not in blocked]
+            how = "; ".join(f"{_show(r)}" + (" (a host answered: the connection crossed the firewall)"
+                                              if r["state"] == "closed" else "") for r in passed)
+            if passed:
+                return (Status.FAIL, f"not blocked towards {data['probe_address']}: {how}",
+                        float(len(passed)), ())
+            states = ", ".join(f"{_key(r)} {r['state']}" for r in results)
+            return (Status.PASS, f"all forbidden ports blocked towards {data['probe_address']} ({states})"
+                    f"{_untested_note(data['results'])}", 0.0, ())
+
+        return per_firewall(self.meta, ctx, OUTBOUND, missing, judge)
+
+
+class DefaultDrop:
+    """The ruleset's input and forward hooks drop by default and hold no accept-everything rule.
+
+    A hook drops by default when at least one IPv4 filter base chain on it has policy drop or
+    ends in an unconditional drop/reject rule (every base chain on a hook sees the packet, and
+    a drop in any is final). An accept rule without a match in any of those base chains is
+    flagged: it ends that chain's filtering. Regular chains reached by ``jump`` are not judged
+    (a bare ``accept`` there is normal: the jump carries the match).
+    """
+
+    meta: ClassVar[CheckMeta] = CheckMeta(
+        id="firewall.default_drop",
+        title_zh="防火墙规则集默认拒绝且无全部放行规则",
+        title_en="The firewall ruleset drops by default and has no accept-all rule",
+        severity=Severity.HIGH,
+        rationale_zh="默认拒绝（白名单）是边界访问控制的基础；一条全部放行规则会使其余规则失效"
+        "（GB/T 22239 访问控制）。",
+        rationale_en="Default deny is the basis of boundary access control; one accept-all rule voids "
+        "the rest of the ruleset (GB/T 22239 access control).",
+        remediation_zh="将 input 与 forward 链的默认策略设为 drop，删除无匹配条件的 accept 规则，"
+        "只放行需要的流量。",
+        remediation_en="Set the input and forward chains' policy to drop, delete accept rules without a "
+        "match, and admit only the traffic that is needed.",
+        requires=("firewall.ruleset",),
+    )
+    params_model: ClassVar[type[BaseModel]] = NoParams
+
+    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+        def missing(fw: Firewall) -> str | None:
+            device = ctx.inventory.device(fw.device) if fw.device else None
+            if device is None or device.ssh is None:
+                return ("no Linux device with SSH access named (firewalls[].device), so the ruleset was "
+                        "not read; default-deny is judged only by the behaviour checks")
+            return None
+
+        return per_firewall(self.meta, ctx, RULESET, missing, judge_ruleset)
+
+
+def judge_ruleset(_fw: Firewall, data: Any) -> tuple[Status, str, float | None, tuple[str, ...]]:
+    """The default-drop verdict on a ``firewall.ruleset`` fact's data."""
+    problems: list[str] = []
+    lines: list[str] = []
+    for hook in ("input", "forward"):
+        chains = [c for c in data["chains"] if c["hook"] == hook]
+        if not chains:
+            problems.append(f"no IPv4 filter base chain on the {hook} hook: {hook} traffic is not filtered")
+            continue
+        lines += [c["declaration"] for c in chains]
+        dropping = [c for c in chains if c["policy"] == "drop" or c["final_drop"]]
+        lines += [c["final_drop"] for c in dropping if c["final_drop"] and c["policy"] != "drop"]
+        if not dropping:
+            problems.append(f"{hook}: policy accept and no final drop rule in "
+                            f"{', '.join(c['table'] + ' ' + c['chain'] for c in chains)}")
+        for c in chains:
+            for line in c["accept_all"]:
+                problems.append(f"{hook}: accepts everything: {line}")
+                lines.append(line)
+    if problems:
+        return Status.FAIL, "; ".join(problems), float(len(problems)), tuple(lines)
+    return (Status.PASS, f"input and forward drop by default, no accept-all rule (ruleset read as "
+            f"{data['source']})", 0.0, tuple(lines))

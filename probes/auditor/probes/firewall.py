@@ -1,0 +1,379 @@
+"""Boundary-firewall probes: what the outside can reach, what the inside may not, and the ruleset.
+
+``firewall.outside_view``
+    From the firewall's vantage point (a local network namespace, or a remote host over SSH),
+    TCP-connect to every outside address × (published ∪ management ∪ a sample of commonly
+    forbidden ports) and to the management address × management ports. Both vantage kinds
+    run the same small Python connect script (``python -I -c``; on an SSH vantage the
+    ``python3`` there), so the states mean the same thing everywhere and no nc/bash variant
+    differences creep in. UDP entries cannot be judged by a connect and are recorded as
+    ``untested``.
+``firewall.outbound``
+    From the agent itself, the same script against ``outbound_probe`` on each forbidden port.
+``firewall.ruleset``
+    Over SSH on the firewall's Linux device: ``nft -j list ruleset`` (structure) and
+    ``nft -a list ruleset`` (the text lines, matched by rule handle); text alone when the JSON
+    listing is not available. Both outputs are kept as evidence.
+
+Connect states: ``open`` (handshake completed), ``closed`` (TCP RST, or an ICMP port
+unreachable, which the kernel reports the same way), ``rejected`` (ICMP host/net unreachable
+or administratively prohibited: usually a firewall's reject), ``filtered`` (no answer within
+the time limit), ``untested`` (UDP).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import shlex
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from auditor.context import RunContext
+from auditor.errors import OutOfScope, ProbeError, TargetUnreachable
+from auditor.inventory import Firewall, Inventory, Vantage, port_key
+from auditor.model import Fact, FactStatus, Safety
+from auditor.plugins import ProbeTask
+from auditor.probes._proc import run_tool
+from auditor.probes.parsers.nft import (
+    NftParseError,
+    NftRuleset,
+    filter_summary,
+    parse_nft_json,
+    parse_nft_text,
+    with_text_lines,
+)
+from auditor.sshclient import CommandResult, Credentials, run_commands
+
+OUTSIDE_KIND = "firewall.outside"
+OUTBOUND_KIND = "firewall.outbound"
+RULESET_KIND = "firewall.ruleset"
+SAMPLE_PORTS = [21, 22, 23, 25, 135, 139, 445, 1433, 3306, 3389, 5900, 6379, 8080, 8443]
+NETNS_RUN = Path("/run/netns")
+PortNumber = Annotated[int, Field(ge=1, le=65535)]
+
+# argv: timeout_s concurrency addr:port ...  →  one JSON object per line.
+CONNECT_SCRIPT = """
+import errno, json, socket, sys
+from concurrent.futures import ThreadPoolExecutor
+timeout, workers = float(sys.argv[1]), int(sys.argv[2])
+ICMP = {errno.EHOSTUNREACH: "EHOSTUNREACH", errno.ENETUNREACH: "ENETUNREACH",
+        errno.EACCES: "EACCES", errno.EPERM: "EPERM"}
+def probe(target):
+    address, port = target.rsplit(":", 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect((address, int(port)))
+        state, detail = "open", "handshake completed"
+    except ConnectionRefusedError:
+        state, detail = "closed", "ECONNREFUSED"
+    except (socket.timeout, TimeoutError):
+        state, detail = "filtered", "no answer"
+    except OSError as exc:
+        state = "rejected" if exc.errno in ICMP else "error"
+        detail = ICMP.get(exc.errno) or errno.errorcode.get(exc.errno or 0, str(exc))
+    finally:
+        s.close()
+    return {"address": address, "port": int(port), "proto": "tcp", "state": state, "detail": detail}
+with ThreadPoolExecutor(max_workers=workers) as pool:
+    for result in pool.map(probe, sys.argv[3:]):
+        sys.stdout.write(json.dumps(result) + "\\n")
+"""
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OutsideSettings(_Settings):
+    """``probe_settings: firewall.outside_view``."""
+
+    sample_ports: list[PortNumber] = Field(default_factory=lambda: list(SAMPLE_PORTS))
+    connect_timeout_s: float = Field(default=2.0, ge=0.2, le=30.0)
+    concurrency: int = Field(default=32, ge=1, le=128)
+    remote_python: str = "python3"  # interpreter on an SSH vantage host
+
+
+class OutboundSettings(_Settings):
+    """``probe_settings: firewall.outbound``."""
+
+    connect_timeout_s: float = Field(default=2.0, ge=0.2, le=30.0)
+    concurrency: int = Field(default=16, ge=1, le=128)
+
+
+class RulesetSettings(_Settings):
+    """``probe_settings: firewall.ruleset``."""
+
+    sudo: bool = False  # run nft through ``sudo -n`` (login user is not root)
+    ssh_timeout_s: float = Field(default=20.0, ge=1.0, le=300.0)
+
+
+def _tcp_ports(entries: Iterable[int | str]) -> list[int]:
+    return [int(port_key(e).split("/")[0]) for e in entries if port_key(e).endswith("/tcp")]
+
+
+def _udp_ports(entries: Iterable[int | str]) -> list[int]:
+    return [int(port_key(e).split("/")[0]) for e in entries if port_key(e).endswith("/udp")]
+
+
+Targets = list[tuple[str, int]]
+
+
+def outside_targets(fw: Firewall, sample: Sequence[int]) -> tuple[Targets, Targets]:
+    """(TCP targets, UDP targets) the outside view tries, as (address, port), sorted."""
+    tcp: set[tuple[str, int]] = set()
+    udp: set[tuple[str, int]] = set()
+    wanted = [*fw.published, *fw.management_ports]
+    for address in map(str, fw.outside_addresses):
+        tcp.update((address, p) for p in [*_tcp_ports(wanted), *sample])
+        udp.update((address, p) for p in _udp_ports(wanted))
+    if fw.management_address is not None:
+        tcp.update((str(fw.management_address), p) for p in _tcp_ports(fw.management_ports))
+        udp.update((str(fw.management_address), p) for p in _udp_ports(fw.management_ports))
+    key = lambda t: (ipaddress.IPv4Address(t[0]), t[1])  # noqa: E731
+    return sorted(tcp, key=key), sorted(udp, key=key)
+
+
+def _firewall(inventory: Inventory, firewall_id: str) -> Firewall:
+    return next(f for f in inventory.firewalls if f.id == firewall_id)
+
+
+def _require_scope(inventory: Inventory, addresses: Iterable[str], what: str) -> None:
+    outside = sorted({a for a in addresses if not inventory.scope.contains(ipaddress.IPv4Address(a))})
+    if outside:
+        raise OutOfScope(f"{what}: refused: {', '.join(outside)} outside the inventory's scope allow-list; "
+                         "add the school's outside addresses to scope.allow")
+
+
+def parse_connect_output(text: str, where: str) -> list[dict[str, Any]]:
+    """The connect script's JSON lines; ProbeError naming ``where`` if they are not there."""
+    results = []
+    for line in text.splitlines():
+        try:
+            item = json.loads(line)
+        except ValueError:
+            raise ProbeError(f"{where}: unexpected output from the connect script: {line[:120]!r}") from None
+        if not isinstance(item, dict) or not {"address", "port", "state"} <= item.keys():
+            raise ProbeError(f"{where}: unexpected output from the connect script: {line[:120]!r}")
+        results.append(item)
+    return results
+
+
+def _untested(udp: Iterable[tuple[str, int]]) -> list[dict[str, Any]]:
+    return [{"address": a, "port": p, "proto": "udp", "state": "untested",
+             "detail": "UDP cannot be judged by a TCP connect"} for a, p in udp]
+
+
+def _no_route(results: list[dict[str, Any]], where: str) -> None:
+    if results and all(r["state"] == "rejected" and r["detail"] == "ENETUNREACH" for r in results):
+        raise TargetUnreachable(f"{where}: network unreachable for every target (no route from there); "
+                                "check the vantage point's routing")
+
+
+def _script_argv(timeout_s: float, workers: int, targets: Iterable[tuple[str, int]]) -> list[str]:
+    return [f"{timeout_s:g}", str(workers), *(f"{a}:{p}" for a, p in targets)]
+
+
+def _budget(n: int, workers: int, timeout_s: float) -> float:
+    return (n // workers + 1) * timeout_s + 15.0
+
+
+class FirewallOutsideProbe:
+    """Which ports on the school's outside and management addresses answer from outside."""
+
+    name: ClassVar[str] = "firewall.outside_view"
+    description: ClassVar[str] = "TCP reachability of outside and management addresses from a vantage point"
+    settings_model: ClassVar[type[BaseModel]] = OutsideSettings
+
+    def plan(self, inventory: Inventory, settings: BaseModel) -> list[ProbeTask]:
+        assert isinstance(settings, OutsideSettings)
+        tasks = []
+        for fw in inventory.firewalls:
+            addresses = [*fw.outside_addresses, *([fw.management_address] if fw.management_address else [])]
+            if fw.vantage is None or not addresses:
+                continue
+            count = len(outside_targets(fw, settings.sample_ports)[0])
+            tasks.append(ProbeTask(
+                probe=self.name, target=f"firewall/{fw.id}", address=str(addresses[0]),
+                params={"firewall": fw.id, "settings": settings.model_dump()},
+                produces=((OUTSIDE_KIND, f"firewall/{fw.id}"),), safety=Safety.ACTIVE,
+                estimated_seconds=_budget(count, settings.concurrency, settings.connect_timeout_s) - 15))
+        return tasks
+
+    async def run(self, task: ProbeTask, ctx: RunContext) -> list[Fact]:
+        s = OutsideSettings.model_validate(task.params["settings"])
+        fw = _firewall(ctx.inventory, task.params["firewall"])
+        assert fw.vantage is not None
+        tcp, udp = outside_targets(fw, s.sample_ports)
+        _require_scope(ctx.inventory, {a for a, _ in [*tcp, *udp]}, f"firewall {fw.id} outside view")
+        where = f"firewall {fw.id} outside view from {describe_vantage(fw.vantage)}"
+        args = _script_argv(s.connect_timeout_s, s.concurrency, tcp)
+        budget = _budget(len(tcp), s.concurrency, s.connect_timeout_s)
+        if fw.vantage.netns is not None:
+            raw = await _run_in_netns(fw.vantage.netns, args, budget, where)
+        else:
+            raw = await _run_over_ssh(fw.vantage, s.remote_python, args, budget, ctx, where)
+        results = parse_connect_output(raw, where)
+        _no_route(results, where)
+        artifact = ctx.evidence.put(f"firewall/{fw.id}-outside.jsonl", raw.encode(), "application/x-ndjson",
+                                    f"TCP connects from {describe_vantage(fw.vantage)}")
+        data = {"vantage": describe_vantage(fw.vantage), "timeout_s": s.connect_timeout_s,
+                "results": [*results, *_untested(udp)]}
+        return [Fact(OUTSIDE_KIND, task.target, self.name, FactStatus.OK, data, artifacts=(artifact.path,))]
+
+
+def describe_vantage(vantage: Vantage) -> str:
+    if vantage.netns is not None:
+        return f"netns:{vantage.netns}"
+    assert vantage.ssh is not None
+    return f"ssh:{vantage.ssh.address}"
+
+
+async def _run_in_netns(ns: str, args: list[str], budget: float, where: str) -> str:
+    if not (NETNS_RUN / ns).exists():
+        raise TargetUnreachable(f"{where}: network namespace {ns!r} does not exist (create it, or fix "
+                                "firewalls[].vantage.netns in the inventory)")
+    argv = ["ip", "netns", "exec", ns, sys.executable, "-I", "-c", CONNECT_SCRIPT, *args]
+    res = await run_tool(argv, budget, where, "install iproute2 (the `ip` command)")
+    if res.returncode != 0:
+        detail = res.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ProbeError(f"{where}: the connect script failed ({detail[-1] if detail else 'no output'}); "
+                         "running it in a namespace needs root")
+    return res.stdout.decode("utf-8", "replace")
+
+
+async def _run_over_ssh(vantage: Vantage, python: str, args: list[str], budget: float, ctx: RunContext,
+                        where: str) -> str:
+    assert vantage.ssh is not None
+    target = vantage.ssh
+    creds = Credentials.resolve(target.ssh, ctx.secrets, "vantage.ssh")
+    command = shlex.join([python, "-I", "-c", CONNECT_SCRIPT, *args])
+    (res,) = await asyncio.to_thread(run_commands, str(target.address), target.ssh.port, creds,
+                                     ctx.known_hosts(), [command], budget, "vantage host")
+    if res.exit_status == 127:
+        raise ProbeError(f"{where}: {python} is not installed on the vantage host {target.address}; "
+                         "install Python 3 there or set firewall.outside_view.remote_python")
+    if res.exit_status != 0:
+        detail = res.stderr.strip().splitlines()
+        raise ProbeError(f"{where}: the connect script failed on {target.address} "
+                         f"(exit {res.exit_status}: {detail[-1] if detail else 'no output'})")
+    return res.stdout
+
+
+class FirewallOutboundProbe:
+    """Whether the agent can open TCP connections to forbidden ports beyond the firewall."""
+
+    name: ClassVar[str] = "firewall.outbound"
+    description: ClassVar[str] = "TCP connects from the agent to forbidden ports beyond the firewall"
+    settings_model: ClassVar[type[BaseModel]] = OutboundSettings
+
+    def plan(self, inventory: Inventory, settings: BaseModel) -> list[ProbeTask]:
+        assert isinstance(settings, OutboundSettings)
+        return [
+            ProbeTask(probe=self.name, target=f"firewall/{fw.id}", address=str(fw.outbound_probe),
+                      params={"firewall": fw.id, "settings": settings.model_dump()},
+                      produces=((OUTBOUND_KIND, f"firewall/{fw.id}"),), safety=Safety.ACTIVE,
+                      estimated_seconds=settings.connect_timeout_s * 2)
+            for fw in inventory.firewalls if fw.outbound_probe is not None and fw.forbidden_outbound
+        ]
+
+    async def run(self, task: ProbeTask, ctx: RunContext) -> list[Fact]:
+        s = OutboundSettings.model_validate(task.params["settings"])
+        fw = _firewall(ctx.inventory, task.params["firewall"])
+        address = str(fw.outbound_probe)
+        tcp = [(address, p) for p in sorted(set(_tcp_ports(fw.forbidden_outbound)))]
+        udp = [(address, p) for p in sorted(set(_udp_ports(fw.forbidden_outbound)))]
+        where = f"firewall {fw.id} outbound test to {address}"
+        args = _script_argv(s.connect_timeout_s, s.concurrency, tcp)
+        argv = [sys.executable, "-I", "-c", CONNECT_SCRIPT, *args]
+        res = await run_tool(argv, _budget(len(tcp), s.concurrency, s.connect_timeout_s), where, "")
+        raw = res.stdout.decode("utf-8", "replace")
+        if res.returncode != 0:
+            detail = res.stderr.decode("utf-8", "replace").strip()[-200:]
+            raise ProbeError(f"{where}: the connect script failed ({detail})")
+        results = parse_connect_output(raw, where)
+        _no_route(results, where)
+        artifact = ctx.evidence.put(f"firewall/{fw.id}-outbound.jsonl", raw.encode(), "application/x-ndjson",
+                                    f"TCP connects from the agent to {address}")
+        data = {"probe_address": address, "timeout_s": s.connect_timeout_s,
+                "results": [*results, *_untested(udp)]}
+        return [Fact(OUTBOUND_KIND, task.target, self.name, FactStatus.OK, data, artifacts=(artifact.path,))]
+
+
+class FirewallRulesetProbe:
+    """The nftables ruleset of a Linux firewall, read over SSH."""
+
+    name: ClassVar[str] = "firewall.ruleset"
+    description: ClassVar[str] = "nftables ruleset of a Linux boundary firewall (nft list ruleset over SSH)"
+    settings_model: ClassVar[type[BaseModel]] = RulesetSettings
+
+    def plan(self, inventory: Inventory, settings: BaseModel) -> list[ProbeTask]:
+        assert isinstance(settings, RulesetSettings)
+        tasks = []
+        for fw in inventory.firewalls:
+            device = inventory.device(fw.device) if fw.device else None
+            if device is None or device.ssh is None:
+                continue
+            tasks.append(ProbeTask(
+                probe=self.name, target=f"firewall/{fw.id}", address=str(device.address),
+                params={"firewall": fw.id, "device": device.id, "settings": settings.model_dump()},
+                produces=((RULESET_KIND, f"firewall/{fw.id}"),), safety=Safety.PASSIVE,
+                locks=frozenset({f"ssh:{device.address}"}), estimated_seconds=2.0))
+        return tasks
+
+    async def run(self, task: ProbeTask, ctx: RunContext) -> list[Fact]:
+        s = RulesetSettings.model_validate(task.params["settings"])
+        fw = _firewall(ctx.inventory, task.params["firewall"])
+        device = ctx.inventory.device(task.params["device"])
+        assert device.ssh is not None
+        creds = Credentials.resolve(device.ssh, ctx.secrets, f"devices[{device.id}].ssh")
+        sudo = "sudo -n " if s.sudo else ""
+        commands = [f"{sudo}nft -j list ruleset", f"{sudo}nft -a list ruleset"]
+        where = f"firewall {fw.id} ({device.id} {device.address})"
+        js, text = await asyncio.to_thread(run_commands, str(device.address), device.ssh.port, creds,
+                                           ctx.known_hosts(), commands, s.ssh_timeout_s,
+                                           f"firewall {device.id}")
+        _require_ok(text, where, s.sudo)
+        artifacts = [ctx.evidence.put(f"firewall/{fw.id}-ruleset.txt", text.stdout.encode(), "text/plain",
+                                      f"{commands[1]} on {device.id}").path]
+        ruleset, source = _parse(js, text, where)
+        if source == "json":
+            artifacts.insert(0, ctx.evidence.put(f"firewall/{fw.id}-ruleset.json", js.stdout.encode(),
+                                                 "application/json", f"{commands[0]} on {device.id}").path)
+        data = {"device": device.id, "source": source, "chains": filter_summary(ruleset),
+                "tables": sorted({f"{c.family} {c.table}" for c in ruleset.chains})}
+        return [Fact(RULESET_KIND, task.target, self.name, FactStatus.OK, data, artifacts=tuple(artifacts))]
+
+
+def _require_ok(res: CommandResult, where: str, sudo: bool) -> None:
+    if res.exit_status == 0:
+        return
+    err = res.stderr.strip().splitlines()
+    detail = err[-1] if err else "no output"
+    if res.exit_status == 127 or "not found" in detail:
+        raise ProbeError(f"{where}: `nft` is not available there ({detail}); is it a Linux nftables "
+                         "firewall? (inventory: device vendor linux)")
+    if "not permitted" in detail.lower() or "password" in detail.lower():
+        hint = ("allow the login user to run `sudo -n nft list ruleset`" if sudo else
+                "log in as root, or set firewall.ruleset.sudo=true and allow `sudo -n nft`")
+        raise ProbeError(f"{where}: reading the ruleset needs root ({detail}); {hint}")
+    raise ProbeError(f"{where}: `{res.command}` exited {res.exit_status}: {detail}")
+
+
+def _parse(js: CommandResult, text: CommandResult, where: str) -> tuple[NftRuleset, str]:
+    try:
+        from_text = parse_nft_text(text.stdout)
+    except NftParseError as exc:
+        raise ProbeError(f"{where}: cannot read `nft list ruleset` output ({exc})") from None
+    if js.exit_status == 0:
+        try:
+            return with_text_lines(parse_nft_json(js.stdout), from_text), "json"
+        except (NftParseError, KeyError, TypeError):
+            pass  # an nft without usable JSON output: the text listing is enough
+    return from_text, "text"
