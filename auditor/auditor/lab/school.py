@@ -30,7 +30,10 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, TYPE_CHECKING, cast
+
+if TYPE_CHECKING:  # lab pieces import this module's helpers, so they are imported where used
+    from auditor.lab import firewall
 
 DEFAULT_PREFIX = "ca"
 STATE_ROOT = Path("/run/campus-auditor-lab")
@@ -91,13 +94,20 @@ class LabInfo:
 
 @dataclass(frozen=True)
 class _Leaf:
-    """One namespace hanging off the router on its own /30."""
+    """One namespace hanging off its parent (the router, or the firewall) on its own subnet.
+
+    The parent side takes ``.1`` and the leaf ``.2`` of ``10.200.<subnet>.0/<prefixlen>``; a
+    leaf may carry ``extra`` host numbers on the same interface (the emulated switches).
+    """
 
     role: str
     tag: str
     subnet: int
     rate_mbit: int | None
     burst: str
+    parent: str = "router"
+    prefixlen: int = 30
+    extra: tuple[int, ...] = ()
 
     @property
     def router_addr(self) -> str:
@@ -107,15 +117,24 @@ class _Leaf:
     def addr(self) -> str:
         return f"10.200.{self.subnet}.2"
 
+    @property
+    def network(self) -> str:
+        return f"10.200.{self.subnet}.0/{self.prefixlen}"
 
+
+# The boundary: isp ── fw ── router. The firewall namespace forwards between the ISP side
+# (10.200.0.0/30, the school's outside address 10.200.0.1) and the core (10.200.2.0/30).
 _LEAVES: tuple[_Leaf, ...] = (
-    _Leaf("isp", "isp", 0, UPLINK_RATE_MBIT, "256kb"),
+    _Leaf("fw", "fw", 2, None, ""),
+    _Leaf("isp", "isp", 0, UPLINK_RATE_MBIT, "256kb", parent="fw"),
     _Leaf("agent", "agt", 1, None, ""),
     _Leaf("room101", "r101", 11, 100, "32kb"),
     _Leaf("room102", "r102", 12, 100, "32kb"),
     _Leaf("room103", "r103", 13, 40, "32kb"),
     _Leaf("switch", "sw", 9, None, ""),
     _Leaf("server", "srv", 20, None, ""),
+    _Leaf("backup", "bak", 21, None, ""),
+    _Leaf("netdev", "nd", 30, None, "", prefixlen=24, extra=(11, 12, 13, 14)),
 )
 _LEAF_BY_ROLE = {leaf.role: leaf for leaf in _LEAVES}
 _ROLES: tuple[str, ...] = ("router", *(leaf.role for leaf in _LEAVES))
@@ -392,19 +411,20 @@ def _link_exists(ns: str, dev: str) -> bool:
 
 
 def _ensure_veth(prefix: str, leaf: _Leaf) -> None:
-    router, other = ns_name(prefix, "router"), ns_name(prefix, leaf.role)
+    parent, other = ns_name(prefix, leaf.parent), ns_name(prefix, leaf.role)
     rdev, ldev = _veth_names(prefix, leaf)
-    if _link_exists(router, rdev) and _link_exists(other, ldev):
+    if _link_exists(parent, rdev) and _link_exists(other, ldev):
         return
-    for ns, dev in ((router, rdev), (other, ldev)):
+    for ns, dev in ((parent, rdev), (other, ldev)):
         if _link_exists(ns, dev):
             _run(["ip", "-n", ns, "link", "del", "dev", dev])
     veth = ["type", "veth", "peer", "name", ldev, "netns", other]
-    _run(["ip", "link", "add", rdev, "netns", router, *veth])
+    _run(["ip", "link", "add", rdev, "netns", parent, *veth])
 
 
-def _configure_end(ns: str, dev: str, cidr: str, leaf: _Leaf) -> None:
-    _run(["ip", "-n", ns, "addr", "replace", cidr, "dev", dev])
+def _configure_end(ns: str, dev: str, cidrs: Sequence[str], leaf: _Leaf) -> None:
+    for cidr in cidrs:
+        _run(["ip", "-n", ns, "addr", "replace", cidr, "dev", dev])
     _run(["ip", "-n", ns, "link", "set", dev, "up"])
     if leaf.rate_mbit is not None:
         tbf = ["tbf", "rate", f"{leaf.rate_mbit}mbit", "burst", leaf.burst, "latency", "50ms"]
@@ -412,12 +432,16 @@ def _configure_end(ns: str, dev: str, cidr: str, leaf: _Leaf) -> None:
 
 
 def _ensure_leaf(prefix: str, leaf: _Leaf) -> None:
-    router, other = ns_name(prefix, "router"), ns_name(prefix, leaf.role)
+    parent, other = ns_name(prefix, leaf.parent), ns_name(prefix, leaf.role)
     rdev, ldev = _veth_names(prefix, leaf)
     _ensure_veth(prefix, leaf)
-    _configure_end(router, rdev, f"{leaf.router_addr}/30", leaf)
-    _configure_end(other, ldev, f"{leaf.addr}/30", leaf)
+    base = f"10.200.{leaf.subnet}"
+    _configure_end(parent, rdev, [f"{leaf.router_addr}/{leaf.prefixlen}"], leaf)
+    _configure_end(other, ldev, [f"{base}.{host}/{leaf.prefixlen}" for host in (2, *leaf.extra)], leaf)
     _run(["ip", "-n", other, "route", "replace", LAB_NET, "via", leaf.router_addr, "dev", ldev])
+    if leaf.parent != "router":  # the core reaches it through its parent
+        via = _LEAF_BY_ROLE[leaf.parent].addr
+        _run(["ip", "-n", ns_name(prefix, "router"), "route", "replace", leaf.network, "via", via])
 
 
 def _build_topology(prefix: str) -> None:
@@ -426,8 +450,8 @@ def _build_topology(prefix: str) -> None:
         _ensure_namespace(ns_name(prefix, role), existing)
     for leaf in _LEAVES:
         _ensure_leaf(prefix, leaf)
-    router = ns_name(prefix, "router")
-    _run(_python_in(router, _SYSCTL_SCRIPT, "/proc/sys/net/ipv4/ip_forward", "1"))
+    for role in ("router", "fw"):
+        _run(_python_in(ns_name(prefix, role), _SYSCTL_SCRIPT, "/proc/sys/net/ipv4/ip_forward", "1"))
 
 
 def _remove_namespaces(prefix: str) -> None:
@@ -636,9 +660,41 @@ def up(prefix: str = DEFAULT_PREFIX, state_dir: Path | None = None) -> LabInfo:
     _snmpsim_path()
     with _locked(state):
         _build_topology(prefix)
+        _ensure_firewall(prefix, state)
         records = _ensure_daemons(prefix, state)
         _wait_all_ready(prefix, records)
     return _lab_info(prefix, state)
+
+
+def _firewall_params(prefix: str, state: Path) -> firewall.FirewallParams:
+    from auditor.lab import firewall  # noqa: PLC0415
+
+    isp = _LEAF_BY_ROLE["isp"]
+    return firewall.FirewallParams(
+        outside_if=_veth_names(prefix, isp)[0], inside_if=_veth_names(prefix, _LEAF_BY_ROLE["fw"])[1],
+        outside_address=isp.router_addr, mgmt_net=LAB_NET,
+        published=(firewall.Published(WEB_PORT, _LEAF_BY_ROLE["server"].addr, WEB_PORT),),
+        state_dir=state / "fw")
+
+
+def _ensure_firewall(prefix: str, state: Path, variant: firewall.Variant = "compliant") -> None:
+    """Load the boundary ruleset and make sure the firewall's sshd answers (for `nft list ruleset`)."""
+    from auditor.lab import firewall  # noqa: PLC0415
+
+    fw_ns, inside = ns_name(prefix, "fw"), _LEAF_BY_ROLE["fw"].addr
+    firewall.apply(fw_ns, variant, _firewall_params(prefix, state))
+    if not firewall.sshd_answers(fw_ns, inside):
+        firewall.start_sshd(fw_ns, state / "fw", address=inside)
+
+
+def set_firewall(prefix: str, variant: firewall.Variant, state_dir: Path | None = None) -> None:
+    """Switch the boundary firewall between its compliant and its planted allow-all ruleset."""
+    from auditor.lab import firewall  # noqa: PLC0415
+
+    state = _state_dir(prefix, state_dir)
+    _require_root()
+    with _locked(state):
+        firewall.apply(ns_name(prefix, "fw"), variant, _firewall_params(prefix, state))
 
 
 def down(prefix: str = DEFAULT_PREFIX, state_dir: Path | None = None) -> None:
@@ -652,6 +708,9 @@ def down(prefix: str = DEFAULT_PREFIX, state_dir: Path | None = None) -> None:
     _require_tools("ip")
     if state.exists():
         with _locked(state):
+            from auditor.lab import firewall  # noqa: PLC0415
+
+            firewall.stop_sshd(state / "fw")
             for rec in _load_records(state).values():
                 _terminate(rec)
             _remove_namespaces(prefix)
