@@ -46,6 +46,12 @@ def test_refused_targets_are_errors_with_the_reason(bundle: Path) -> None:
         assert finding["status"] == "error", finding  # never a pass without evidence
         if finding["check"].startswith("services."):  # this inventory has no servers at all
             assert finding["message"] == "the inventory lists no servers to scan"
+        elif finding["check"].startswith("wifi."):  # nor a wireless network,
+            assert "no 'wifi' section" in finding["message"]
+        elif finding["check"].startswith("firewall."):  # a firewall
+            assert "lists no boundary firewall" in finding["message"]
+        elif finding["check"].startswith("backup."):  # or backups
+            assert "lists no backup targets" in finding["message"]
         else:
             assert "outside the inventory's scope allow-list" in finding["message"]
     assert {f["check"] for f in report["findings"]} >= {

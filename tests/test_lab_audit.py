@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import LAB_PREFIX, ROOT, run_cli
+from tests.conftest import LAB_PREFIX, run_cli
 
 pytestmark = pytest.mark.lab
 AGENT = f"{LAB_PREFIX}-agent"
-DEMO_SITE = ROOT / "auditor/auditor/lab/demo-site.yaml"
+# `auditor lab up` renders the demo inventory (with the lab's paths and namespace names) here
+DEMO_SITE = Path("/run/campus-auditor-lab") / LAB_PREFIX / "site.yaml"
 PROFILE = "beijing-smart-campus-2023"
 
 

@@ -333,13 +333,20 @@ def test_ids_are_unique_hierarchical_slugs(profile: dict[str, Any]) -> None:
 
 def test_measured_and_attested_items(profile: dict[str, Any]) -> None:
     items = _items(profile)
-    measured = [item for item in items if item["checks"]]
-    assert [item["id"] for item in measured] == [MEASURED_ITEM, "infosec.systems.1"]
-    assert measured[0]["checks"] == MEASURED_CHECKS
-    assert {c["check"] for c in measured[1]["checks"]} == {
-        "services.risky_exposed", "services.unexpected_open"}
-    assert measured[1]["manual"], "firewall, anti-virus, IDS and auditing still need attesting"
-    assert measured[0]["manual"] == [
+    measured = {item["id"]: item for item in items if item["checks"]}
+    assert list(measured) == [MEASURED_ITEM, "smart-env.facilities.2", "infosec.systems.1",
+                              "infosec.systems.2"]
+    assert measured[MEASURED_ITEM]["checks"] == MEASURED_CHECKS
+    cited = {k: {c["check"] for c in v["checks"]} for k, v in measured.items()}
+    assert cited["smart-env.facilities.2"] == {"wifi.signal"}
+    assert cited["infosec.systems.1"] == {"services.risky_exposed", "services.unexpected_open",
+                                          "firewall.default_drop", "firewall.published_only",
+                                          "firewall.outbound_blocked"}
+    assert cited["infosec.systems.2"] == {"backup.fresh", "backup.size", "backup.restore_tested"}
+    assert measured["smart-env.facilities.2"]["manual"], "the 5G pilot still needs attesting"
+    assert measured["infosec.systems.1"]["manual"], "anti-virus, IDS and auditing still need attesting"
+    assert measured["infosec.systems.2"]["manual"], "fast recovery still needs its evidence"
+    assert measured[MEASURED_ITEM]["manual"] == [
         "光纤接入互联网或教育城域网 (fibre access to the internet or the education metro network)"
     ]
     for item in items:

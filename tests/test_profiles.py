@@ -11,8 +11,22 @@ NAMES = builtin_profiles()
 
 
 def test_the_frameworks_are_shipped() -> None:
-    assert NAMES == ["beijing-smart-campus-2023", "gbt22239-2019-level1", "gbt22239-2019-level2",
-                     "gbt22239-2019-level3"]
+    assert NAMES == ["beijing-smart-campus-2023", "campus-auditor-baseline", "gbt22239-2019-level1",
+                     "gbt22239-2019-level2", "gbt22239-2019-level3"]
+
+
+def test_the_baseline_is_informational() -> None:
+    """The baseline profile holds checks no standard item cites, so they run and are reported;
+    it is not point-scored and none of its checks is cited by a standard."""
+    baseline = load_profile("campus-auditor-baseline").profile
+    assert baseline.scoring == "status"
+    own = {ref.check for _c, item in baseline.walk_items() for ref in item.checks}
+    assert own == {"device.firmware_reported", "device.config_changed", "backup.device_configs",
+                   "wifi.band_5ghz"}
+    for name in NAMES:
+        if name != "campus-auditor-baseline":
+            cited = {ref.check for _c, item in load_profile(name).profile.walk_items() for ref in item.checks}
+            assert not own & cited, name
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -35,7 +49,8 @@ def test_beijing_totals() -> None:
         assert sum(g.points or 0 for g in top.groups) == top.points, top.title
     assert sum(1 for _ in profile.walk_items()) == 126
     measured = [i.id for _c, i in profile.walk_items() if i.checks]
-    assert measured == ["smart-env.facilities.1", "infosec.systems.1"]
+    assert measured == ["smart-env.facilities.1", "smart-env.facilities.2", "infosec.systems.1",
+                        "infosec.systems.2"]
 
 
 @pytest.mark.parametrize("level", [1, 2, 3])

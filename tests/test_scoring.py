@@ -193,3 +193,22 @@ def test_item_waiver_shows_waived_keeps_real_status_and_never_passes() -> None:
         findings=[finding(Status.PASS)] if i.checks else [])) for c, i in PROFILE.walk_items()}
     scored = score_profile(PROFILE, list(results.values()), {})
     assert scored is not None and points(scored)["env.safe"] == 1  # the waived item still costs 1
+
+
+def test_a_check_asking_for_an_attestation_is_satisfied_by_one() -> None:
+    """A finding with status ``manual`` (e.g. no restore-test record declared) is not a pass:
+    the item needs an attestation, and a valid one satisfies it."""
+    measured = next((c, i) for c, i in PROFILE.walk_items() if i.checks)
+    chain, item = measured
+    manual = Finding("backup.restore_tested", "backup/db", Status.MANUAL, Severity.MEDIUM,
+                     "no restore-test record declared")
+    without = evaluate_item(PROFILE, chain, item, ItemInputs(findings=[finding(Status.PASS), manual]))
+    assert without.status is Status.MANUAL
+    assert "no restore-test record declared" in without.reason
+    atts = valid_attestations([att(item.id)], PROFILE.id, item.id, TODAY)
+    with_att = evaluate_item(PROFILE, chain, item,
+                             ItemInputs(findings=[finding(Status.PASS), manual], attestations=atts))
+    assert with_att.status is Status.PASS and "attested by" in with_att.reason
+    failing = evaluate_item(PROFILE, chain, item,
+                            ItemInputs(findings=[finding(Status.FAIL), manual], attestations=atts))
+    assert failing.status is Status.FAIL  # an attestation never rescues a measured failure

@@ -19,6 +19,13 @@ def safe_name(text: str) -> str:
     return cleaned or "item"
 
 
+def _is_text(media_type: str) -> bool:
+    """Text artifacts are masked; binary ones (a pcap) are kept byte for byte: decoding them as
+    text would corrupt them, and the probes that write them carry no credentials."""
+    return media_type.startswith("text/") or media_type.split(";", 1)[0].endswith(
+        ("json", "xml", "yaml", "x-diff"))
+
+
 class EvidenceStore:
     """Writes artifacts under ``<bundle>/evidence/`` and remembers their digests.
 
@@ -36,7 +43,7 @@ class EvidenceStore:
         """Store ``data`` at ``evidence/<relpath>``; return the artifact record."""
         parts = [safe_name(p) for p in relpath.split("/")]
         rel = "/".join(["evidence", *parts])
-        if self._secrets.values:
+        if self._secrets.values and _is_text(media_type):
             data = self._secrets.mask(data.decode("utf-8", "replace")).encode("utf-8")
         with self._lock:
             rel = self._unique(rel)

@@ -11,7 +11,7 @@ import hashlib
 import ipaddress
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -235,6 +235,10 @@ class Vantage(_Model):
         return self
 
 
+_MGMT_PORTS: tuple[AllowedPort, ...] = (22, 23, 80, 443, 8443)
+_FORBIDDEN_OUT: tuple[AllowedPort, ...] = (23, 25, 135, 139, 445, 1433, 3389, 6379)
+
+
 class Firewall(_Model):
     """The boundary firewall and what the outside may reach through it.
 
@@ -252,11 +256,10 @@ class Firewall(_Model):
     outside_addresses: list[ipaddress.IPv4Address] = Field(default_factory=list)
     published: list[AllowedPort] = Field(default_factory=list)
     management_address: ipaddress.IPv4Address | None = None
-    management_ports: list[AllowedPort] = Field(default_factory=lambda: [22, 23, 80, 443, 8443])
+    management_ports: list[AllowedPort] = Field(default_factory=lambda: list(_MGMT_PORTS))
     vantage: Vantage | None = None
     outbound_probe: ipaddress.IPv4Address | None = None
-    forbidden_outbound: list[AllowedPort] = Field(
-        default_factory=lambda: [23, 25, 135, 139, 445, 1433, 3389, 6379])
+    forbidden_outbound: list[AllowedPort] = Field(default_factory=lambda: list(_FORBIDDEN_OUT))
 
 
 class BackupLocation(_Model):
@@ -431,6 +434,18 @@ class LoadedInventory:
         self.sha256 = hashlib.sha256(raw).hexdigest()
 
 
+_M = TypeVar("_M", Device, BackupTarget, BackupLocation)
+
+
+def _with_key_file(model: _M, base: Path) -> _M:
+    """The model with its ssh.key_file made absolute (relative to the inventory's folder)."""
+    ssh = model.ssh
+    if ssh is None or ssh.key_file is None or ssh.key_file.is_absolute():
+        return model
+    key_file = (base / ssh.key_file).resolve()
+    return model.model_copy(update={"ssh": ssh.model_copy(update={"key_file": key_file})})
+
+
 def load_inventory(path: Path) -> LoadedInventory:
     """Load and validate an inventory file. Raises InputError naming file, line and field."""
     data, node, raw = load_yaml(path)
@@ -443,6 +458,11 @@ def load_inventory(path: Path) -> LoadedInventory:
     if wifi is not None and wifi.surveys is not None and not wifi.surveys.is_absolute():
         wifi = wifi.model_copy(update={"surveys": (path.parent / wifi.surveys).resolve()})
         inventory = inventory.model_copy(update={"wifi": wifi})
+    devices = [_with_key_file(d, path.parent) for d in inventory.devices]
+    backups = [_with_key_file(b, path.parent) for b in inventory.backups]
+    backups = [b.model_copy(update={"offsite": _with_key_file(b.offsite, path.parent)}) if b.offsite else b
+               for b in backups]
+    inventory = inventory.model_copy(update={"devices": devices, "backups": backups})
     agent = inventory.agent
     if agent.known_hosts is not None and not agent.known_hosts.is_absolute():
         agent = agent.model_copy(update={"known_hosts": (path.parent / agent.known_hosts).resolve()})

@@ -52,15 +52,18 @@ def _unwaived_status(item: Item, inputs: ItemInputs) -> tuple[Status, str]:
         return Status.FAIL, "threshold weakened below what the standard requires: " + "; ".join(
             inputs.weakened)
     measured: Status | None = None
+    needs = list(item.manual) or ([] if item.checks else ["the whole item"])
     if item.checks:
         if not inputs.findings:
             return Status.ERROR, "its checks produced no findings (nothing to evaluate)"
         measured = combine(f.status for f in inputs.findings)
-        if measured is not Status.PASS:
+        if measured is Status.MANUAL:  # a check found nothing to measure and asks for an attestation
+            needs += [f"{f.target}: {f.message}" for f in inputs.findings if f.status is Status.MANUAL]
+            measured = Status.PASS
+        elif measured is not Status.PASS:
             bad = [f"{f.check} {f.target}: {f.status.value}" for f in inputs.findings
                    if f.status is not Status.PASS]
             return measured, "; ".join(bad)
-    needs = list(item.manual) or ([] if item.checks else ["the whole item"])
     if not needs:
         return Status.PASS, f"all {len(inputs.findings)} findings pass"
     prefix = "measured parts pass; " if measured is Status.PASS else ""

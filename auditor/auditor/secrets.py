@@ -28,8 +28,14 @@ class SecretResolver:
         self._file_values: dict[str, str] | None = None
         self._handed_out: set[str] = set()
 
-    def resolve(self, ref: SecretRef, where: str) -> str:
-        """Return the secret's value. ``where`` names the inventory field, for messages."""
+    def resolve(self, ref: SecretRef, where: str, sensitive: bool = True) -> str:
+        """Return the secret's value. ``where`` names the inventory field, for messages.
+
+        Sensitive values (passwords, keys, communities) are remembered and masked wherever they
+        would appear in evidence or the report. A user name is resolved with ``sensitive=False``:
+        it is not written anywhere either, but masking a word like ``root`` or ``auditor`` in
+        every text would corrupt the report.
+        """
         if ref.env is not None:
             value = self._environ.get(ref.env)
             if not value:
@@ -43,7 +49,8 @@ class SecretResolver:
             if ref.secret not in values:
                 raise SecretError(f"{where}: secret {ref.secret!r} is not in {self._file}")
             value = values[ref.secret]
-        self._handed_out.add(value)
+        if sensitive:
+            self._handed_out.add(value)
         return value
 
     @property

@@ -113,7 +113,7 @@ class Credentials:
     @classmethod
     def resolve(cls, access: SshAccess, secrets: SecretResolver, where: str) -> Credentials:
         return cls(
-            username=secrets.resolve(access.username, f"{where}.username"),
+            username=secrets.resolve(access.username, f"{where}.username", sensitive=False),
             password=secrets.resolve(access.password, f"{where}.password") if access.password else None,
             key_file=str(access.key_file) if access.key_file else None,
             enable=secrets.resolve(access.enable, f"{where}.enable") if access.enable else None,
@@ -175,6 +175,10 @@ def map_ssh_error(exc: BaseException, where: str, timeout_s: float) -> ProbeErro
     if isinstance(exc, socket.timeout | TimeoutError) or "timed out" in text.lower() or "Timeout" in name:
         return ToolTimeout(f"{where}: no SSH answer within {timeout_s:g} s (device down, filtered, or "
                            f"accepting TCP without speaking SSH)")
+    if isinstance(exc, paramiko.SSHException) and "No existing session" in text:
+        # paramiko's handshake wait ended with the banner wait, then it tried to authenticate
+        return ToolTimeout(f"{where}: the SSH handshake did not complete within {timeout_s:g} s "
+                           f"(accepting TCP without speaking SSH?)")
     if isinstance(exc, paramiko.SSHException) and "banner" in text.lower():
         return ToolTimeout(f"{where}: accepted TCP but sent no SSH banner within {timeout_s:g} s")
     if isinstance(exc, OSError):

@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
+from auditor.lab import lan  # imports this module as a whole (no circular-import problem)
+
 if TYPE_CHECKING:  # lab pieces import this module's helpers, so they are imported where used
     from auditor.lab import firewall
 
@@ -141,7 +143,8 @@ _ROLES: tuple[str, ...] = ("router", *(leaf.role for leaf in _LEAVES))
 _IPERF_ROLES: tuple[str, ...] = ("isp", "room101", "room102", "room103")
 _SERVER_DAEMONS: tuple[str, ...] = ("web-server", *(f"listener-{p}" for p in RISKY_PORTS))
 _DAEMON_NAMES: tuple[str, ...] = (
-    *(f"iperf3-{role}" for role in _IPERF_ROLES), "snmpsim", *_SERVER_DAEMONS)
+    *(f"iperf3-{role}" for role in _IPERF_ROLES), "snmpsim", *_SERVER_DAEMONS, "netdev-ssh",
+    "dhcp-authorised", "dhcp-rogue", "backup-sshd")
 
 
 @dataclass(frozen=True)
@@ -455,6 +458,7 @@ def _build_topology(prefix: str) -> None:
 
 
 def _remove_namespaces(prefix: str) -> None:
+    lan.remove(prefix)
     existing = _existing_namespaces()
     for role in _ROLES:
         ns = ns_name(prefix, role)
@@ -521,6 +525,19 @@ def _daemon_specs(
     for port in RISKY_PORTS:
         specs[f"listener-{port}"] = (server, [sys.executable, "-m", "auditor.lab", "_tarpit", addr,
                                               str(port)], _env_with_package_path())
+    from auditor.lab import netdevices  # noqa: PLC0415 - imports this module's helpers
+
+    specs.update(lan.daemon_specs(prefix, state_dir))
+    from auditor.lab import backuphost  # noqa: PLC0415
+
+    backup = _LEAF_BY_ROLE["backup"].addr
+    backuphost.prepare(state_dir, backup)
+    for name, (argv, env) in backuphost.daemon_specs(state_dir, backup).items():
+        specs[name] = (ns_name(prefix, "backup"), argv, env)
+    netdev = ns_name(prefix, "netdev")
+    netdevices.prepare(state_dir, netdevices.DEMO_DEVICES)
+    for name, (argv, env) in netdevices.daemon_specs(state_dir, netdev, netdevices.DEMO_DEVICES).items():
+        specs[name] = (netdev, argv, env)
     return specs
 
 
@@ -595,6 +612,17 @@ def _wait_all_ready(prefix: str, records: dict[str, _ProcRecord]) -> None:
     server = _LEAF_BY_ROLE["server"].addr
     for name, port in zip(_SERVER_DAEMONS, (WEB_PORT, *RISKY_PORTS), strict=True):
         _wait_ready(records[name], f"{name} {server}:{port}", ("tcp", server, str(port)), agent)
+    lan.wait_ready(prefix)
+    backup = _LEAF_BY_ROLE["backup"].addr
+    _wait_ready(records["backup-sshd"], f"backup host sshd {backup}:22", ("tcp", backup, "22"), agent)
+    from auditor.lab import netdevices  # noqa: PLC0415
+
+    by_addr = {d.address: d for d in netdevices.DEMO_DEVICES}
+    for ready in netdevices.ready_probes(netdevices.DEMO_DEVICES):
+        dev = by_addr[ready[1]]
+        rec = {"22": "netdev-ssh", "161": f"netdev-snmpsim-{dev.id}"}.get(
+            ready[2], f"netdev-telnet-{dev.id}")
+        _wait_ready(records[rec], f"{rec} {ready[1]}:{ready[2]}", ready, agent)
 
 
 # ------------------------------------------------------- minimal SNMP (probe)
@@ -656,13 +684,15 @@ def up(prefix: str = DEFAULT_PREFIX, state_dir: Path | None = None) -> LabInfo:
     """
     state = _state_dir(prefix, state_dir)
     _require_root()
-    _require_tools("ip", "tc", "iperf3")
+    _require_tools("ip", "tc", "iperf3", "nft", "dnsmasq")
     _snmpsim_path()
     with _locked(state):
         _build_topology(prefix)
+        lan.build(prefix, ns_name(prefix, "agent"), state)
         _ensure_firewall(prefix, state)
         records = _ensure_daemons(prefix, state)
         _wait_all_ready(prefix, records)
+        _write_site(prefix, state)
     return _lab_info(prefix, state)
 
 
@@ -685,6 +715,33 @@ def _ensure_firewall(prefix: str, state: Path, variant: firewall.Variant = "comp
     firewall.apply(fw_ns, variant, _firewall_params(prefix, state))
     if not firewall.sshd_answers(fw_ns, inside):
         firewall.start_sshd(fw_ns, state / "fw", address=inside)
+
+
+def _write_site(prefix: str, state: Path) -> None:
+    """Write the demo inventory, its secrets file (0600) and the known_hosts of the lab's devices.
+
+    The host keys are the ones this lab generated: writing them here stands in for a school
+    collecting its devices' keys out of band before the first audit.
+    """
+    from auditor.lab import netdevices  # noqa: PLC0415
+
+    template = (Path(__file__).resolve().parent / "demo-site.yaml").read_text(encoding="utf-8")
+    (state / "site.yaml").write_text(
+        template.replace("@PREFIX@", prefix).replace("@STATE@", str(state)), encoding="utf-8")
+    secrets = {"snmp-community": SNMP_COMMUNITY, "switch-user": netdevices.DEVICE_USERNAME,
+               "switch-password": netdevices.DEVICE_PASSWORD, "switch-enable": netdevices.ENABLE_SECRET,
+               "firewall-user": "root", "backup-user": "root"}
+    path = state / "secrets.yaml"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("".join(f"{k}: {json.dumps(v)}\n" for k, v in secrets.items()))
+    os.chmod(path, 0o600)
+    fw_key = (state / "fw" / "fw-sshd" / "ssh_host_ed25519_key.pub").read_text(encoding="ascii").split()
+    hosts = netdevices.known_hosts(state, netdevices.DEMO_DEVICES)
+    hosts += f"{_LEAF_BY_ROLE['fw'].addr} {fw_key[0]} {fw_key[1]}\n"
+    backup_key = (state / "backuphost" / "ssh_host_ed25519_key.pub").read_text(encoding="ascii").split()
+    hosts += f"{_LEAF_BY_ROLE['backup'].addr} {backup_key[0]} {backup_key[1]}\n"
+    (state / "known_hosts").write_text(hosts, encoding="ascii")
 
 
 def set_firewall(prefix: str, variant: firewall.Variant, state_dir: Path | None = None) -> None:
@@ -731,7 +788,8 @@ def status(prefix: str = DEFAULT_PREFIX, state_dir: Path | None = None) -> dict[
     state = _state_dir(prefix, state_dir)
     _require_tools("ip")
     existing = _existing_namespaces()
-    namespaces = {ns_name(prefix, role): ns_name(prefix, role) in existing for role in _ROLES}
+    namespaces = {ns_name(prefix, role): ns_name(prefix, role) in existing
+                  for role in (*_ROLES, *lan.LAN_ROLES)}
     records = _load_records(state)
     alive = {name: _is_ours(rec) for name, rec in records.items()}
     processes = {

@@ -1,0 +1,189 @@
+"""LAN discovery checks: hosts the inventory does not know, and DHCP servers it did not authorise."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from auditor.checks._common import unmeasured
+from auditor.inventory import Inventory
+from auditor.model import Finding, Severity, Status
+from auditor.plugins import CheckContext, CheckMeta
+
+HOSTS = "discovery.hosts"
+OFFERS = "discovery.dhcp_offers"
+ARP_PROBE = "discovery.arp_sweep"
+DHCP_PROBE = "discovery.dhcp"
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _addresses(inv: Inventory) -> Iterator[ipaddress.IPv4Address | None]:
+    yield from (d.address for d in inv.devices)
+    yield from (s.address for s in inv.servers)
+    yield from (c.endpoint.address if c.endpoint else None for c in inv.classrooms)
+    yield from (e.address for e in (inv.uplink.endpoints if inv.uplink else []))
+    for backup in inv.backups:
+        yield backup.host
+        yield backup.offsite.host if backup.offsite else None
+    for fw in inv.firewalls:
+        yield from fw.outside_addresses
+        yield fw.management_address
+        yield fw.vantage.ssh.address if fw.vantage and fw.vantage.ssh else None
+    if inv.discovery:
+        yield from inv.discovery.dhcp_servers
+        yield from (h.address for h in inv.discovery.known_hosts)
+
+
+def known_addresses(inv: Inventory) -> set[str]:
+    """Every address the inventory names: devices, servers, endpoints, backup hosts,
+    firewalls, authorised DHCP servers and ``discovery.known_hosts``."""
+    return {str(a) for a in _addresses(inv) if a is not None}
+
+
+def _declared_macs(inv: Inventory) -> dict[str, str]:
+    hosts = inv.discovery.known_hosts if inv.discovery else []
+    return {str(h.address): h.mac for h in hosts if h.mac}
+
+
+def _describe(host: dict[str, Any]) -> str:
+    vendor = f" ({host['vendor']})" if host.get("vendor") else ""
+    return f"{host['ip']} {host['mac']}{vendor}"
+
+
+def _no_discovery(meta: CheckMeta) -> list[Finding]:
+    return [Finding(meta.id, "discovery", Status.ERROR, meta.severity,
+                    "the inventory has no 'discovery' section (interface, segments), so the LAN was not "
+                    "examined; add one")]
+
+
+class UnknownHosts:
+    """Every live host on a swept segment is one the inventory knows (by address, and by MAC
+    where the inventory gives one)."""
+
+    meta: ClassVar[CheckMeta] = CheckMeta(
+        id="discovery.unknown_hosts",
+        title_zh="局域网内无未登记的在线设备",
+        title_en="No unregistered device is live on the LAN",
+        severity=Severity.MEDIUM,
+        rationale_zh="等级保护要求能够检测到非授权设备私自接入内部网络（GB/T 22239-2019 8.1.3.1 b）；"
+        "未登记的设备可能是私接的电脑、路由器或攻击者的设备。",
+        rationale_en="GB/T 22239-2019 8.1.3.1 b requires detecting unauthorised devices joining the "
+        "internal network; an unregistered host may be a private PC, a rogue router or an intruder.",
+        remediation_zh="核实每台未登记设备：合法设备登记到资产清单（discovery.known_hosts），"
+        "非法设备断开并在交换机上启用端口安全或 802.1X 准入。",
+        remediation_en="Identify each unregistered host: record legitimate ones in the inventory "
+        "(discovery.known_hosts); disconnect the others and enable port security or 802.1X.",
+        requires=(ARP_PROBE,),
+    )
+    params_model: ClassVar[type[BaseModel]] = NoParams
+
+    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+        inv = ctx.inventory
+        if inv.discovery is None:
+            return _no_discovery(self.meta)
+        known, macs = known_addresses(inv), _declared_macs(inv)
+        findings = []
+        for segment in inv.discovery.segments:
+            target = f"segment/{segment}"
+            fact = ctx.facts.get(HOSTS, target)
+            problem = unmeasured(self.meta, target, fact, ARP_PROBE)
+            if problem is not None:
+                findings.append(problem)
+                continue
+            assert fact is not None
+            hosts = list(fact.data.get("hosts", []))
+            mine = known | {str(fact.data.get("agent_ip"))}
+            unknown = [h for h in hosts if h["ip"] not in mine]
+            moved = [h for h in hosts if h["ip"] in macs and h["mac"] != macs[h["ip"]]]
+            parts = []
+            if unknown:
+                parts.append(f"{len(unknown)} host(s) not in the inventory: "
+                             f"{', '.join(map(_describe, unknown))}")
+            if moved:
+                parts.append("answering from a MAC the inventory does not give: " + ", ".join(
+                    f"{_describe(h)} (inventory: {macs[h['ip']]})" for h in moved))
+            bad = unknown + moved
+            text = "; ".join(parts) if bad else f"all {len(hosts)} live host(s) are in the inventory"
+            findings.append(Finding(
+                self.meta.id, target, Status.FAIL if bad else Status.PASS, self.meta.severity,
+                f"{segment} on {fact.data.get('interface')}: {text}", measured=float(len(bad)),
+                threshold=0.0, unit="unknown hosts", facts=(fact.id,), artifacts=fact.artifacts,
+                lines=tuple(_describe(h) for h in bad)))
+        return findings
+
+
+def _server(offer: dict[str, Any]) -> str:
+    """Who made the offer: the DHCP server identifier (option 54), else the packet's source.
+
+    Option 54 names the real server when a relay (giaddr) forwards its offer, so it is what
+    the inventory's ``dhcp_servers`` lists.
+    """
+    return str(offer.get("server_id") or offer.get("source_ip"))
+
+
+def _describe_offer(offer: dict[str, Any]) -> str:
+    via = f" via relay {offer['relay']}" if offer.get("relay") else ""
+    router = f", router {'/'.join(offer['router'])}" if offer.get("router") else ""
+    dns = f", DNS {'/'.join(offer['dns'])}" if offer.get("dns") else ""
+    return (f"{_server(offer)} (from {offer.get('source_ip')} {offer.get('source_mac')}{via}) "
+            f"offered {offer.get('offered')}{router}{dns}")
+
+
+class RogueDhcp:
+    """Only the inventory's authorised DHCP servers offer addresses, and one of them does."""
+
+    meta: ClassVar[CheckMeta] = CheckMeta(
+        id="discovery.rogue_dhcp",
+        title_zh="局域网内仅有授权的 DHCP 服务器",
+        title_en="Only authorised DHCP servers answer on the LAN",
+        severity=Severity.HIGH,
+        rationale_zh="私设的 DHCP 服务器可以把终端的网关和 DNS 指向自己，实施中间人攻击或造成断网"
+        "（GB/T 22239-2019 8.1.3.1 b 非授权设备检测）。",
+        rationale_en="A rogue DHCP server can point clients' gateway and DNS at itself (man in the "
+        "middle) or break their connectivity (GB/T 22239-2019 8.1.3.1 b: unauthorised devices).",
+        remediation_zh="找到并关闭非授权的 DHCP 服务器（常见为私接的家用路由器），在接入交换机上启用 "
+        "DHCP Snooping，只信任连接授权服务器的端口；授权服务器未应答时检查其服务与中继。",
+        remediation_en="Find and switch off the rogue server (often a home router plugged in), enable "
+        "DHCP snooping on access switches trusting only the authorised servers' ports; if the "
+        "authorised server did not answer, check the service and the DHCP relay.",
+        requires=(DHCP_PROBE,),
+    )
+    params_model: ClassVar[type[BaseModel]] = NoParams
+
+    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+        inv = ctx.inventory
+        if inv.discovery is None:
+            return _no_discovery(self.meta)
+        target = f"dhcp/{inv.discovery.interface}"
+        fact = ctx.facts.get(OFFERS, target)
+        problem = unmeasured(self.meta, target, fact, DHCP_PROBE)
+        if problem is not None:
+            return [problem]
+        assert fact is not None
+        allowed = {str(a) for a in inv.discovery.dhcp_servers}
+        offers = list(fact.data.get("offers", []))
+        rogue = [o for o in offers if _server(o) not in allowed]
+        answered = {_server(o) for o in offers} & allowed
+        iface = inv.discovery.interface
+        if rogue:
+            status, text = Status.FAIL, (f"{len(rogue)} offer(s) from unauthorised DHCP servers: "
+                                         f"{'; '.join(map(_describe_offer, rogue))}")
+        elif allowed and not answered:
+            status, text = Status.FAIL, (f"authorised DHCP server did not answer on {iface} "
+                                         f"(expected {', '.join(sorted(allowed))}; no offer in "
+                                         f"{fact.data.get('listened_s')} s)")
+        elif allowed:
+            silent = sorted(allowed - answered)
+            status, text = Status.PASS, (f"only authorised servers offered ({', '.join(sorted(answered))})"
+                                         + (f"; silent: {', '.join(silent)}" if silent else ""))
+        else:
+            status, text = Status.PASS, "no DHCP server is authorised and none offered"
+        return [Finding(self.meta.id, target, status, self.meta.severity, f"{iface}: {text}",
+                        measured=float(len(rogue)), threshold=0.0, unit="rogue offers", facts=(fact.id,),
+                        artifacts=fact.artifacts, lines=tuple(_describe_offer(o) for o in offers))]

@@ -1,0 +1,236 @@
+"""Backup-files probe: which backup files lie where the inventory says, how big and how old.
+
+One task per inventory backup target. Over SSH (host keys verified against the agent's
+known-hosts file, :mod:`auditor.sshclient`) it lists the files matching the target's pattern
+in its directory on the primary host and, when declared, on the off-site location, and reads
+the restore-test record file. Everything it runs is read-only.
+
+The remote commands are POSIX ``sh`` scripts run through ``sh -c`` (the login shell may be
+anything): ``[ -d ]``, ``cd``, ``date +%s``, a ``for`` loop over the glob, ``[ -f ]``/``[ -h ]``
+and ``stat -c '%s %Y %n'``, which GNU coreutils and busybox both support (NAS boxes, CentOS,
+Debian); BSD ``stat -f '%z %m %N'`` is the fallback. ``find -printf`` (GNU only) and ``ls``
+(whose time format is not portable) are not used. Only regular files count: directories and
+symbolic links are skipped, and so are names containing a newline. Paths are quoted with
+:func:`shlex.quote`; the pattern may hold the glob characters ``*``, ``?`` and simple bracket
+expressions and no ``/``, so it only ever expands inside the directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shlex
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from auditor.context import RunContext
+from auditor.errors import AuditorError, OutOfScope, ProbeError
+from auditor.inventory import BackupLocation, BackupTarget, Inventory
+from auditor.model import Fact, FactStatus, Safety
+from auditor.plugins import ProbeTask
+from auditor.probes.parsers.file_listing import (
+    Listing,
+    ListingParseError,
+    parse_listing,
+    parse_restore_record,
+)
+
+if TYPE_CHECKING:
+    from auditor.sshclient import CommandResult
+
+KIND = "backup.listing"
+RECORD_LINES = 20
+_EXIT_NO_DIR = 3
+_EXIT_NO_ENTRY = 4
+_BRACKET = re.compile(r"\[[!^]?[A-Za-z0-9._-]+\]")
+
+
+class BackupSettings(BaseModel):
+    """Settings of the backup-files probe (profile ``probe_settings: backup.files``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout_s: float = Field(default=20.0, gt=0, le=300)
+
+
+def glob_word(pattern: str) -> str:
+    """The pattern as one shell word: glob characters bare, everything else quoted."""
+    if "/" in pattern or "\0" in pattern or "\n" in pattern:
+        raise ProbeError(f"backup file pattern {pattern!r} must be a file-name glob without '/' or "
+                         f"newlines (it only matches inside the backup directory)")
+    parts: list[str] = []
+    literal = ""
+    pos = 0
+    while pos < len(pattern):
+        bracket = _BRACKET.match(pattern, pos)
+        char = pattern[pos]
+        if char in "*?" or bracket:
+            if literal:
+                parts.append(shlex.quote(literal))
+                literal = ""
+            token = bracket.group() if bracket else char
+            parts.append(token)
+            pos += len(token)
+            continue
+        literal += char
+        pos += 1
+    if literal:
+        parts.append(shlex.quote(literal))
+    return "".join(parts)
+
+
+def listing_command(path: str, pattern: str) -> str:
+    """The read-only command that prints the remote clock and ``SIZE MTIME NAME`` per file.
+
+    Exit status 3: the directory does not exist; 4: it cannot be entered.
+    """
+    where = shlex.quote(path)
+    script = "\n".join([
+        "LC_ALL=C; export LC_ALL",
+        f"[ -d {where} ] || exit {_EXIT_NO_DIR}",
+        f"cd -- {where} || exit {_EXIT_NO_ENTRY}",
+        "date +%s",
+        "set --",
+        f"for f in {glob_word(pattern)}; do",
+        '  [ -f "$f" ] && [ ! -h "$f" ] || continue',
+        "  case $f in *'\n'*) continue ;; esac",
+        '  set -- "$@" "$f"',
+        "done",
+        '[ "$#" -eq 0 ] && exit 0',
+        "stat -c '%s %Y %n' -- \"$@\" 2>/dev/null || stat -f '%z %m %N' -- \"$@\"",
+    ])
+    return "sh -c " + shlex.quote(script)
+
+
+def record_command(path: str) -> str:
+    """Print the first lines of the restore record; exit status 3 when the file does not exist."""
+    where = shlex.quote(path)
+    return "sh -c " + shlex.quote(f"[ -f {where} ] || exit {_EXIT_NO_DIR}\nhead -n {RECORD_LINES} {where}")
+
+
+class BackupFilesProbe:
+    """Backup files (name, size, mtime) on the primary and off-site locations, and the restore record."""
+
+    name: ClassVar[str] = "backup.files"
+    description: ClassVar[str] = "Backup files, off-site copies and restore-test records over SSH"
+    settings_model: ClassVar[type[BaseModel]] = BackupSettings
+
+    def plan(self, inventory: Inventory, settings: BaseModel) -> list[ProbeTask]:
+        assert isinstance(settings, BackupSettings)
+        return [
+            ProbeTask(
+                probe=self.name, target=f"backup/{b.id}", address=str(b.host),
+                params={"backup": b.id, "settings": settings.model_dump()},
+                produces=((KIND, f"backup/{b.id}"),), safety=Safety.PASSIVE,
+                estimated_seconds=settings.timeout_s * (2 if b.offsite else 1),
+            )
+            for b in inventory.backups
+        ]
+
+    async def run(self, task: ProbeTask, ctx: RunContext) -> list[Fact]:
+        s = BackupSettings.model_validate(task.params["settings"])
+        target = next(b for b in ctx.inventory.backups if b.id == task.params["backup"])
+        _require_scope(ctx.inventory, target)
+        primary = BackupLocation(host=target.host, ssh=target.ssh, path=target.path, pattern=target.pattern)
+        results = await asyncio.to_thread(
+            _list, ctx, primary, f"backups[{target.id}].ssh", s.timeout_s, target.restore_record)
+        listed_at = datetime.now(UTC)
+        artifacts = [_store(ctx, target.id, "primary", primary, results[0].stdout)]
+        data: dict[str, Any] = {
+            "primary": _location(primary, _parsed(primary, results[0])),
+            "offsite": None, "offsite_error": None,
+            "restore_record": None, "restore_record_error": None, "restore_record_state": "not_declared",
+            "listed_at": listed_at.isoformat(timespec="seconds"),
+        }
+        if target.restore_record is not None:
+            data.update(_record(target.restore_record, str(target.host), results[1]))
+            if results[1].exit_status == 0:
+                artifacts.append(ctx.evidence.put(
+                    f"backups/{target.id}/restore-record.txt", results[1].stdout.encode("utf-8"),
+                    "text/plain", f"first lines of {target.host}:{target.restore_record}").path)
+        if target.offsite is not None:
+            offsite, path = await _offsite(ctx, target, target.offsite, s.timeout_s)
+            data.update(offsite)
+            artifacts += [path] if path else []
+        return [Fact(KIND, task.target, self.name, FactStatus.OK, data=data, artifacts=tuple(artifacts))]
+
+
+def _require_scope(inventory: Inventory, target: BackupTarget) -> None:
+    """Refuse a target whose off-site host lies outside the scope (the primary is refused at plan time)."""
+    if target.offsite is not None and not inventory.scope.contains(target.offsite.host):
+        allowed = ", ".join(str(n) for n in inventory.scope.allow)
+        raise OutOfScope(f"refused: backup {target.id}'s off-site host {target.offsite.host} is outside "
+                         f"the inventory's scope allow-list ({allowed}); add its network to scope.allow")
+
+
+def _list(ctx: RunContext, loc: BackupLocation, where: str, timeout_s: float,
+          record: str | None = None) -> list[CommandResult]:
+    """One SSH session on ``loc.host``: the listing, then (optionally) the restore record."""
+    from auditor.sshclient import Credentials, run_commands  # noqa: PLC0415 - paramiko only when used
+
+    creds = Credentials.resolve(loc.ssh, ctx.secrets, where)
+    commands = [listing_command(loc.path, loc.pattern), *([record_command(record)] if record else [])]
+    return run_commands(str(loc.host), loc.ssh.port, creds, ctx.known_hosts(), commands, timeout_s,
+                        "backup host")
+
+
+def _parsed(loc: BackupLocation, result: CommandResult) -> Listing:
+    """The listing of one location, or a ProbeError naming host and path."""
+    where = f"backup host {loc.host}"
+    if result.exit_status == _EXIT_NO_DIR:
+        raise ProbeError(f"{where}: directory {loc.path} does not exist (or the SSH user cannot see it); "
+                         f"check the inventory's path")
+    if result.exit_status == _EXIT_NO_ENTRY:
+        raise ProbeError(f"{where}: directory {loc.path} cannot be entered (permission denied for the SSH "
+                         f"user); grant it read access")
+    if result.exit_status != 0:
+        detail = (result.stderr.strip().splitlines() or ["no error output"])[-1][:200]
+        raise ProbeError(f"{where}: listing {loc.path} failed (exit {result.exit_status}: {detail}); the "
+                         f"host needs a POSIX sh and stat")
+    try:
+        return parse_listing(result.stdout)
+    except ListingParseError as exc:
+        raise ProbeError(f"{where}: unexpected listing output for {loc.path} ({exc})") from None
+
+
+def _location(loc: BackupLocation, listing: Listing) -> dict[str, Any]:
+    return {"host": str(loc.host), "path": loc.path, "pattern": loc.pattern,
+            "remote_time": listing.remote_time, "files": [f.to_json() for f in listing.files]}
+
+
+def _store(ctx: RunContext, backup_id: str, which: str, loc: BackupLocation, stdout: str) -> str:
+    return ctx.evidence.put(
+        f"backups/{backup_id}/{which}.txt", stdout.encode("utf-8"), "text/plain",
+        f"{which} backup listing {loc.host}:{loc.path} pattern {loc.pattern!r} "
+        f"(remote clock, then size, mtime, name)").path
+
+
+def _record(path: str, host: str, result: CommandResult) -> dict[str, Any]:
+    """The restore-record part of the fact: the parsed record, or why there is none."""
+    if result.exit_status == _EXIT_NO_DIR:
+        return {"restore_record_state": "missing",
+                "restore_record_error": f"restore record {path} does not exist on {host}"}
+    if result.exit_status != 0:
+        detail = (result.stderr.strip().splitlines() or ["no error output"])[-1][:200]
+        return {"restore_record_state": "unreadable",
+                "restore_record_error": f"restore record {path} on {host} cannot be read ({detail})"}
+    try:
+        record = parse_restore_record(result.stdout)
+    except ListingParseError as exc:
+        return {"restore_record_state": "invalid",
+                "restore_record_error": f"restore record {path} on {host}: {exc}"}
+    return {"restore_record_state": "ok", "restore_record": {"date": record.date, "text": record.text}}
+
+
+async def _offsite(ctx: RunContext, target: BackupTarget, loc: BackupLocation,
+                   timeout_s: float) -> tuple[dict[str, Any], str | None]:
+    """The off-site part of the fact; a failure there is recorded, not raised."""
+    try:
+        results = await asyncio.to_thread(_list, ctx, loc, f"backups[{target.id}].offsite.ssh", timeout_s)
+        listing = _parsed(loc, results[0])
+    except AuditorError as exc:
+        return {"offsite": None, "offsite_error": ctx.secrets.mask(str(exc))}, None
+    path = _store(ctx, target.id, "offsite", loc, results[0].stdout)
+    return {"offsite": _location(loc, listing), "offsite_error": None}, path

@@ -1,0 +1,214 @@
+"""Configuration of switches and routers over SSH (netmiko), archived and diffed.
+
+One session per device: the agent's TCP connects to the management ports (23, 80, 443) come
+first, so the telnet check can confirm the configuration with a measurement; then netmiko logs
+in (host key checked by :mod:`auditor.sshclient`), enters enable mode where a secret is given,
+and runs the few read-only commands of ``parsers.netconfig.COMMANDS`` for the vendor. Every
+output is masked (password hashes, communities, keys) before it is stored as evidence; the
+parser reads it as printed and masks every line it quotes. The masked running configuration
+is compared with the one archived by the previous audit in the agent's state directory
+("configuration changed since the last audit").
+Addresses found in a configuration (NTP, syslog, RADIUS servers) are never contacted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import difflib
+import hashlib
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from auditor.context import RunContext
+from auditor.errors import ProbeError
+from auditor.evidence import safe_name
+from auditor.inventory import Device, Inventory
+from auditor.model import Fact, FactStatus, Safety
+from auditor.plugins import ProbeTask
+from auditor.sshclient import Credentials, KnownHosts, host_entry, map_ssh_error
+
+KIND = "device.config"
+DRIVERS = {"huawei": "huawei", "h3c": "hp_comware", "ruijie": "ruijie_os", "cisco": "cisco_ios"}
+TCP_PORTS = (23, 80, 443)
+# Lines that change without a configuration change (timestamps, byte counts) are left out of the diff.
+_VOLATILE = re.compile(
+    r"^\s*(!\s*Last configuration change|!\s*NVRAM config last updated|!\s*No configuration change|"
+    r"Building configuration|Current configuration\s*:|!\s*Time:|!Software Version|"
+    r"!Last configuration was (updated|saved)|ntp clock-period)", re.IGNORECASE)
+
+
+class SshDeviceSettings(BaseModel):
+    """Settings of ``ssh.device_config`` (profile ``probe_settings``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    connect_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    command_timeout_s: float = Field(default=60.0, gt=0, le=600)
+    tcp_timeout_s: float = Field(default=2.0, gt=0, le=30)
+
+
+class SshDeviceConfigProbe:
+    """Running configuration and status commands of every device with SSH access."""
+
+    name: ClassVar[str] = "ssh.device_config"
+    description: ClassVar[str] = (
+        "Running configuration and status (version, SSH, NTP, interfaces) of switches over SSH")
+    settings_model: ClassVar[type[BaseModel]] = SshDeviceSettings
+
+    def plan(self, inventory: Inventory, settings: BaseModel) -> list[ProbeTask]:
+        assert isinstance(settings, SshDeviceSettings)
+        budget = settings.connect_timeout_s * 3 + settings.command_timeout_s * 5
+        return [
+            ProbeTask(probe=self.name, target=f"device/{d.id}", address=str(d.address),
+                      params={"device": d.id, "settings": settings.model_dump()},
+                      produces=((KIND, f"device/{d.id}"),), safety=Safety.PASSIVE,
+                      locks=frozenset({f"ssh:{d.address}"}), estimated_seconds=min(budget, 15.0))
+            for d in inventory.devices if d.ssh is not None and d.vendor in DRIVERS
+        ]
+
+    async def run(self, task: ProbeTask, ctx: RunContext) -> list[Fact]:
+        from auditor.probes.parsers.netconfig import (  # noqa: PLC0415 - ntc-templates load lazily
+            COMMANDS,
+            mask_config,
+            parse_device,
+        )
+
+        device = ctx.inventory.device(task.params["device"])
+        assert device.ssh is not None
+        s = SshDeviceSettings.model_validate(task.params["settings"])
+        tcp = {str(port): await tcp_state(str(device.address), port, s.tcp_timeout_s) for port in TCP_PORTS}
+        creds = Credentials.resolve(device.ssh, ctx.secrets, f"devices[{device.id}].ssh")
+        commands = COMMANDS[device.vendor]
+        known = ctx.known_hosts()
+        raw = await asyncio.to_thread(_collect, device, creds, known, commands, s)
+        outputs: dict[str, str] = {}
+        masked: dict[str, str] = {}
+        artifacts: dict[str, str] = {}
+        failed: dict[str, str] = {}
+        for key, command in commands.items():
+            got = raw.get(key)
+            if isinstance(got, Exception):
+                failed[key] = f"{command}: {got}"
+                continue
+            if got is None:
+                continue
+            outputs[key] = ctx.secrets.mask(got)  # parsed as read; the parser masks what it quotes
+            text = mask_config(device.vendor, outputs[key])
+            masked[key] = text
+            artifact = ctx.evidence.put(f"devices/{device.id}/{safe_name(command)}.txt", text.encode(),
+                                        "text/plain", f"`{command}` on {device.id} (secrets masked)")
+            artifacts[key] = artifact.path
+        if "config" not in outputs:
+            raise ProbeError(f"device {device.id}: could not read the running configuration "
+                             f"({failed.get('config', 'no output')})")
+        parsed = parse_device(device.vendor, outputs)
+        data: dict[str, Any] = {
+            "vendor": device.vendor, "driver": device.driver or DRIVERS[device.vendor],
+            "address": str(device.address), "parsed": parsed, "outputs": artifacts, "tcp": tcp,
+            "failed_commands": failed,
+            "host_key": known.verified.get(host_entry(str(device.address), device.ssh.port)),
+        }
+        data.update(_archive(ctx, device, masked["config"]))
+        fact_artifacts = tuple(artifacts.values())
+        if data.get("diff_artifact"):
+            fact_artifacts += (data["diff_artifact"],)
+        return [Fact(KIND, task.target, self.name, FactStatus.OK, data=data, artifacts=fact_artifacts)]
+
+
+async def tcp_state(address: str, port: int, timeout_s: float) -> str:
+    """``open`` (connected), ``closed`` (refused) or ``filtered`` (no answer in time)."""
+    try:
+        _reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout_s)
+    except TimeoutError:
+        return "filtered"
+    except ConnectionRefusedError:
+        return "closed"
+    except OSError as exc:
+        return f"error: {exc.strerror or exc}"
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return "open"
+
+
+def _collect(device: Device, creds: Credentials, known: KnownHosts, commands: dict[str, str],
+             s: SshDeviceSettings) -> dict[str, str | Exception]:
+    """Blocking netmiko session: log in, enable if asked, run each command."""
+    from netmiko import ConnectHandler  # noqa: PLC0415 - netmiko is slow to import
+
+    assert device.ssh is not None
+    where = f"device {device.id} ({device.address}:{device.ssh.port})"
+    conn = None
+    try:
+        conn = ConnectHandler(
+            device_type=device.driver or DRIVERS[device.vendor], host=str(device.address),
+            port=device.ssh.port, username=creds.username, password=creds.password or "",
+            key_file=creds.key_file, use_keys=creds.key_file is not None, secret=creds.enable or "",
+            allow_agent=False, ssh_strict=True, system_host_keys=False, alt_host_keys=False,
+            conn_timeout=s.connect_timeout_s, banner_timeout=s.connect_timeout_s,
+            auth_timeout=s.connect_timeout_s, blocking_timeout=s.command_timeout_s,
+            session_timeout=s.command_timeout_s, fast_cli=True, auto_connect=False,
+        )
+        conn.key_policy = known.policy()
+        conn._open()
+        if creds.enable and not conn.check_enable_mode():
+            conn.enable()
+        out: dict[str, str | Exception] = {}
+        for key, command in commands.items():
+            try:
+                out[key] = str(conn.send_command(command, read_timeout=s.command_timeout_s,
+                                                 strip_prompt=True, strip_command=True))
+            except Exception as exc:  # one failed command must not lose the others
+                out[key] = map_ssh_error(exc, where, s.command_timeout_s)
+        return out
+    except Exception as exc:
+        raise map_ssh_error(exc, where, s.connect_timeout_s) from None
+    finally:
+        if conn is not None:
+            with contextlib.suppress(Exception):  # the session is over either way
+                conn.disconnect()
+
+
+def _stable(text: str) -> list[str]:
+    return [line.rstrip() for line in text.splitlines() if line.strip() and not _VOLATILE.match(line)]
+
+
+def _archive(ctx: RunContext, device: Device, config: str) -> dict[str, Any]:
+    """Compare the masked configuration with the previous audit's copy; store this one."""
+    folder: Path = ctx.state_dir / "configs" / safe_name(device.id)
+    current = _stable(config)
+    digest = hashlib.sha256("\n".join(current).encode()).hexdigest()
+    meta_path, text_path = folder / "latest.json", folder / "latest.txt"
+    result: dict[str, Any] = {"config_sha256": digest, "changed": None, "previous_sha256": None,
+                              "previous_audit": None, "diff_artifact": None, "diff_lines": 0}
+    previous_meta: dict[str, Any] | None = None
+    try:
+        previous_meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        previous = text_path.read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        previous_meta, previous = None, ""
+    if previous_meta is not None:
+        result["previous_sha256"] = previous_meta.get("sha256")
+        result["previous_audit"] = previous_meta.get("audited_at")
+        result["changed"] = previous_meta.get("sha256") != digest
+        if result["changed"]:
+            diff = list(difflib.unified_diff(_stable(previous), current, "previous audit", "this audit",
+                                             lineterm="", n=2))
+            artifact = ctx.evidence.put(f"devices/{device.id}/config-changes.diff",
+                                        ("\n".join(diff) + "\n").encode(), "text/x-diff",
+                                        f"configuration of {device.id} changed since the audit of "
+                                        f"{previous_meta.get('audited_at')}")
+            result["diff_artifact"] = artifact.path
+            result["diff_lines"] = sum(1 for line in diff if line[:1] in "+-"
+                                       and not line.startswith(("+++", "---")))
+    folder.mkdir(parents=True, exist_ok=True)
+    text_path.write_text(config, encoding="utf-8")
+    meta_path.write_text(json.dumps({"sha256": digest, "audited_at": datetime.now(UTC).isoformat(
+        timespec="seconds"), "address": str(device.address)}), encoding="utf-8")
+    return result
