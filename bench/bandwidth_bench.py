@@ -27,7 +27,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 AUDITOR = str(Path(sys.executable).parent / "auditor")
-SITE = ROOT / "auditor/auditor/lab/demo-site.yaml"
 TCP_CEILING = 0.956
 
 
@@ -90,7 +89,7 @@ def main() -> None:
     from auditor.lab import school
 
     info = school.up(args.prefix)
-    site = yaml.safe_load(SITE.read_text(encoding="utf-8"))
+    site = yaml.safe_load((info.state_dir / "site.yaml").read_text(encoding="utf-8"))
     try:
         raw = {subject: raw_iperf3(info.agent_ns, addr, rev, args)
                for subject, addr, rev, _rate, _b in links(site)}

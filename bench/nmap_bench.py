@@ -21,7 +21,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 AUDITOR = str(Path(sys.executable).parent / "auditor")
-SITE = ROOT / "auditor/auditor/lab/demo-site.yaml"
 MODES = {"connect scan": ["nmap.services.service_detection=false"],
          "service detection (-sV, intensity 0)": []}
 
@@ -47,8 +46,8 @@ def raw_once(ns: str, argv: list[str]) -> float:
     return time.monotonic() - started
 
 
-def prepare(tmp: Path) -> None:
-    site = yaml.safe_load(SITE.read_text(encoding="utf-8"))
+def prepare(tmp: Path, state_dir: Path) -> None:
+    site = yaml.safe_load((state_dir / "site.yaml").read_text(encoding="utf-8"))
     (tmp / "site.yaml").write_text(yaml.safe_dump(site, allow_unicode=True), encoding="utf-8")
     profile = {"schema": 2, "id": "bench-services", "title": "bench", "version": "1",
                "source": "bench", "groups": [{"id": "g", "title": "g", "items": [
@@ -72,7 +71,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp_name:
             tmp = Path(tmp_name)
-            prepare(tmp)
+            prepare(tmp, info.state_dir)
             for mode, sets in MODES.items():
                 probe, raw = [], []
                 for _ in range(args.repeat):  # interleaved, so drift hits both alike

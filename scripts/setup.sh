@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in iperf3:iperf3 snmpbulkwalk:snmp nmap:nmap ip:iproute2 tc:iproute2 ps:procps; do
+for pair in iperf3:iperf3 snmpbulkwalk:snmp nmap:nmap ip:iproute2 tc:iproute2 ps:procps nft:nftables \
+            sshd:openssh-server ssh-keygen:openssh-client dnsmasq:dnsmasq-base busybox:busybox \
+            snmpd:snmpd; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || need+=("${pair#*:}")
 done
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
@@ -17,6 +19,12 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
   echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # The lab runs its own sshd and dnsmasq inside namespaces: keep the packages from starting
+  # system-wide services while they install.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import socket
 import threading
 from collections.abc import Sequence
@@ -23,6 +24,13 @@ import paramiko
 from auditor.errors import AuthFailed, HostKeyRejected, ProbeError, TargetUnreachable, ToolTimeout
 from auditor.inventory import SshAccess
 from auditor.secrets import SecretResolver
+
+# paramiko's transport thread logs a failed handshake with its traceback; without a handler of
+# our own, Python would print that to stderr. The failure itself is raised to the caller and
+# becomes an `error` result with a one-line reason.
+for _name in ("paramiko", "netmiko"):
+    logging.getLogger(_name).addHandler(logging.NullHandler())
+    logging.getLogger(_name).propagate = False
 
 
 def fingerprint(key: paramiko.PKey) -> str:

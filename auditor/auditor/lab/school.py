@@ -315,6 +315,8 @@ def _cmdline_matches(cmdline: list[str], argv: list[str]) -> bool:
     if cmdline == argv:
         return True
     inner = argv[4:]
+    if len(cmdline) == 1 and inner and " ".join(inner) in cmdline[0]:
+        return True  # a daemon that rewrote its title (sshd: "sshd: /usr/sbin/sshd -D -f CFG [listener] ...")
     if not inner or len(cmdline) < len(inner):
         return False
     tail_ok = cmdline[len(cmdline) - len(inner) + 1 :] == inner[1:]

@@ -109,7 +109,7 @@ class SnmpSession:
                 if status:
                     raise ProbeError(f"SNMP error from {self.device.id}: {status.prettyPrint()}")
                 for name, value in binds:
-                    rows.append({"oid": str(name.getOid() if hasattr(name, "getOid") else name),
+                    rows.append({"oid": str(name.get_oid() if hasattr(name, "get_oid") else name),
                                  "type": type(value).__name__, "value": text_value(value)})
         return rows
 

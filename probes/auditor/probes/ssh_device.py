@@ -162,8 +162,7 @@ def _collect(device: Device, creds: Credentials, known: KnownHosts, commands: di
         out: dict[str, str | Exception] = {}
         for key, command in commands.items():
             try:
-                out[key] = str(conn.send_command(command, read_timeout=s.command_timeout_s,
-                                                 strip_prompt=True, strip_command=True))
+                out[key] = _send(conn, command, s.command_timeout_s)
             except Exception as exc:  # one failed command must not lose the others
                 out[key] = map_ssh_error(exc, where, s.command_timeout_s)
         return out
@@ -173,6 +172,17 @@ def _collect(device: Device, creds: Credentials, known: KnownHosts, commands: di
         if conn is not None:
             with contextlib.suppress(Exception):  # the session is over either way
                 conn.disconnect()
+
+
+def _send(conn: Any, command: str, timeout_s: float) -> str:
+    """One command's output. An empty answer is asked again once (a prompt can be matched before
+    the output arrives), then it is an error: no output must never read as "nothing configured"."""
+    for _attempt in range(2):
+        text = str(conn.send_command(command, read_timeout=timeout_s, strip_prompt=True,
+                                     strip_command=True))
+        if text.strip():
+            return text
+    raise ProbeError(f"`{command}` returned no output")
 
 
 def _stable(text: str) -> list[str]:
