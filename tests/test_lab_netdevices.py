@@ -39,7 +39,7 @@ for d in devices:
     params = dict(device_type=d["platform"], host=d["address"], username=d["username"],
                   password=d["password"], secret=d["secret"], ssh_strict=True, system_host_keys=False,
                   alt_host_keys=True, alt_key_file=known_hosts, conn_timeout=15, auth_timeout=15,
-                  banner_timeout=15)
+                  banner_timeout=15, fast_cli=False)  # as the probe does: fast_cli loses outputs here
     start = time.monotonic()
     try:
         conn = ConnectHandler(**params)

@@ -51,6 +51,9 @@ class SshDeviceSettings(BaseModel):
     connect_timeout_s: float = Field(default=10.0, gt=0, le=120)
     command_timeout_s: float = Field(default=60.0, gt=0, le=600)
     tcp_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    # netmiko's fast_cli trims its waits; against the emulated switches it lost the output of
+    # about one command in 25 (the prompt matched before the output arrived), so it is off.
+    fast_cli: bool = False
 
 
 class SshDeviceConfigProbe:
@@ -153,7 +156,7 @@ def _collect(device: Device, creds: Credentials, known: KnownHosts, commands: di
             allow_agent=False, ssh_strict=True, system_host_keys=False, alt_host_keys=False,
             conn_timeout=s.connect_timeout_s, banner_timeout=s.connect_timeout_s,
             auth_timeout=s.connect_timeout_s, blocking_timeout=s.command_timeout_s,
-            session_timeout=s.command_timeout_s, fast_cli=True, auto_connect=False,
+            session_timeout=s.command_timeout_s, fast_cli=s.fast_cli, auto_connect=False,
         )
         conn.key_policy = known.policy()
         conn._open()
@@ -182,6 +185,8 @@ def _send(conn: Any, command: str, timeout_s: float) -> str:
                                      strip_command=True))
         if text.strip():
             return text
+        conn.clear_buffer()  # drop whatever arrived late, so it is not taken for the next output
+        conn.find_prompt()
     raise ProbeError(f"`{command}` returned no output")
 
 
