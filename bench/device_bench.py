@@ -171,6 +171,7 @@ def snmp_bench(tmp: Path, repeat: int) -> None:
             outs = [subprocess.run(a, capture_output=True, text=True, check=True) for a in raw_argv]
             raw.append(time.monotonic() - started)
             raw_rows = sum(len(o.stdout.splitlines()) for o in outs)
+        session.engine.close_dispatcher()
         loop.close()
     finally:
         proc.terminate()
@@ -185,7 +186,7 @@ def snmp_bench(tmp: Path, repeat: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=50)
-    parser.add_argument("--pools", default="8,16,32", help="device pool sizes to try")
+    parser.add_argument("--pools", default="8,16,32", help="device pool sizes to try (default 16)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     if os.geteuid() != 0:

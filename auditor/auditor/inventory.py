@@ -350,7 +350,7 @@ class Agent(_Model):
     interface: str | None = None
     known_hosts: Path | None = None
     ssh_first_contact: Literal["reject", "accept-new"] = "reject"
-    device_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+    device_concurrency: Annotated[int, Field(ge=1, le=64)] = 16
 
 
 class Inventory(_Model):
