@@ -218,15 +218,16 @@ def main() -> None:
         finally:
             teardown(proc)
         base = statistics.median(one)
-        print(f"== auditing {len(devices)} emulated devices ({', '.join(sorted({d.vendor for d in devices}))};"
-              f" checks {', '.join(CHECKS)}), medians of {args.repeat} interleaved runs, CLI start included")
+        vendors = ", ".join(sorted({d.vendor for d in devices}))
+        print(f"== auditing {len(devices)} emulated devices ({vendors}; checks {', '.join(CHECKS)}), "
+              f"medians of {args.repeat} interleaved runs, CLI start included")
         print(f"  1 device                          wall {base:6.2f} s")
         for pool in pools:
             wall = statistics.median(results[pool])
             s = sessions[pool]
             print(f"  {len(devices)} devices, pool {pool:3d}           wall {wall:6.2f} s   "
-                  f"÷ one device {wall / base:5.2f} (goal ≤ 3)   session median {statistics.median(s):5.2f} s,"
-                  f" max {max(s):5.2f} s")
+                  f"÷ one device {wall / base:5.2f} (goal ≤ 3)   "
+                  f"session median {statistics.median(s):5.2f} s, max {max(s):5.2f} s")
         snmp_bench(tmp, max(args.repeat, 5))
 
 
