@@ -120,3 +120,24 @@ def test_scope_and_class_hours() -> None:
     outside = ProbeTask("test.sleep", "y", "8.8.8.8", {}, (("t", "y"),))
     refused = _refusal(outside, INV, RunOptions(), monday_13)
     assert refused is not None and refused[0] is FactStatus.ERROR and "8.8.8.8" in refused[1]
+
+
+def test_a_task_that_sends_nothing_is_planned_without_a_scope_check() -> None:
+    """Wi-Fi survey records are read from disk: their tasks carry no address, and an area
+    named like "教学楼 301" must plan (it once reached the scope check as an address)."""
+    from auditor.plugins import load_plugins
+    from auditor.probes.wifi_surveys import WifiSurveysProbe
+
+    inv = Inventory.model_validate({
+        "school": {"name": "t"}, "scope": {"allow": ["10.200.0.0/16"]},
+        "wifi": {"ssids": ["BJ-School"]},
+        "wifi_areas": [{"id": "teach-301", "name": "教学楼 301", "area_class": "teaching"}]})
+    probe = load_plugins().probes.get("wifi.surveys")
+    assert isinstance(probe, WifiSurveysProbe)
+    (task,) = probe.plan(inv, probe.settings_model())
+    assert task.address is None
+    at = datetime(2026, 11, 24, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert _refusal(task, inv, RunOptions(), at) is None
+    outside = ProbeTask(probe="x", target="t", address="192.0.2.1", params={}, produces=())
+    refused = _refusal(outside, inv, RunOptions(), at)
+    assert refused is not None and "outside the inventory's scope" in refused[1]

@@ -192,8 +192,8 @@ def in_class_hours(schedule: Schedule, now: datetime) -> str | None:
 def _refusal(
     task: ProbeTask, inventory: Inventory, options: RunOptions, now: datetime
 ) -> tuple[FactStatus, str] | None:
-    address = ipaddress.IPv4Address(task.address)
-    if not inventory.scope.contains(address):
+    address = ipaddress.IPv4Address(task.address) if task.address is not None else None
+    if address is not None and not inventory.scope.contains(address):
         allowed = ", ".join(str(n) for n in inventory.scope.allow)
         return (
             FactStatus.ERROR,

@@ -33,17 +33,26 @@ class ProbeTask:
     ``produces`` lists the (kind, subject) facts the task will yield, so that a task that
     fails, is refused or skipped still yields an ``error``/``skipped`` fact for each.
     ``locks`` are resources held exclusively while the task runs (an iperf3 server, a
-    bottleneck link).
+    bottleneck link). ``address`` is the network address the task sends to (checked against the
+    inventory's scope before anything is sent); None for a task that sends nothing on the network
+    (one that reads records the agent keeps, such as Wi-Fi surveys).
     """
 
     probe: str
     target: str
-    address: str
+    address: str | None
     params: Mapping[str, Any]
     produces: tuple[tuple[str, str], ...]
     safety: Safety = Safety.PASSIVE
     locks: frozenset[str] = frozenset()
     estimated_seconds: float = 1.0
+
+    @property
+    def net_address(self) -> str:
+        """The address of a task that sends to the network (planned with one)."""
+        if self.address is None:
+            raise ValueError(f"task {self.probe} {self.target} has no network address")
+        return self.address
 
     def failed(self, status: FactStatus, reason: str) -> list[Fact]:
         """The facts this task yields when it cannot measure."""

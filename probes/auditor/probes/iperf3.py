@@ -119,15 +119,15 @@ class _Measurement:
         self.task, self.settings, self.ctx = task, settings, ctx
         self.artifacts: list[Artifact] = []
         p = task.params
-        self.where = f"{task.address}:{p['port']}"
+        self.where = f"{task.net_address}:{p['port']}"
         self.argv = [
-            settings.binary, "-c", task.address, "-p", str(p["port"]),
+            settings.binary, "-c", task.net_address, "-p", str(p["port"]),
             "-t", str(settings.duration_s), "-O", str(settings.omit_s), "--json",
             "--connect-timeout", str(int(settings.connect_timeout_s * 1000)),
         ] + (["-R"] if p["reverse"] else [])
 
     async def measure(self) -> dict[str, Any]:
-        nic = await _agent_nic(self.task.address, self.ctx.inventory.agent.interface)
+        nic = await _agent_nic(self.task.net_address, self.ctx.inventory.agent.interface)
         runs: list[dict[str, Any]] = []
         cpu_samples: list[float] = []
         active: set[str] = self.ctx.shared_client("bandwidth-tests-running", set)

@@ -68,8 +68,8 @@ class NmapServicesProbe:
 
     async def run(self, task: ProbeTask, ctx: RunContext) -> list[Fact]:
         s = NmapSettings.model_validate(task.params["settings"])
-        argv = scan_argv(s, task.address, udp=os.geteuid() == 0)
-        res = await run_tool(argv, s.host_timeout_s + 15, f"nmap scan of {task.address}",
+        argv = scan_argv(s, task.net_address, udp=os.geteuid() == 0)
+        res = await run_tool(argv, s.host_timeout_s + 15, f"nmap scan of {task.net_address}",
                              "install it: apt-get install nmap")
         xml = res.stdout.decode("utf-8", "replace")
         artifact = ctx.evidence.put(f"nmap/{task.params['server']}.xml", res.stdout or res.stderr,
@@ -78,10 +78,10 @@ class NmapServicesProbe:
             run = parse_nmap_xml(xml)
         except NmapParseError as exc:
             detail = res.stderr.decode("utf-8", "replace").strip()[:300]
-            raise ProbeError(f"nmap gave no usable XML for {task.address} ({exc}) {detail}") from None
+            raise ProbeError(f"nmap gave no usable XML for {task.net_address} ({exc}) {detail}") from None
         ctx.tool_versions.setdefault("nmap", run.version)
         return [Fact(KIND, task.target, self.name, FactStatus.OK,
-                     data=_data(run, task.address, argv, udp="-sU" in argv),
+                     data=_data(run, task.net_address, argv, udp="-sU" in argv),
                      artifacts=(artifact.path,))]
 
 

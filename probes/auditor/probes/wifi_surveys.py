@@ -45,7 +45,7 @@ class WifiSurveysProbe:
         directory = str(surveys_dir(inventory))
         return [
             ProbeTask(
-                probe=self.name, target=f"area/{area.id}", address=area.name,
+                probe=self.name, target=f"area/{area.id}", address=None,  # reads survey records only
                 params={"area": area.id, "area_name": area.name, "area_class": area.area_class,
                         "directory": directory, "settings": settings.model_dump()},
                 produces=((KIND, f"area/{area.id}"),), safety=Safety.PASSIVE, estimated_seconds=0.1,
