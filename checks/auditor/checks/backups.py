@@ -316,6 +316,9 @@ def _restore_verdict(backup: BackupTarget, data: Mapping[str, Any], limit: int,
                 measured=float(max(age, 0)), threshold=float(limit), unit="days")
 
 
+CONFIG_VENDORS = frozenset({"huawei", "h3c", "ruijie", "cisco"})  # what ssh.device_config reads
+
+
 class DeviceConfigsArchived:
     """Every device with SSH access had its configuration read and archived by this audit."""
 
@@ -335,10 +338,12 @@ class DeviceConfigsArchived:
     params_model: ClassVar[type[BaseModel]] = NoParams
 
     def evaluate(self, ctx: CheckContext) -> list[Finding]:
-        devices = [d for d in ctx.inventory.devices if d.ssh is not None]
+        # the switches and routers whose configuration the audit reads (not Linux hosts)
+        devices = [d for d in ctx.inventory.devices if d.ssh is not None and d.vendor in CONFIG_VENDORS]
         if not devices:
             return [Finding(self.meta.id, "devices", Status.NOT_APPLICABLE, self.meta.severity,
-                            "no inventory device has SSH access, so no configuration can be archived")]
+                            "no inventory switch or router has SSH access, so no configuration can be "
+                            "archived")]
         facts = {d.id: ctx.facts.get(CONFIG_KIND, f"device/{d.id}") for d in devices}
         ok = {i: f for i, f in facts.items() if f is not None and f.status is FactStatus.OK}
         missing = {i: (f.error if f is not None and f.error else "no configuration read")

@@ -78,6 +78,12 @@ class DeviceCheck:
                 continue
             target = f"device/{device.id}"
             fact = ctx.facts.get(self.kind, target)
+            if fact is None and self.kind == CONFIG_KIND and device.ssh is None:
+                findings.append(Finding(
+                    self.meta.id, target, Status.ERROR, self.meta.severity,
+                    f"{device.id} ({device.address}): not audited: the inventory gives no `ssh` access "
+                    f"for it, so its configuration could not be read"))
+                continue
             problem = unmeasured(self.meta, target, fact, self.probe)
             if problem is not None:
                 findings.append(problem)
