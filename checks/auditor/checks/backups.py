@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditor.checks._common import unmeasured
+from auditor.checks._common import per_target
 from auditor.inventory import BackupTarget
 from auditor.model import Fact, FactStatus, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
@@ -95,25 +95,19 @@ def _hours(seconds: float) -> str:
 Judge = Callable[[BackupTarget, Fact, Callable[..., Finding]], Finding]
 
 
-def per_target(meta: CheckMeta, ctx: CheckContext, judge: Judge) -> list[Finding]:
+def per_backup(meta: CheckMeta, ctx: CheckContext, judge: Judge) -> list[Finding]:
     """One finding per inventory backup target; a missing or failed listing is an error."""
-    findings = []
-    for backup in ctx.inventory.backups:
-        target = f"backup/{backup.id}"
-        fact = ctx.facts.get(KIND, target)
-        problem = unmeasured(meta, target, fact, PROBE)
-        if problem is not None:
-            findings.append(problem)
-            continue
-        assert fact is not None
+    def finding(backup: BackupTarget, target: str, fact: Fact) -> Finding:
+        def make(status: Status, message: str, **kw: Any) -> Finding:
+            return Finding(meta.id, target, status, meta.severity, message, facts=(fact.id,),
+                           artifacts=fact.artifacts, **kw)
 
-        def make(status: Status, message: str, _t: str = target, _f: Fact = fact, **kw: Any) -> Finding:
-            return Finding(meta.id, _t, status, meta.severity, message, facts=(_f.id,),
-                           artifacts=_f.artifacts, **kw)
+        return judge(backup, fact, make)
 
-        findings.append(judge(backup, fact, make))
-    return findings or [Finding(meta.id, "backups", Status.ERROR, meta.severity,
-                                "the inventory lists no backup targets; declare them under 'backups'")]
+    targets = [(f"backup/{backup.id}", backup) for backup in ctx.inventory.backups]
+    return per_target(meta, ctx, KIND, PROBE, targets, finding) or [
+        Finding(meta.id, "backups", Status.ERROR, meta.severity,
+                "the inventory lists no backup targets; declare them under 'backups'")]
 
 
 def _age_verdict(location: Mapping[str, Any], listed_at: float, limit_h: float, what: str,
@@ -165,7 +159,7 @@ class BackupFresh:
         def judge(_b: BackupTarget, fact: Fact, make: Callable[..., Finding]) -> Finding:
             return _age_verdict(fact.data["primary"], _listed_at(fact.data), limit, "backup", make)
 
-        return per_target(self.meta, ctx, judge)
+        return per_backup(self.meta, ctx, judge)
 
 
 class BackupSize:
@@ -193,7 +187,7 @@ class BackupSize:
         def judge(_b: BackupTarget, fact: Fact, make: Callable[..., Finding]) -> Finding:
             return _size_verdict(fact.data["primary"], ratio, make)
 
-        return per_target(self.meta, ctx, judge)
+        return per_backup(self.meta, ctx, judge)
 
 
 def _size_verdict(location: Mapping[str, Any], min_ratio: float, make: Callable[..., Finding]) -> Finding:
@@ -254,7 +248,7 @@ class BackupOffsite:
                             threshold=limit, unit="h")
             return _age_verdict(fact.data["offsite"], _listed_at(fact.data), limit, "off-site copy", make)
 
-        return per_target(self.meta, ctx, judge)
+        return per_backup(self.meta, ctx, judge)
 
 
 class BackupRestoreTested:
@@ -286,7 +280,7 @@ class BackupRestoreTested:
         def judge(backup: BackupTarget, fact: Fact, make: Callable[..., Finding]) -> Finding:
             return _restore_verdict(backup, fact.data, limit, make)
 
-        return per_target(self.meta, ctx, judge)
+        return per_backup(self.meta, ctx, judge)
 
 
 def _restore_verdict(backup: BackupTarget, data: Mapping[str, Any], limit: int,

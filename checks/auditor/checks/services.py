@@ -7,9 +7,9 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from auditor.checks._common import unmeasured
+from auditor.checks._common import per_target
 from auditor.inventory import Server, port_key
-from auditor.model import Finding, Severity, Status
+from auditor.model import Fact, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
 
 KIND = "services.ports"
@@ -51,23 +51,16 @@ Judge = Callable[[Server, list[dict[str, Any]]], tuple[list[dict[str, Any]], str
 
 def per_server(meta: CheckMeta, ctx: CheckContext, unit: str, judge: Judge) -> list[Finding]:
     """One finding per inventory server: fail when ``judge`` returns offending ports."""
-    findings = []
-    for server in ctx.inventory.servers:
-        target = f"host/{server.id}"
-        fact = ctx.facts.get(KIND, target)
-        problem = unmeasured(meta, target, fact, PROBE)
-        if problem is not None:
-            findings.append(problem)
-            continue
-        assert fact is not None
+    def finding(server: Server, target: str, fact: Fact) -> Finding:
         bad, fail_text, pass_text = judge(server, _open(fact.data))
-        findings.append(Finding(
-            meta.id, target, Status.FAIL if bad else Status.PASS, meta.severity,
-            f"{server.id} ({server.address}): {fail_text if bad else pass_text}",
-            measured=float(len(bad)), threshold=0.0, unit=unit,
-            facts=(fact.id,), artifacts=fact.artifacts))
-    return findings or [Finding(meta.id, "servers", Status.ERROR, meta.severity,
-                                "the inventory lists no servers to scan")]
+        return Finding(meta.id, target, Status.FAIL if bad else Status.PASS, meta.severity,
+                       f"{server.id} ({server.address}): {fail_text if bad else pass_text}",
+                       measured=float(len(bad)), threshold=0.0, unit=unit,
+                       facts=(fact.id,), artifacts=fact.artifacts)
+
+    servers = [(f"host/{server.id}", server) for server in ctx.inventory.servers]
+    return per_target(meta, ctx, KIND, PROBE, servers, finding) or [
+        Finding(meta.id, "servers", Status.ERROR, meta.severity, "the inventory lists no servers to scan")]
 
 
 def _key(port: dict[str, Any]) -> str:

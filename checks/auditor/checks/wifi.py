@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditor.checks._common import unmeasured
+from auditor.checks._common import per_target
 from auditor.inventory import WifiArea
 from auditor.model import Fact, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
@@ -67,27 +67,21 @@ def per_area(meta: CheckMeta, ctx: CheckContext, ssids_param: list[str], judge: 
         return [Finding(meta.id, "wifi", Status.ERROR, meta.severity,
                         "the inventory lists no wifi_areas to judge")]
     ssids = ssids_param or list(wifi.ssids)
-    findings = []
-    for area in ctx.inventory.wifi_areas:
-        target = f"area/{area.id}"
-        fact = ctx.facts.get(KIND, target)
-        problem = unmeasured(meta, target, fact, PROBE)
-        if problem is not None:
-            findings.append(problem)
-            continue
-        assert fact is not None
+
+    def finding(area: WifiArea, target: str, fact: Fact) -> Finding:
         points = _points(fact)
         if not points:
-            findings.append(Finding(meta.id, target, Status.ERROR, meta.severity,
-                                    f"{area.name}: no current survey (no current evidence)",
-                                    facts=(fact.id,), artifacts=fact.artifacts))
-            continue
+            return Finding(meta.id, target, Status.ERROR, meta.severity,
+                           f"{area.name}: no current survey (no current evidence)",
+                           facts=(fact.id,), artifacts=fact.artifacts)
         v = judge(area, points, ssids)
-        findings.append(Finding(
+        return Finding(
             meta.id, target, v.status, meta.severity, f"{area.name} ({area.area_class}): {v.message}",
             measured=v.measured, threshold=v.threshold, unit=v.unit, facts=(fact.id,),
-            artifacts=fact.artifacts, lines=v.lines))
-    return findings
+            artifacts=fact.artifacts, lines=v.lines)
+
+    areas = [(f"area/{area.id}", area) for area in ctx.inventory.wifi_areas]
+    return per_target(meta, ctx, KIND, PROBE, areas, finding)
 
 
 def _sig(b: Bss) -> str:
