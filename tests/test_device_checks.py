@@ -192,8 +192,10 @@ def test_default_community_check() -> None:
                     {"tried": ["public", "private"], "answered": answered})
     bad = run(SnmpDefaultCommunity(), index(fact({"public": "Ruijie S2910 RGOS 11.0"})))["device/sw-ruijie"]
     assert bad.status is Status.FAIL and "public" in bad.message
-    good = run(SnmpDefaultCommunity(), index(fact({})))["device/sw-ruijie"]
-    assert good.status is Status.PASS
+    silent_and_down = run(SnmpDefaultCommunity(), index(fact({})))["device/sw-ruijie"]
+    assert silent_and_down.status is Status.ERROR and "silence proves nothing" in silent_and_down.message
+    good = run(SnmpDefaultCommunity(), index(fact({}), config_fact("ruijie", "hardened")))["device/sw-ruijie"]
+    assert good.status is Status.PASS and "ssh.device_config" in good.message
     assert run(SnmpDefaultCommunity(), index())["device/sw-huawei"].status is Status.ERROR
 
 

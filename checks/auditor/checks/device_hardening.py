@@ -600,7 +600,7 @@ class SnmpDefaultCommunity(DeviceCheck):
          "often writable too."),
         ("删除默认团体名，改用 SNMPv3 authPriv 或强随机团体名并绑定 ACL。",
          "Remove the default communities; use SNMPv3 authPriv, or a long random community bound to an ACL."),
-        requires=(DEFAULT_COMMUNITY_PROBE,))
+        requires=(DEFAULT_COMMUNITY_PROBE, SNMP_PROBE))
     kind = DEFAULT_COMMUNITY_KIND
     probe = DEFAULT_COMMUNITY_PROBE
 
@@ -612,7 +612,17 @@ class SnmpDefaultCommunity(DeviceCheck):
             text = "; ".join(f"{name} (sysDescr: {str(descr)[:60]})" for name, descr in answered.items())
             return Verdict(Status.FAIL, f"answers default SNMP communities: {text}",
                            measured=float(len(answered)), threshold=0.0, unit="communities")
-        return Verdict(Status.PASS, f"no answer to the default communities tried ({', '.join(tried)})",
+        # Silence only means something from a device that answered the audit otherwise: a device
+        # that is down or filtered is silent to every community.
+        target = f"device/{device.id}"
+        alive = [f for f in (ctx.facts.get(SNMP_KIND, target), ctx.facts.get(CONFIG_KIND, target))
+                 if f is not None and f.status is FactStatus.OK]
+        if not alive:
+            return Verdict(Status.ERROR, f"no answer to the default communities tried ({', '.join(tried)}), "
+                           "but the device answered nothing else in this audit either (SNMP with the "
+                           "inventory's credentials, SSH): silence proves nothing")
+        return Verdict(Status.PASS, f"no answer to the default communities tried ({', '.join(tried)}) "
+                       f"from a device that answered the audit's {alive[0].probe}",
                        measured=0.0, threshold=0.0, unit="communities")
 
 
