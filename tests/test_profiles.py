@@ -21,8 +21,8 @@ def test_the_baseline_is_informational() -> None:
     baseline = load_profile("campus-auditor-baseline").profile
     assert baseline.scoring == "status"
     own = {ref.check for _c, item in baseline.walk_items() for ref in item.checks}
-    assert own == {"device.firmware_reported", "device.config_changed", "backup.device_configs",
-                   "wifi.band_5ghz"}
+    assert own == {"device.firmware_reported", "device.config_changed", "device.remote_auth",
+                   "backup.device_configs", "wifi.band_5ghz"}
     for name in NAMES:
         if name != "campus-auditor-baseline":
             cited = {ref.check for _c, item in load_profile(name).profile.walk_items() for ref in item.checks}
