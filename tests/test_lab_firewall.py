@@ -176,16 +176,19 @@ def inside_main() -> None:
     inv_path, bundle = Path(sys.argv[1]), Path(sys.argv[2])
     inv = Inventory.model_validate(json.loads(inv_path.read_text()))
     ctx = _context(inv, bundle, bundle)
-    probes = [FirewallOutboundProbe(), FirewallRulesetProbe()]
+    probes: list[Any] = [FirewallOutboundProbe(), FirewallRulesetProbe()]
+    if sys.argv[3:] == ["outside"]:  # the outside view through an SSH vantage, logged into from inside
+        probes = [FirewallOutsideProbe()]
     facts = [f for p in probes for f in asyncio.run(_run_probe(p, ctx))]
     sys.stdout.write(json.dumps([f.to_json() for f in facts]))
 
 
-def _inside_facts(inv: dict[str, Any], tmp: Path) -> list[Fact]:
+def _inside_facts(inv: dict[str, Any], tmp: Path, *which: str) -> list[Fact]:
     (tmp / "inv.json").write_text(json.dumps(inv))
     code = "import sys; from tests.test_lab_firewall import inside_main; inside_main()"
-    res = subprocess.run(["ip", "netns", "exec", IN, sys.executable, "-c", code, str(tmp / "inv.json"),
-                          str(tmp / "bundle-in")], capture_output=True, text=True, timeout=120, cwd=ROOT,
+    argv = ["ip", "netns", "exec", IN, sys.executable, "-c", code, str(tmp / "inv.json"),
+            str(tmp / "bundle-in"), *which]
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=ROOT,
                          env={**os.environ, "HE_FW_USER": "root"}, check=False)
     assert res.returncode == 0, res.stderr
     return [Fact(f["kind"], f["subject"], f["probe"], FactStatus(f["status"]), f["data"], f["error"],
@@ -269,3 +272,26 @@ def test_ruleset_is_an_error_when_sshd_is_down(chain: Chain, tmp_path: Path) -> 
     index.add(ruleset)
     (finding,) = DefaultDrop().evaluate(CheckContext(inv, index, DefaultDrop.params_model()))
     assert finding.status is Status.ERROR
+
+
+def test_outside_view_through_an_ssh_vantage_matches_the_namespace_one(chain: Chain, tmp_path: Path) -> None:
+    """A real deployment measures "outside" from a host it logs into (a district server): here an
+    sshd on the outside namespace, reached from inside through the firewall."""
+    vantage_state = tmp_path / "vantage"
+    vantage = start_sshd(OUT, vantage_state, address=FAR)
+    try:
+        known = tmp_path / "known_hosts"
+        known.write_text(f"{FW_MGMT} {chain.sshd.host_public_key}\n{FAR} {vantage.host_public_key}\n")
+        inv = _inventory(chain)
+        inv["agent"]["known_hosts"] = str(known)
+        inv["firewalls"][0]["vantage"] = {"ssh": {"address": FAR, "ssh": {
+            "username": {"env": "HE_FW_USER"}, "key_file": str(vantage.client_key)}}}
+        (outside,) = _inside_facts(inv, tmp_path, "outside")
+    finally:
+        stop_sshd(vantage_state)
+    assert outside.kind == "firewall.outside" and outside.data["vantage"] == f"ssh:{FAR}"
+    states = _states(outside)
+    assert states["10.200.0.1:80/tcp"] == "open" and states["10.200.0.1:22/tcp"] == "filtered"
+    from_namespace = asyncio.run(_run_probe(FirewallOutsideProbe(), _context(
+        Inventory.model_validate(_inventory(chain)), tmp_path / "ns", tmp_path)))
+    assert _states(from_namespace[0]) == states
