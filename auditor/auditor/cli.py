@@ -372,6 +372,7 @@ def lab_up(prefix: str) -> None:
     except school.LabError as exc:
         raise InputError(f"lab up: {exc}") from None
     click.echo(f"demo school {prefix!r} is up; run the auditor in namespace {info.agent_ns}")
+    click.echo(f"its inventory: {info.state_dir / 'site.yaml'} (secrets and known_hosts beside it)")
 
 
 @lab.command("down")
