@@ -581,7 +581,9 @@ def _wait_ready(rec: _ProcRecord, what: str, probe: Sequence[str], agent_ns: str
     """Poll ``probe`` from the agent namespace until it succeeds or time runs out."""
     deadline = time.monotonic() + _READY_TIMEOUT_S
     while time.monotonic() < deadline:
-        if not _is_ours(rec):
+        # The start time identifies the process while it starts: its command line is briefly
+        # empty or half-written while `ip netns exec` execs into the daemon.
+        if _proc_start_ticks(rec.pid) != rec.start_ticks:
             raise LabError(f"{what} exited during start-up ({rec.log}: {_log_tail(rec)})")
         res = _probe(agent_ns, *probe)
         if res.returncode == 0 and _probe_ok(probe[0], res.stdout):
