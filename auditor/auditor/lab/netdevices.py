@@ -41,6 +41,8 @@ from typing import Any
 
 import paramiko
 
+from auditor.lab import school  # a module reference: school imports this module lazily
+
 DEVICE_USERNAME = "auditor"
 # Lab-only credentials of the emulated devices (never real ones), like the lab SNMP community.
 DEVICE_PASSWORD = "campus-demo-ssh"  # noqa: S105 - demo lab credential
@@ -80,7 +82,6 @@ VENDOR_COMMANDS["h3c"] = VENDOR_COMMANDS["huawei"]
 VENDOR_COMMANDS["ruijie"] = VENDOR_COMMANDS["cisco"]
 
 _DATA_DIR = Path(__file__).resolve().parent / "data" / "netdevices"
-_SNMPSIM = "snmpsim-command-responder"
 _HOST_KEY_BITS = 2048
 
 
@@ -533,23 +534,6 @@ def _prepared_devices(state_dir: Path) -> tuple[EmulatedDevice, ...]:
         raise NetdevError(f"no prepared emulated devices in {path} (call prepare first): {exc}") from exc
 
 
-def _snmpsim() -> str:
-    beside = Path(sys.executable).parent / _SNMPSIM
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    found = shutil.which(_SNMPSIM)
-    if found is None:
-        raise NetdevError(f"{_SNMPSIM} not found next to {sys.executable} or on PATH (install snmpsim)")
-    return found
-
-
-def _package_env() -> dict[str, str]:
-    """Environment in which ``python -m auditor.lab...`` resolves to this package."""
-    root = str(Path(__file__).resolve().parents[2])
-    current = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{current}" if current else root}
-
-
 def daemon_specs(
     state_dir: Path, ns: str, devices: Sequence[EmulatedDevice]
 ) -> dict[str, tuple[list[str], dict[str, str] | None]]:
@@ -566,7 +550,7 @@ def daemon_specs(
     specs: dict[str, tuple[list[str], dict[str, str] | None]] = {
         "netdev-ssh": (
             [sys.executable, "-m", "auditor.lab.netdevices", "serve", str(state_dir)],
-            _package_env(),
+            school.package_env(),
         ),
     }
     env = {**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}
@@ -574,7 +558,7 @@ def daemon_specs(
         base = root / "snmpsim" / dev.id
         specs[f"netdev-snmpsim-{dev.id}"] = (
             [
-                _snmpsim(),
+                school.snmpsim_path(),
                 f"--data-dir={base / 'data'}",
                 f"--cache-dir={base / 'cache'}",
                 f"--variation-modules-dir={base / 'variation'}",
@@ -586,7 +570,7 @@ def daemon_specs(
         if dev.telnet:
             specs[f"netdev-telnet-{dev.id}"] = (
                 [sys.executable, "-m", "auditor.lab", "_tarpit", dev.address, str(TELNET_PORT)],
-                _package_env(),
+                school.package_env(),
             )
     return specs
 

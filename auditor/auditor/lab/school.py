@@ -238,7 +238,7 @@ def _require_tools(*tools: str) -> None:
             raise LabError(f"required tool `{tool}` not found on PATH")
 
 
-def _snmpsim_path() -> str:
+def snmpsim_path() -> str:
     beside = Path(sys.executable).parent / _SNMPSIM
     if beside.is_file() and os.access(beside, os.X_OK):
         return str(beside)
@@ -488,7 +488,7 @@ def _snmpsim_argv(state_dir: Path) -> list[str]:
     if not dst.exists() or dst.read_bytes() != src.read_bytes():
         shutil.copyfile(src, dst)
     return [
-        _snmpsim_path(),
+        snmpsim_path(),
         f"--data-dir={data_dir}",
         f"--cache-dir={cache_dir}",
         f"--variation-modules-dir={variation_dir}",
@@ -526,7 +526,7 @@ def _daemon_specs(
                                     "--directory", str(www)], None)
     for port in RISKY_PORTS:
         specs[f"listener-{port}"] = (server, [sys.executable, "-m", "auditor.lab", "_tarpit", addr,
-                                              str(port)], _env_with_package_path())
+                                              str(port)], package_env())
     from auditor.lab import netdevices  # noqa: PLC0415 - imports this module's helpers
 
     specs.update(lan.daemon_specs(prefix, state_dir))
@@ -689,7 +689,7 @@ def up(prefix: str = DEFAULT_PREFIX, state_dir: Path | None = None) -> LabInfo:
     state = _state_dir(prefix, state_dir)
     _require_root()
     _require_tools("ip", "tc", "iperf3", "nft", "dnsmasq")
-    _snmpsim_path()
+    snmpsim_path()
     with _locked(state):
         _build_topology(prefix)
         lan.build(prefix, ns_name(prefix, "agent"), state)
@@ -827,7 +827,7 @@ def start_tarpit(prefix: str, role: str, address: str, port: int, state_dir: Pat
         rec = records.get(name)
         if rec is None or not _running_in(rec, ns):
             argv = [sys.executable, "-m", "auditor.lab", "_tarpit", address, str(port)]
-            rec = _spawn(state, ns, name, argv, _env_with_package_path())
+            rec = _spawn(state, ns, name, argv, package_env())
             records[name] = rec
             _save_records(state, records)
         _wait_ready(rec, f"tarpit {address}:{port}", ("tcp", address, str(port)), ns)
@@ -850,7 +850,7 @@ def stop_pid(prefix: str, pid: int, state_dir: Path | None = None) -> None:
         _save_records(state, records)
 
 
-def _env_with_package_path() -> dict[str, str]:
+def package_env() -> dict[str, str]:
     """Environment in which ``python -m auditor.lab`` resolves to this package."""
     root = str(Path(__file__).resolve().parents[2])
     current = os.environ.get("PYTHONPATH")
