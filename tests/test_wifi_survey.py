@@ -28,7 +28,7 @@ from auditor.evidence import EvidenceStore
 from auditor.inventory import Inventory
 from auditor.probes.wifi_surveys import WifiSurveySettings, WifiSurveysProbe
 from auditor.secrets import SecretResolver
-from auditor.wifi_cli import wifi
+from auditor.cli.wifi import wifi
 from auditor.wifi_survey import (
     SCHEMA,
     import_scan,
@@ -218,7 +218,7 @@ def test_real_iw_without_wireless_device(inventory: tuple[Path, Inventory], empt
     if shutil.which("iw") is None:
         pytest.skip("iw is not installed")
     inv_path, _inv = inventory
-    code = ("import sys; from auditor.wifi_cli import wifi; "
+    code = ("import sys; from auditor.cli.wifi import wifi; "
             "wifi.main(sys.argv[1:], prog_name='auditor wifi')")
     res = subprocess.run(
         ["ip", "netns", "exec", empty_netns, sys.executable, "-c", code, "survey", "-i", str(inv_path),

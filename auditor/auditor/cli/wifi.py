@@ -1,6 +1,6 @@
 """``auditor wifi``: take Wi-Fi survey scans in an area and keep them as audit evidence.
 
-Registered on the main command group by ``cli.py``. User errors (unknown area, no wireless
+Registered on the main command group by ``auditor.cli``. User errors (unknown area, no wireless
 interface, tool missing, a scan that needs root) print one line and exit with status 2.
 """
 

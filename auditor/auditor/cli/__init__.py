@@ -1,0 +1,59 @@
+"""The ``auditor`` command. The only place that turns errors into exit codes.
+
+One module per command group (``audit``: run/verify/score, ``standards``, ``keys``, ``lab``,
+``wifi``, ...); this module builds the group from them and maps errors to exit codes.
+
+Exit codes: 0 every check passed (or ``verify``: bundle intact); 1 some check failed, errored
+or was skipped (``verify``: bundle altered or unverifiable); 2 bad input or usage;
+3 internal error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from auditor.cli import audit, keys, lab, standards, wifi
+from auditor.cli._common import EXIT_INPUT, EXIT_INTERNAL, err_console
+from auditor.errors import AuditorError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="campus-auditor")
+def cli() -> None:
+    """Audit a school network against the Beijing smart-campus criteria and GB/T 22239."""
+
+
+for _command in (
+    audit.run, audit.verify, audit.score_cmd,
+    standards.attest, standards.profiles, standards.schema, standards.validate,
+    standards.probes, standards.checks,
+    keys.keys, lab.lab, wifi.wifi,
+):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(EXIT_INPUT)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_INPUT)
+    except AuditorError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INPUT)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("AUDITOR_DEBUG"):
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc} (set AUDITOR_DEBUG=1 for details)",
+                   err=True)
+        sys.exit(EXIT_INTERNAL)
