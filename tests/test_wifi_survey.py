@@ -22,13 +22,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from auditor.cli.wifi import wifi
 from auditor.context import RunContext
 from auditor.errors import InputError, ProbeError, TargetUnreachable, ToolMissing
 from auditor.evidence import EvidenceStore
 from auditor.inventory import Inventory
 from auditor.probes.wifi_surveys import WifiSurveySettings, WifiSurveysProbe
 from auditor.secrets import SecretResolver
-from auditor.cli.wifi import wifi
 from auditor.wifi_survey import (
     SCHEMA,
     import_scan,
