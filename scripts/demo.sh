@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 AUDITOR=$PWD/.venv/bin/auditor
 
 "$AUDITOR" lab up
-"$AUDITOR" keys init
+"$AUDITOR" keys init --sm2   # Ed25519, and SM2 (GB/T 32918) for a second signature and SM3 digests
 site=/run/campus-auditor-lab/ca/site.yaml   # written by `lab up`: the demo inventory
 # The demo has no radios: import two scans taken "on a laptop" in the areas (sample iw output).
 # The gym has no survey, so its Wi-Fi items are reported as errors (no current evidence).
@@ -23,6 +23,7 @@ ip netns exec ca-agent "$AUDITOR" run \
   --profile gbt22239-2019-level3 \
   --profile campus-auditor-baseline \
   --allow-class-hours \
+  --format html,pdf,md,oscal \
   --out "$out" || status=$?
 case $status in
   0|1) ;;   # 1: some checks failed (the demo school has planted faults)
@@ -30,5 +31,9 @@ case $status in
 esac
 "$AUDITOR" verify "$out"
 ln -sfn "$(basename "$out")" audits/demo/latest
-echo "demo: signed report in $out (report.md, report.json, report.dsse.json); audit exit $status"
+# A look at the first screen of the HTML report, as a browser shows it (outside the signed bundle).
+.venv/bin/python -m auditor.reports.screenshot "$out/report.html" "audits/demo/$(basename "$out")-report.png" \
+  || echo "demo: no screenshot (chromium missing?)" >&2
+echo "demo: signed report in $out: report.html (open it in a browser), evidence-index.html, report.pdf,"
+echo "      assessment-results.json (OSCAL), report.md, report.json, report.dsse.json; audit exit $status"
 echo "demo: tear the school down with: $AUDITOR lab down"

@@ -7,9 +7,12 @@ cd "$(dirname "$0")/.."
 need=()
 for pair in iperf3:iperf3 snmpbulkwalk:snmp nmap:nmap ip:iproute2 tc:iproute2 ps:procps nft:nftables \
             sshd:openssh-server ssh-keygen:openssh-client dnsmasq:dnsmasq-base busybox:busybox \
-            snmpd:snmpd; do
+            snmpd:snmpd openssl:openssl dot:graphviz fc-list:fontconfig pdftotext:poppler-utils \
+            chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || need+=("${pair#*:}")
 done
+# Reports: Chinese fonts for the HTML, charts and PDF (never tofu).
+[ -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
 if [ ${#need[@]} -gt 0 ]; then

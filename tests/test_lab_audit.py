@@ -33,14 +33,14 @@ def _site(tmp: Path, edit: Any = None, name: str = "site.yaml") -> Path:
 
 
 def _audit(lab: Any, tmp: Path, site: Path, *sets: str, extra_env: dict[str, str] | None = None,
-           allow: bool = True, profiles: tuple[str, ...] = (PROFILE,),
+           allow: bool = True, profiles: tuple[str, ...] = (PROFILE,), formats: str = "html,md",
            ) -> tuple[subprocess.CompletedProcess[str], Path, dict[str, Any]]:
     keys = tmp / "keys"
     if not keys.exists():
         assert run_cli("keys", "init", "--key-dir", str(keys)).returncode == 0
     out = tmp / "audit"
     args = ["run", "-q", "-i", str(site), "-o", str(out), "--key-dir", str(keys),
-            "--attestations", str(tmp / "no-attestations")]
+            "--attestations", str(tmp / "no-attestations"), "--format", formats]
     for name in profiles:
         args += ["-p", name]
     args += ["--allow-class-hours"] if allow else []
@@ -66,7 +66,8 @@ def _findings(report: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
 def demo(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("demo")
     res, out, report = _audit(lab, tmp, _site(tmp), "iperf3.bandwidth.duration_s=2",
-                              "iperf3.bandwidth.omit_s=1", "iperf3.bandwidth.runs=3")
+                              "iperf3.bandwidth.omit_s=1", "iperf3.bandwidth.runs=3",
+                              profiles=(PROFILE, "gbt22239-2019-level2"), formats="html,pdf,md,oscal")
     assert res.returncode == 1, res.stdout + res.stderr  # the slow room fails
     return res, out, report
 
@@ -262,3 +263,26 @@ def test_lab_up_is_idempotent(lab: Any) -> None:
     pids = {name: p["pid"] for name, p in after["processes"].items()}  # type: ignore[union-attr]
     assert pids == {name: p["pid"] for name, p in before["processes"].items()}  # type: ignore[union-attr]
     assert all(p["alive"] for p in after["processes"].values())  # type: ignore[union-attr]
+
+
+def test_every_rendering_of_the_real_run(demo: Any) -> None:
+    """The renderings of this run: listed in the signed manifest, the HTML loads in chromium
+    with no error and no request outside the bundle, the PDF names the school and the failures."""
+    from tests.browser import browser, load
+
+    _res, out, report = demo
+    assert {r["path"] for r in report["renderings"]} == {
+        "report.html", "evidence-index.html", "report.pdf", "report.md", "assessment-results.json"}
+    with browser() as b:
+        for name in ("report.html", "evidence-index.html"):
+            seen, _page = load(b, (out / name).as_uri())
+            assert seen.errors == [] and seen.requests == [(out / name).as_uri()], seen
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(out / "report.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout.replace("\n", "")
+    assert report["site"]["school"]["name"] in text
+    for check in {f["check"] for f in report["findings"] if f["status"] == "fail"}:
+        assert check in text
+    oscal = json.loads((out / "assessment-results.json").read_bytes())
+    observed = {p["value"] for o in oscal["assessment-results"]["results"][0]["observations"]
+                for p in o.get("props", []) if p["name"] == "finding-id"}
+    assert observed == {f["id"] for f in report["findings"]}

@@ -7,7 +7,7 @@ import ipaddress
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,8 @@ class RunOptions:
     waivers: Path | None = None
     probe_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     now: datetime | None = None
+    formats: tuple[str, ...] = ("html", "md")  # renderers (``--format``); see bundle.select_renderers
+    lang: str = "zh"  # language of the human renderings
 
 
 @dataclass(frozen=True)
@@ -335,6 +337,19 @@ def evaluate_checks(
     return out
 
 
+def number_findings(findings: dict[str, list[Finding]]) -> dict[str, list[Finding]]:
+    """Give every finding a report-wide id (``F0001`` ...), in check-run order."""
+    out: dict[str, list[Finding]] = {}
+    n = 0
+    for key, group in findings.items():
+        numbered = []
+        for f in group:
+            n += 1
+            numbered.append(replace(f, id=f"F{n:04d}"))
+        out[key] = numbered
+    return out
+
+
 def derive_indicators(
     profiles: Sequence[LoadedProfile], plan: Plan, findings: dict[str, list[Finding]],
     attestations: Sequence[Attestation], today: date, waivers: Sequence[Waiver] = (),
@@ -351,7 +366,8 @@ def derive_indicators(
                 attestations=valid_attestations(attestations, prof.id, item.id, today),
                 waiver=next((w for w in waivers if w.covers_item(prof.id, item.id)), None),
             )
-            results.append(evaluate_item(prof, chain, item, inputs))
+            result = evaluate_item(prof, chain, item, inputs)
+            results.append(replace(result, findings=tuple(f.id for f in inputs.findings)))
     return results
 
 
@@ -386,4 +402,5 @@ __all__ = [
     "exit_status",
     "in_class_hours",
     "make_plan",
+    "number_findings",
 ]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from auditor.model import Artifact
 from auditor.secrets import SecretResolver
+from auditor.smcrypto import sm3_hex
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -53,6 +54,7 @@ class EvidenceStore:
             artifact = Artifact(
                 path=rel,
                 sha256=hashlib.sha256(data).hexdigest(),
+                sm3=sm3_hex(data),
                 size=len(data),
                 media_type=media_type,
                 description=description,

@@ -61,11 +61,13 @@ class Artifact:
     size: int
     media_type: str
     description: str
+    sm3: str = ""  # SM3 digest (GB/T 32905), beside the SHA-256
 
     def to_json(self) -> JsonDict:
         return {
             "path": self.path,
             "sha256": self.sha256,
+            "sm3": self.sm3,
             "size": self.size,
             "media_type": self.media_type,
             "description": self.description,
@@ -123,9 +125,11 @@ class Finding:
     original_status: Status | None = None  # set when waived
     waiver: Mapping[str, Any] | None = None
     lines: tuple[str, ...] = ()  # configuration lines (or output lines) the verdict relied on
+    id: str = ""  # unique within a report (``F0001`` ...), set once every check has run
 
     def to_json(self) -> JsonDict:
         return {
+            "id": self.id,
             "check": self.check,
             "target": self.target,
             "status": self.status.value,
@@ -167,6 +171,7 @@ class IndicatorResult:
     checks: tuple[str, ...]
     manual: tuple[str, ...]
     attested_by: tuple[str, ...] = ()
+    findings: tuple[str, ...] = ()  # ids of the findings that decided it
 
     def to_json(self) -> JsonDict:
         return {
@@ -181,6 +186,7 @@ class IndicatorResult:
             "checks": list(self.checks),
             "manual": list(self.manual),
             "attested_by": list(self.attested_by),
+            "findings": list(self.findings),
         }
 
 

@@ -20,6 +20,7 @@ from auditor.model import Fact, FactStatus, Finding, JsonDict, Safety, Severity
 if TYPE_CHECKING:
     from auditor.context import RunContext
     from auditor.inventory import Inventory
+    from auditor.reports.options import RenderOptions
 
 PROBE_GROUP = "campus_auditor.probes"
 CHECK_GROUP = "campus_auditor.checks"
@@ -142,13 +143,18 @@ class Check(Protocol):
 
 @runtime_checkable
 class Renderer(Protocol):
-    """Renders a report (the canonical JSON document) into a human format."""
+    """Renders a report (the canonical JSON document) into one file of a human or machine format.
+
+    ``filename`` is the file's name in the bundle; ``options`` carry the language and where the
+    bundle's files are relative to the output. A renderer raises an ``AuditorError`` (never
+    writes a partial file) when it cannot render.
+    """
 
     name: ClassVar[str]
     filename: ClassVar[str]
     media_type: ClassVar[str]
 
-    def render(self, report: JsonDict) -> bytes: ...
+    def render(self, report: JsonDict, options: RenderOptions) -> bytes: ...
 
 
 T = TypeVar("T")

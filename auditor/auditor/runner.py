@@ -15,7 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from auditor.attest import Attestation, load_store
-from auditor.bundle import prepare_out_dir, write_bundle
+from auditor.bundle import prepare_out_dir, select_renderers, write_bundle
 from auditor.context import RunContext
 from auditor.engine import (
     Plan,
@@ -26,20 +26,23 @@ from auditor.engine import (
     execute,
     exit_status,
     make_plan,
+    number_findings,
     score,
 )
 from auditor.evidence import EvidenceStore
+from auditor.evidence_index import build_evidence_index
 from auditor.inventory import LoadedInventory
 from auditor.model import Finding, IndicatorResult, JsonDict
 from auditor.plugins import FactIndex, Plugins
 from auditor.profile import LoadedProfile
+from auditor.reports.options import RenderOptions
 from auditor.secrets import SecretResolver
-from auditor.signing import Signer
+from auditor.signing import Signer, signing_entry
 from auditor.topology import build_topology
 from auditor.waivers import apply_waivers, load_waivers, split_active
 
 REPORT_SCHEMA = "campus-auditor/report"
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION = "1.1"  # 1.1: finding ids, indicator → findings, evidence_index
 
 
 def agent_version() -> str:
@@ -73,8 +76,10 @@ def run_audit(
     options: RunOptions,
     on_event: TaskCallback = lambda _t, _e: None,
     on_plan: Callable[[Plan], None] = lambda _p: None,
+    sm2_signer: Signer | None = None,
 ) -> RunResult:
     """Plan, probe, check, sign. Input problems raise InputError before anything is probed."""
+    select_renderers(plugins.renderers, options.formats)  # a bad --format fails before probing
     plan = make_plan(inventory.inventory, profiles, plugins, options)
     on_plan(plan)
     today = (options.now or datetime.now().astimezone()).date()
@@ -89,8 +94,9 @@ def run_audit(
     ctx = RunContext(inventory=inventory.inventory, evidence=store, secrets=secrets)
     started = _now()
     facts = asyncio.run(execute(plan, plugins, ctx, options.concurrency, on_event))
-    findings_by_run = {k: apply_waivers(v, waivers)
-                       for k, v in evaluate_checks(plan, plugins, inventory.inventory, facts).items()}
+    findings_by_run = number_findings(
+        {k: apply_waivers(v, waivers)
+         for k, v in evaluate_checks(plan, plugins, inventory.inventory, facts).items()})
     attested = [a for _p, a in atts]
     indicators = derive_indicators(profiles, plan, findings_by_run, attested, today, waivers)
     scores = score(profiles, indicators, attested, today)
@@ -102,6 +108,8 @@ def run_audit(
         plan=plan, plugins=plugins, facts=facts, findings=findings, indicators=indicators,
         ctx=ctx, signer=signer, options=options, status=status,
     )
+    if sm2_signer is not None:
+        report["signing"]["sm2"] = signing_entry(sm2_signer)
     report["scores"] = [sc.to_json() for sc in scores]
     report["attestations"] = attestation_json
     report["waivers"] = [{**w.to_json(), "in_force": w in waivers}
@@ -109,9 +117,10 @@ def run_audit(
     report["warnings"] = warnings + [f"attestation for {a['target']} by {a['by']} expired on "
                                      f"{a['expires']}: not counted" for a in attestation_json
                                      if a["expired"]]
+    report["evidence_index"] = build_evidence_index(report)
     report = _mask(report, secrets)
-    renderers = [r for _n, r in plugins.renderers.items()]
-    write_bundle(out, report, renderers, signer)
+    renderers = select_renderers(plugins.renderers, options.formats)
+    write_bundle(out, report, renderers, signer, RenderOptions(lang=options.lang), sm2=sm2_signer)
     return RunResult(report, out, status, findings, indicators)
 
 
@@ -166,7 +175,8 @@ def _report(
                         "attestations": str(options.attestations) if options.attestations else None,
                         "waivers": str(options.waivers) if options.waivers else None,
                         "concurrency": options.concurrency,
-                        "probe_overrides": {k: dict(v) for k, v in options.probe_overrides.items()}},
+                        "probe_overrides": {k: dict(v) for k, v in options.probe_overrides.items()},
+                        "formats": list(options.formats), "lang": options.lang},
             "tool_versions": dict(sorted(ctx.tool_versions.items())),
         },
         "site": {
@@ -194,6 +204,5 @@ def _report(
         "topology": build_topology(inv, facts),
         "ssh_host_keys": ctx.shared["known-hosts"].summary() if "known-hosts" in ctx.shared else None,
         "artifacts": [a.to_json() for a in ctx.evidence.artifacts],
-        "signing": {"algorithm": "ed25519", "key_fingerprint": signer.keyid,
-                    "public_key_pem": signer.public_key_pem().decode()},
+        "signing": signing_entry(signer),
     }

@@ -10,11 +10,12 @@ import base64
 import hashlib
 import os
 import stat
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -124,21 +125,56 @@ def load_signer(key_dir: Path) -> Ed25519Signer:
 def load_public_key(data: bytes, source: str) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(data)
-    except ValueError:
-        raise VerificationError(f"{source}: not a PEM public key") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise VerificationError(f"{source}: not an Ed25519 PEM public key") from None
     if not isinstance(key, Ed25519PublicKey):
         raise VerificationError(f"{source}: not an Ed25519 public key")
     return key
 
 
-def envelope(payload: bytes, signer: Signer, payload_type: str = PAYLOAD_TYPE) -> dict[str, Any]:
-    """A DSSE envelope over ``payload``."""
-    sig = signer.sign(pae(payload_type, payload))
+def signing_entry(signer: Signer) -> dict[str, Any]:
+    """How the report names a key that signs it (algorithm, fingerprint, public key)."""
+    entry: dict[str, Any] = {"algorithm": signer.algorithm, "key_fingerprint": signer.keyid,
+                             "public_key_pem": signer.public_key_pem().decode()}
+    if signer.algorithm == "sm2-sm3":
+        entry["distinguishing_id"] = "1234567812345678"
+    return entry
+
+
+def envelope(payload: bytes, signer: Signer, payload_type: str = PAYLOAD_TYPE,
+             also: Sequence[Signer] = ()) -> dict[str, Any]:
+    """A DSSE envelope over ``payload``, signed by ``signer`` and every signer in ``also``."""
+    message = pae(payload_type, payload)
     return {
         "payloadType": payload_type,
         "payload": base64.b64encode(payload).decode(),
-        "signatures": [{"keyid": signer.keyid, "sig": base64.b64encode(sig).decode()}],
+        "signatures": [{"keyid": s.keyid, "sig": base64.b64encode(s.sign(message)).decode()}
+                       for s in (signer, *also)],
     }
+
+
+def check_signature(env: Any, keyid: str, verify: Callable[[bytes, bytes], bool]) -> None:
+    """Check the envelope's signature by ``keyid`` with ``verify(signature, message)``.
+
+    For algorithms other than the envelope's primary Ed25519 one (SM2). Raises
+    VerificationError naming the key when the signature is missing or does not match.
+    """
+    try:
+        message = pae(env["payloadType"], base64.b64decode(env["payload"], validate=True))
+        signatures = list(env["signatures"])
+    except (KeyError, TypeError, ValueError):
+        raise VerificationError("the envelope is malformed (payloadType, payload, signatures)") from None
+    for entry in signatures:
+        if not isinstance(entry, dict) or entry.get("keyid") != keyid:
+            continue
+        try:
+            sig = base64.b64decode(entry["sig"], validate=True)
+        except (KeyError, TypeError, ValueError):
+            raise VerificationError(f"the signature by {keyid} is malformed") from None
+        if not verify(sig, message):
+            raise VerificationError(f"the signature by {keyid} does not match the report")
+        return
+    raise VerificationError(f"the envelope carries no signature by key {keyid}")
 
 
 def open_envelope(env: Any, public_key: Ed25519PublicKey) -> bytes:

@@ -34,3 +34,21 @@ def console_out() -> Console:
 
 def short(reason: str, limit: int = 160) -> str:
     return reason if len(reason) <= limit else reason[: limit - 1] + "…"
+
+
+def _split_formats(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+    if not names:
+        raise click.BadParameter("name at least one format, e.g. html,md")
+    return names
+
+
+def format_options(func: F) -> F:
+    """``--format`` (comma-separated renderer names) and ``--lang`` (zh or en)."""
+    func = click.option(
+        "--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+        help="Language of the HTML and PDF renderings.")(func)
+    return click.option(
+        "--format", "formats", default="html,md", show_default=True, callback=_split_formats,
+        help="Renderings to write, comma-separated: html (report.html and evidence-index.html), "
+        "pdf, md, oscal (assessment-results.json), or any installed renderer's name.")(func)

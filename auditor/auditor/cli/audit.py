@@ -19,6 +19,7 @@ from auditor.cli._common import (
     STATUS_STYLE,
     console_out,
     err_console,
+    format_options,
     key_dir_option,
     short,
 )
@@ -89,10 +90,11 @@ class _Progress:
               "~/.local/share/campus-auditor/attestations).")
 @click.option("--waivers", type=click.Path(path_type=Path), default=None,
               help="Waiver file (YAML).")
+@format_options
 @key_dir_option
 def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_class_hours: bool,
         sets: tuple[str, ...], concurrency: int, quiet: bool, attestations: Path | None,
-        waivers: Path | None, key_dir: Path | None) -> None:
+        waivers: Path | None, formats: tuple[str, ...], lang: str, key_dir: Path | None) -> None:
     """Run an audit and write a signed report bundle to OUT."""
     from auditor.attest import default_store
     from auditor.engine import RunOptions
@@ -101,19 +103,23 @@ def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_c
     from auditor.profile import load_profile
     from auditor.runner import run_audit
     from auditor.signing import default_key_dir, load_signer
+    from auditor.smcrypto import load_sm2_signer
 
     inventory = load_inventory(inventory_path)
     profiles = [load_profile(name) for name in profile_names]
     signer = load_signer(key_dir or default_key_dir())
+    sm2_signer = load_sm2_signer(key_dir or default_key_dir())
     plugins = load_plugins()
     options = RunOptions(allow_class_hours=allow_class_hours, concurrency=concurrency,
                          probe_overrides=_parse_sets(sets),
-                         attestations=attestations or default_store(), waivers=waivers)
+                         attestations=attestations or default_store(), waivers=waivers,
+                         formats=formats, lang=lang)
     progress = _Progress(quiet)
     started = time.monotonic()
     with progress.progress:
         result = run_audit(inventory, profiles, plugins, signer, out, options, progress,
-                           on_plan=lambda plan: progress.set_total(len(plan.tasks)))
+                           on_plan=lambda plan: progress.set_total(len(plan.tasks)),
+                           sm2_signer=sm2_signer)
     _print_summary(result.report, time.monotonic() - started, out)
     sys.exit(result.exit_status)
 
@@ -172,21 +178,30 @@ def _print_scores(console: Console, report: dict[str, Any]) -> None:
 
 @click.command()
 @click.argument("bundle", type=click.Path(path_type=Path))
-@click.option("--key", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              help="Public key to pin (PEM). Without it the key shipped in the bundle is used.")
-def verify(bundle: Path, key: Path | None) -> None:
-    """Verify a report bundle offline: signature, report and every evidence file."""
-    from auditor.bundle import verify_bundle
+@click.option("--key", "keys", multiple=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Public key to pin (PEM): the agent's Ed25519 key, its SM2 key, or both (repeat). "
+              "Without it the keys shipped in the bundle are used.")
+def verify(bundle: Path, keys: tuple[Path, ...]) -> None:
+    """Verify a report bundle offline: signatures (Ed25519, and SM2 when present), report and
+    every evidence file (SHA-256, and SM3 when listed)."""
+    from auditor.bundle import split_pinned_keys, verify_bundle
 
+    pinned, pinned_sm2 = split_pinned_keys(keys)
     try:
-        result = verify_bundle(bundle, key)
+        result = verify_bundle(bundle, pinned, pinned_sm2)
     except VerificationError as exc:
         click.echo(f"FAILED: {bundle}: {exc}", err=True)
         sys.exit(EXIT_FINDINGS)
     if result.ok:
-        pinned = "pinned key" if result.pinned else "key shipped in the bundle (pass --key to pin)"
-        click.echo(f"OK: {bundle}: signature by {result.keyid} ({pinned}); "
-                   f"report and {result.files_checked} listed files intact")
+        pinned_text = "pinned key" if result.pinned else "key shipped in the bundle (pass --key to pin)"
+        sm2 = ""
+        if result.sm2_keyid:
+            how = "pinned" if pinned_sm2 else "shipped in the bundle"
+            sm2 = f" and SM2 signature by {result.sm2_keyid} ({how})"
+        click.echo(f"OK: {bundle}: signature by {result.keyid} ({pinned_text}){sm2}; "
+                   f"report and {result.files_checked} listed files intact; "
+                   f"verified {', '.join(result.algorithms)} signatures and "
+                   f"{', '.join(d.upper().replace('SHA', 'SHA-') for d in result.digests)} digests")
         sys.exit(EXIT_OK)
     click.echo(f"FAILED: {bundle}: {len(result.problems)} problem(s):", err=True)
     for problem in result.problems:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from auditor.model import JsonDict
+from auditor.reports.options import RenderOptions
 
 STATUS_MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skipped": "SKIPPED",
                "not_applicable": "N/A", "manual": "MANUAL", "waived": "WAIVED"}
@@ -29,7 +30,7 @@ class MarkdownRenderer:
     filename: ClassVar[str] = "report.md"
     media_type: ClassVar[str] = "text/markdown"
 
-    def render(self, report: JsonDict) -> bytes:
+    def render(self, report: JsonDict, options: RenderOptions) -> bytes:
         env = Environment(
             loader=PackageLoader("auditor.reports", "templates"),
             undefined=StrictUndefined,

@@ -1,0 +1,191 @@
+"""Charts and the topology diagram, as inline SVG generated on the agent.
+
+Charts use matplotlib's SVG backend: it is the best-kept plotting library in Python, needs no
+browser or JavaScript (pygal's SVGs load a tooltip script from the web unless told not to),
+and with ``svg.fonttype = none`` every label stays text, so Chinese renders with the page's
+CJK font and can be searched and copied. Bars are told apart by fill *and* hatching, so the
+charts survive greyscale printing. Output is deterministic (fixed hash salt, no date).
+
+The LLDP topology is laid out by Graphviz (``dot``); the ``graphviz`` package writes the DOT source and
+quotes every label; without the ``dot`` program the report shows the link table only.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.model import JsonDict
+
+_LOCK = threading.Lock()  # pyplot's state is global; renderers may run in threads
+FONT_FAMILY = ["Noto Sans CJK SC", "Noto Sans CJK JP", "DejaVu Sans", "sans-serif"]
+DARK, MID, LIGHT = "#333333", "#8c8c8c", "#ffffff"
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("svg", force=True)
+    import matplotlib.pyplot as plt
+
+    matplotlib.rcParams.update({
+        "svg.fonttype": "none", "svg.hashsalt": "campus-auditor", "font.family": FONT_FAMILY,
+        "font.size": 9, "hatch.linewidth": 0.8, "axes.spines.top": False,
+        "axes.spines.right": False,
+    })
+    return plt
+
+
+def _svg(fig: Any) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    text = buf.getvalue()
+    # Inline in HTML: drop the XML prolog and DOCTYPE, keep the <svg> element.
+    return text[text.index("<svg"):]
+
+
+def _memo(func: Any) -> Any:
+    """Charts are pure functions of their inputs: the HTML and the PDF of one run share them."""
+    cache: dict[str, str | None] = {}
+
+    def wrapper(*args: Any) -> str | None:
+        key = json.dumps(args, sort_keys=True, default=repr)
+        if key not in cache:
+            if len(cache) > 32:
+                cache.clear()
+            cache[key] = func(*args)
+        return cache[key]
+
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+@_memo
+def score_chart(groups: Sequence[JsonDict], labels: dict[str, str]) -> str:
+    """Earned vs lost points per top-level dimension (一级指标), horizontal stacked bars."""
+    titles = [f"{g.get('number') or ''}{g['title']}" for g in groups][::-1]
+    earned = [float(g["earned"]) for g in groups][::-1]
+    lost = [float(g["points"]) - float(g["earned"]) for g in groups][::-1]
+    with _LOCK:
+        plt = _pyplot()
+        fig, ax = plt.subplots(figsize=(7.2, 0.38 * len(groups) + 0.9))
+        ax.barh(titles, earned, color=DARK, edgecolor=DARK, label=labels["earned"])
+        ax.barh(titles, lost, left=earned, color=LIGHT, edgecolor=DARK, hatch="///",
+                label=labels["lost"])
+        for y, (e, lo) in enumerate(zip(earned, lost, strict=True)):
+            ax.text(e + lo + 0.3, y, f"{e:g} / {e + lo:g}", va="center", fontsize=8)
+        ax.set_xlabel(labels["points"])
+        ax.set_xlim(0, max((e + lo for e, lo in zip(earned, lost, strict=True)), default=1) * 1.18)
+        ax.legend(loc="lower right", frameon=False, ncols=2)
+        out = _svg(fig)
+        plt.close(fig)
+    return out
+
+
+@dataclass(frozen=True)
+class LinkBar:
+    """One measured link direction: the median of the runs, their range, and the bars to beat."""
+
+    label: str
+    median: float
+    low: float
+    high: float
+    threshold: float | None
+    rate: float | None
+    status: str
+
+
+def bandwidth_rows(report: JsonDict) -> list[LinkBar]:
+    """Median, min and max goodput per link and direction, with the check's threshold."""
+    findings = {f["target"]: f for f in report.get("findings", [])
+                if str(f.get("check", "")).startswith("bandwidth.")}
+    rows = []
+    for fact in report.get("facts", []):
+        if fact.get("kind") != "bandwidth.goodput" or fact.get("status") != "ok":
+            continue
+        data = fact["data"]
+        finding = findings.get(fact["subject"], {})
+        rows.append(LinkBar(
+            label=fact["subject"].replace("classroom/", "").replace("uplink/", "uplink "),
+            median=float(data["median_mbps"]), low=float(data["min_mbps"]),
+            high=float(data["max_mbps"]), threshold=finding.get("threshold"),
+            rate=data.get("expected_link_mbps"), status=str(finding.get("status", "error"))))
+    return sorted(rows, key=lambda r: (not r.label.startswith("uplink"), r.label))
+
+
+@_memo
+def bandwidth_chart(rows: Sequence[LinkBar], labels: dict[str, str]) -> str:
+    """Measured median goodput per link (min–max whiskers) against threshold and link rate.
+
+    Each link is drawn as a share of its own link rate, so a 1 Gbit/s uplink and 100 Mbit/s
+    classrooms fit one axis; the numbers printed beside the bars are in Mbit/s.
+    """
+    ordered = list(rows)[::-1]
+    with _LOCK:
+        plt = _pyplot()
+        fig, ax = plt.subplots(figsize=(7.2, 0.36 * len(ordered) + 1.1))
+        for y, row in enumerate(ordered):
+            scale = 100.0 / (row.rate or max(row.high, 1.0))
+            ok = row.status == "pass"
+            ax.barh(y, row.median * scale, color=MID if ok else LIGHT, edgecolor=DARK,
+                    hatch=None if ok else "xx", height=0.6)
+            ax.plot([row.low * scale, row.high * scale], [y, y], color=DARK, linewidth=1.2)
+            if row.threshold is not None:
+                t = float(row.threshold) * scale
+                ax.plot([t, t], [y - 0.4, y + 0.4], color=DARK, linestyle="--", linewidth=1.2)
+            ax.text(101, y, f"{row.median:,.1f} Mbit/s ({row.low:,.1f}–{row.high:,.1f})",
+                    va="center", fontsize=8)
+        ax.set_yticks(range(len(ordered)), [r.label for r in ordered])
+        ax.set_xlim(0, 100)
+        ax.set_xlabel(labels["share_of_rate"])
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        handles = [Line2D([], [], color=DARK, linestyle="--", label=labels["threshold"]),
+                   Patch(facecolor=MID, edgecolor=DARK, label=labels["pass"]),
+                   Patch(facecolor=LIGHT, edgecolor=DARK, hatch="xx", label=labels["fail"])]
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 1.2 / (len(ordered) + 3)),
+                  frameon=False, ncols=3)
+        out = _svg(fig)
+        plt.close(fig)
+    return out
+
+
+@_memo
+def topology_svg(topology: JsonDict, labels: dict[str, str]) -> str | None:
+    """The LLDP topology drawn by Graphviz; None when there are no links or no ``dot``."""
+    if not topology.get("links"):
+        return None
+    import graphviz
+
+    graph = graphviz.Graph("topology", engine="dot", graph_attr={
+        "rankdir": "TB", "fontname": FONT_FAMILY[0], "bgcolor": "transparent", "nodesep": "0.4"},
+        node_attr={"shape": "box", "style": "rounded", "fontname": FONT_FAMILY[0],
+                   "fontsize": "10"},
+        edge_attr={"fontname": FONT_FAMILY[0], "fontsize": "8"})
+    for node in topology.get("nodes", []):
+        dashed = "" if node.get("seen") else ",dashed"
+        graph.node(_gid(node["id"]), f"{node['id']}\n{node['address']}\n{node.get('platform') or ''}",
+                   style="rounded" + dashed, penwidth="2" if node.get("role") == "core" else "1")
+    for name in topology.get("unknown_neighbours", []):
+        graph.node(_gid(name), f"{name}\n({labels['not_in_inventory']})", style="dashed,bold")
+    for link in topology["links"]:
+        graph.edge(_gid(link["a"]), _gid(link["b"]), label=f"{link['a_port']}\n{link['b_port']}")
+    try:  # dot itself, so that a hung layout is killed
+        done = subprocess.run(["dot", "-Tsvg"], input=graph.source.encode("utf-8"),
+                              capture_output=True, timeout=30, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    svg = done.stdout.decode("utf-8")
+    svg = svg[svg.index("<svg"):]
+    return re.sub(r"<!--.*?-->\s*", "", svg, flags=re.S)
+
+
+def _gid(name: str) -> str:
+    return "n_" + "".join(c if c.isalnum() else "_" for c in name)

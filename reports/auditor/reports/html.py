@@ -1,0 +1,78 @@
+"""The HTML report (``report.html``) and the assessor's evidence index (``evidence-index.html``).
+
+Both are single self-contained files: CSS inline, charts as inline SVG, no scripts, no fonts
+or images fetched from anywhere, so they open offline on a school PC. Labels follow
+``RenderOptions.lang`` (Chinese by default, English with ``en``).
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from typing import Any, ClassVar
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from auditor.model import JsonDict
+from auditor.reports.options import RenderOptions
+from auditor.reports.view import anchor, context
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 10 or value != int(value) else f"{value:g}"
+    return str(value)
+
+
+def _css_string(value: Any) -> Markup:
+    """A CSS string literal (for @page content): JSON escaping with '<' hidden from HTML."""
+    text = json.dumps(str(value), ensure_ascii=False).replace("<", "\\3c ")
+    return Markup(text)  # noqa: S704 - JSON-escaped, '<' removed
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("auditor.reports", "templates"),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(["html", "j2"], default=True),
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters["num"] = _num
+    env.filters["pts"] = lambda v: f"{v:g}"
+    env.filters["cls"] = lambda s: str(s).replace(" ", "_").replace("(", "").replace(")", "")
+    env.filters["basename"] = posixpath.basename
+    env.filters["css"] = _css_string
+    env.globals["anchor"] = anchor
+    return env
+
+
+def render_page(template: str, report: JsonDict, options: RenderOptions, printed: bool = False) -> bytes:
+    """Render a page. ``printed``: for the PDF, where links to bundle files (relative to a
+    temporary file) would be dead, so they are shown as text; in-page links stay."""
+    page = environment().get_template(template).render(**context(report, options), printed=printed)
+    return page.encode("utf-8")
+
+
+class HtmlRenderer:
+    """``report.html``: cover, scores, GB/T view, findings, bandwidth, topology, devices, Wi-Fi."""
+
+    name: ClassVar[str] = "html"
+    filename: ClassVar[str] = "report.html"
+    media_type: ClassVar[str] = "text/html"
+
+    def render(self, report: JsonDict, options: RenderOptions) -> bytes:
+        return render_page("report.html.j2", report, options)
+
+
+class EvidenceIndexRenderer:
+    """``evidence-index.html``: every control point → verdict → checks → files and lines."""
+
+    name: ClassVar[str] = "evidence-index"
+    filename: ClassVar[str] = "evidence-index.html"
+    media_type: ClassVar[str] = "text/html"
+
+    def render(self, report: JsonDict, options: RenderOptions) -> bytes:
+        return render_page("evidence-index.html.j2", report, options)
