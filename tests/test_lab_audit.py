@@ -246,6 +246,7 @@ def test_class_hours_skip_bandwidth_but_not_snmp(lab: Any, tmp_path: Path) -> No
     f = _findings(report)
     room = f[("bandwidth.classroom_goodput", "classroom/room101/downstream")]
     assert room["status"] == "skipped" and "class hours" in room["message"]
+    assert "deferred" in room["message"] and "no free window within a year" in room["message"]
     assert f[("ports.classroom_speed", "port/access-sw/Ethernet0/0/1")]["status"] == "pass"
     up = f[("bandwidth.uplink_goodput", "uplink/district/downstream")]
     assert up["status"] == "skipped"

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import rfc8785
 from pydantic import BaseModel, ValidationError
@@ -32,10 +31,9 @@ from auditor.model import (
 from auditor.plugins import CheckContext, FactIndex, Plugins, ProbeTask
 from auditor.profile import CheckRef, LoadedProfile
 from auditor.scoring import ItemInputs, ProfileScore, evaluate_item, score_profile, valid_attestations
+from auditor.timetable import in_class_hours, next_free_window
 from auditor.waivers import Waiver
 from auditor.yamlsrc import format_loc
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
@@ -177,20 +175,6 @@ def _check_run(lp: LoadedProfile, item: str, check_id: str, params: dict[str, An
     return CheckRun(check_id, model)
 
 
-def in_class_hours(schedule: Schedule, now: datetime) -> str | None:
-    """The class period ``now`` falls in, as text, or None."""
-    try:
-        zone = ZoneInfo(schedule.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(f"schedule.timezone: unknown time zone {schedule.timezone!r}") from None
-    local = now.astimezone(zone)
-    day = WEEKDAYS[local.weekday()]
-    for period in schedule.class_hours:
-        if day in period.days and period.start <= local.time() < period.end:
-            return f"{day} {period.start:%H:%M}-{period.end:%H:%M} ({schedule.timezone})"
-    return None
-
-
 def _refusal(
     task: ProbeTask, inventory: Inventory, options: RunOptions, now: datetime
 ) -> tuple[FactStatus, str] | None:
@@ -205,12 +189,16 @@ def _refusal(
     if task.safety is Safety.BANDWIDTH and not options.allow_class_hours:
         period = in_class_hours(inventory.schedule, now)
         if period:
-            return (
-                FactStatus.SKIPPED,
-                f"bandwidth tests do not run during class hours ({period}); "
-                "run outside them or pass --allow-class-hours",
-            )
+            return FactStatus.SKIPPED, _deferred(inventory.schedule, period, now)
     return None
+
+
+def _deferred(schedule: Schedule, period: str, now: datetime) -> str:
+    free = next_free_window(schedule, now)
+    when = (f"the next free window starts {free:%a %Y-%m-%d %H:%M} ({schedule.timezone})"
+            if free else "no free window within a year")
+    return (f"deferred: bandwidth tests do not run during class hours ({period}); {when}; "
+            "run then, or pass --allow-class-hours")
 
 
 def make_plan(

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Literal, Self, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from auditor.yamlsrc import load_yaml, validate
 
@@ -178,11 +179,37 @@ class Period(_Model):
         return self
 
 
+class DateRange(_Model):
+    """A span of whole days, both ends included (a term, or a holiday)."""
+
+    start: date
+    end: date
+    name: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end < self.start:
+            raise ValueError("'end' must not be before 'start'")
+        return self
+
+
 class Schedule(_Model):
-    """Class hours, during which bandwidth tests do not run unless forced."""
+    """The timetable: lesson periods on school days (in a term, not a holiday), during which
+    bandwidth tests do not run unless forced."""
 
     timezone: str = "Asia/Shanghai"
     class_hours: list[Period] = Field(default_factory=list)
+    terms: list[DateRange] = Field(default_factory=list)  # none given: every week is a school week
+    holidays: list[DateRange] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)") from None
+        return value
 
 
 AllowedPort = Port | Annotated[str, StringConstraints(pattern=r"^[0-9]{1,5}/(tcp|udp)$")]

@@ -77,8 +77,13 @@ def run_audit(
     on_event: TaskCallback = lambda _t, _e: None,
     on_plan: Callable[[Plan], None] = lambda _p: None,
     sm2_signer: Signer | None = None,
+    before_sign: Callable[[JsonDict], JsonDict] | None = None,
 ) -> RunResult:
-    """Plan, probe, check, sign. Input problems raise InputError before anything is probed."""
+    """Plan, probe, check, sign. Input problems raise InputError before anything is probed.
+
+    ``before_sign`` may add to the finished report before it is rendered and signed (the
+    scheduled run adds the regressions since the previous comparable run).
+    """
     select_renderers(plugins.renderers, options.formats)  # a bad --format fails before probing
     plan = make_plan(inventory.inventory, profiles, plugins, options)
     on_plan(plan)
@@ -118,6 +123,8 @@ def run_audit(
                                      f"{a['expires']}: not counted" for a in attestation_json
                                      if a["expired"]]
     report["evidence_index"] = build_evidence_index(report)
+    if before_sign is not None:
+        report = before_sign(report)
     report = _mask(report, secrets)
     renderers = select_renderers(plugins.renderers, options.formats)
     write_bundle(out, report, renderers, signer, RenderOptions(lang=options.lang), sm2=sm2_signer)
