@@ -32,9 +32,19 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = base / "audit"
     res = run_cli("run", "-q", "-i", str(inv), "-p", "beijing-smart-campus-2023",
                   "-p", "gbt22239-2019-level2", "-o", str(out), "--key-dir", str(keys),
-                  "--allow-class-hours", "--format", ALL, env={"SNMP_COMMUNITY": "not-used-here"})
+                  "--allow-class-hours", "--format", ALL,
+                  env={"SNMP_COMMUNITY": "not-used-here", "AUDITOR_STATE_DIR": str(base / "state")})
     assert res.returncode == 1, res.stdout + res.stderr
     return out
+
+
+def test_run_ingests_the_verified_bundle_into_history(bundle: Path) -> None:
+    state = bundle.parent / "state"
+    res = run_cli("history", "--json", env={"AUDITOR_STATE_DIR": str(state)})
+    assert res.returncode == 0, res.stderr
+    runs = json.loads(res.stdout)["runs"]
+    report = json.loads((bundle / "report.json").read_bytes())
+    assert [r["run_id"] for r in runs] == [report["run"]["id"]]
 
 
 def _copy(bundle: Path, tmp_path: Path) -> Path:

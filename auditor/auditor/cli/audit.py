@@ -91,10 +91,15 @@ class _Progress:
 @click.option("--waivers", type=click.Path(path_type=Path), default=None,
               help="Waiver file (YAML).")
 @format_options
+@click.option("--history/--no-history", default=True, show_default=True,
+              help="Verify the bundle and ingest it into the history store afterwards.")
+@click.option("--history-db", default=None, metavar="URL", envvar="AUDITOR_HISTORY_DB",
+              help="History store (default $AUDITOR_HISTORY_DB or the state directory's SQLite file).")
 @key_dir_option
 def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_class_hours: bool,
         sets: tuple[str, ...], concurrency: int, quiet: bool, attestations: Path | None,
-        waivers: Path | None, formats: tuple[str, ...], lang: str, key_dir: Path | None) -> None:
+        waivers: Path | None, formats: tuple[str, ...], lang: str, history: bool,
+        history_db: str | None, key_dir: Path | None) -> None:
     """Run an audit and write a signed report bundle to OUT."""
     from auditor.attest import default_store
     from auditor.engine import RunOptions
@@ -121,7 +126,23 @@ def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_c
                            on_plan=lambda plan: progress.set_total(len(plan.tasks)),
                            sm2_signer=sm2_signer)
     _print_summary(result.report, time.monotonic() - started, out)
+    if history:
+        _ingest(out, history_db)
     sys.exit(result.exit_status)
+
+
+def _ingest(out: Path, url: str | None) -> None:
+    """Store the new bundle in the history store; a store problem is a warning, not a lost audit."""
+    from auditor.errors import AuditorError
+    from auditor.history import open_store
+
+    try:
+        with open_store(url) as store:
+            result = store.ingest(out)
+    except AuditorError as exc:
+        err_console.print(f"[yellow]warning[/]: the bundle was not added to the history store: {exc}")
+        return
+    err_console.print(f"history: {result.message}")
 
 
 
