@@ -84,7 +84,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "threshold": ("阈值", "Threshold"),
     "detail": ("说明", "Detail"),
     "remediation": ("整改建议", "Remediation"),
-    "lines": ("所依据的配置行", "Configuration lines relied on"),
+    "lines": ("所依据的配置或输出行", "Configuration or output lines relied on"),
     "bandwidth_title": ("链路带宽", "Link bandwidth"),
     "link": ("链路", "Link"),
     "median": ("中位数", "Median"),
