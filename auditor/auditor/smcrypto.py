@@ -67,6 +67,18 @@ G = (
 )
 _CURVE = ECDLP(P, A, B, G, N)
 
+
+def _fast_inverse(field: Any) -> None:
+    """gmalg inverts field elements with a Python extended Euclid (about 60 ms per SM2
+    verification); Python's own ``pow(x, -1, m)`` is C and gives the same result, several times
+    faster. Set on this curve's field objects only, nothing global is changed."""
+    modulus = field.p
+    field.inv = lambda x: pow(x, -1, modulus)
+
+
+_fast_inverse(_CURVE.fp)
+_fast_inverse(_CURVE.fpn)
+
 _SM2_PARAMS_DER: bytes = encoder.encode(univ.ObjectIdentifier(SM2_CURVE_OID))
 _PEM_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
 
