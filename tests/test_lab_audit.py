@@ -240,6 +240,7 @@ def test_class_hours_skip_bandwidth_but_not_snmp(lab: Any, tmp_path: Path) -> No
     def always_class(data: dict[str, Any]) -> None:
         days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
         data["schedule"]["class_hours"] = [{"days": days, "start": "00:00", "end": "23:59:59"}]
+        data["schedule"]["terms"] = data["schedule"]["holidays"] = []  # lessons every day of the year
 
     res, _out, report = _audit(lab, tmp_path, _site(tmp_path, always_class), allow=False)
     assert res.returncode == 1
