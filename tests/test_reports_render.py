@@ -213,3 +213,17 @@ def test_pdf_first_page_renders(pdf: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     png = next(tmp_path.glob("page*.png"))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+def test_a_schema_1_0_report_still_renders(report: dict[str, Any]) -> None:
+    """Bundles signed before finding ids existed can be rendered again (``auditor report``)."""
+    old = {**report, "schema_version": "1.0",
+           "findings": [{k: v for k, v in f.items() if k != "id"} for f in report["findings"]],
+           "indicators": [{k: v for k, v in i.items() if k != "findings"} for i in report["indicators"]]}
+    del old["evidence_index"]
+    page = _parse(HtmlRenderer().render(old, RenderOptions()))
+    assert {f"F{n:04d}" for n in range(1, len(report["findings"]) + 1)} <= page.ids
+    index = _parse(EvidenceIndexRenderer().render(old, RenderOptions()))
+    failed = [e for e in report["evidence_index"] if e["status"] == "fail"]
+    for e in failed:
+        assert anchor(e["profile"], e["item"]) in index.ids

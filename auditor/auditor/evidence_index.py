@@ -53,3 +53,26 @@ def build_evidence_index(report: JsonDict) -> list[JsonDict]:
 def artifact_table(report: JsonDict) -> dict[str, Any]:
     """Artifact path → its entry (path, sha256, sm3 when present, size, description)."""
     return {a["path"]: a for a in report.get("artifacts", [])}
+
+
+def upgrade_report(report: JsonDict) -> JsonDict:
+    """A report of schema 1.0 (no finding ids, no indicator → findings links) in 1.1's shape,
+    so that older signed bundles can be rendered again. A copy; 1.1 reports come back as they are.
+
+    Indicators of a 1.0 report are linked to every finding of their checks (1.0 did not record
+    which parameter set decided an item, so this can over-link when two profiles ran one check
+    with different thresholds).
+    """
+    findings = report.get("findings", [])
+    if all(f.get("id") for f in findings) and all("findings" in i for i in report.get("indicators", [])):
+        return report
+    numbered = [{**f, "id": f.get("id") or f"F{n:04d}"} for n, f in enumerate(findings, start=1)]
+    by_check: dict[str, list[str]] = {}
+    for f in numbered:
+        by_check.setdefault(f["check"], []).append(f["id"])
+    indicators = [i if "findings" in i else
+                  {**i, "findings": [fid for c in i.get("checks", []) for fid in by_check.get(c, [])]}
+                  for i in report.get("indicators", [])]
+    out = {**report, "findings": numbered, "indicators": indicators}
+    out["evidence_index"] = build_evidence_index(out)
+    return out

@@ -15,7 +15,7 @@ import sys
 
 import click
 
-from auditor.cli import audit, history, keys, lab, reports, standards, wifi
+from auditor.cli import agent, audit, district, history, keys, lab, reports, standards, wifi
 from auditor.cli._common import EXIT_INPUT, EXIT_INTERNAL, err_console
 from auditor.errors import AuditorError
 
@@ -30,7 +30,7 @@ for _command in (
     audit.run, audit.verify, audit.score_cmd, reports.report,
     standards.attest, standards.profiles, standards.schema, standards.validate,
     standards.probes, standards.checks,
-    keys.keys, lab.lab, wifi.wifi, history.history, history.diff,
+    keys.keys, lab.lab, wifi.wifi, history.history, history.diff, district.district, agent.agent,
 ):
     cli.add_command(_command)
 

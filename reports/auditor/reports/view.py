@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from auditor.evidence_index import build_evidence_index
+from auditor.evidence_index import build_evidence_index, upgrade_report
 from auditor.model import JsonDict
 from auditor.reports import charts
 from auditor.reports.i18n import labels
@@ -115,6 +115,7 @@ def wifi_view(report: JsonDict) -> list[JsonDict]:
 
 def context(report: JsonDict, options: RenderOptions) -> JsonDict:
     """Everything the report and evidence-index templates need."""
+    report = upgrade_report(report)
     lab = labels(options.lang)
     rows = charts.bandwidth_rows(report)
     index = report.get("evidence_index") or build_evidence_index(report)

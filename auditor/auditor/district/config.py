@@ -1,0 +1,93 @@
+"""The district server's configuration: ``district.yaml`` in its home directory.
+
+``auditor district init`` writes it (mode 0600: the database URL may hold a password); every other
+``auditor district`` command and every server process reads it. The home is ``--home``, else
+``$AUDITOR_DISTRICT_HOME``, else ``~/.local/share/campus-auditor/district``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from auditor.district.errors import DistrictError
+from auditor.paths import user_path
+
+CONFIG_NAME = "district.yaml"
+
+
+class Parent(BaseModel):
+    """The higher-level (city) server this district forwards its verified runs to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    ca: Path
+    code: str  # this district's member code at the parent
+
+
+class DistrictConfig(BaseModel):
+    """What every server process of one district shares."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    db: str
+    data_dir: Path
+    max_upload_mb: float = Field(default=64, gt=0)
+    max_unpacked_mb: float = Field(default=512, gt=0)
+    max_files: int = Field(default=20000, gt=0)
+    stale_days: int = Field(default=30, ge=1)
+    token_hours: float = Field(default=72, gt=0)
+    clock_skew_s: int = Field(default=300, ge=30)
+    job_lease_minutes: int = Field(default=120, ge=1)
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    parent: Parent | None = None
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def max_unpacked_bytes(self) -> int:
+        return int(self.max_unpacked_mb * 1024 * 1024)
+
+
+def default_home() -> Path:
+    return user_path("AUDITOR_DISTRICT_HOME", "XDG_DATA_HOME", ".local/share", "district")
+
+
+def config_path(home: Path | None) -> Path:
+    return (home or default_home()) / CONFIG_NAME
+
+
+def load_config(home: Path | None) -> DistrictConfig:
+    path = config_path(home)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DistrictError(f"{path}: no district here; run: auditor district init --db URL") from None
+    except (OSError, yaml.YAMLError) as exc:
+        raise DistrictError(f"{path}: unreadable: {exc}") from None
+    try:
+        return DistrictConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise DistrictError(f"{path}: {where}: {first['msg']}") from None
+
+
+def save_config(home: Path | None, config: DistrictConfig) -> Path:
+    path = config_path(home)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    text = yaml.safe_dump(
+        config.model_dump(mode="json", exclude_none=True), allow_unicode=True, sort_keys=False
+    )
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    tmp.replace(path)
+    return path
