@@ -55,7 +55,12 @@ def diff(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         assert res.returncode == 0, res.stderr
     res = run_cli("diff", str(before), str(after), "--json", "--db", db, env=env)
     assert res.returncode == 1, res.stdout + res.stderr  # regressions found
-    return dict(json.loads(res.stdout))
+    result = dict(json.loads(res.stdout))
+    # `auditor run` kept both runs in the state directory's store, so the second report itself
+    # carries the same regressions (signed with it)
+    report = json.loads((after / "report.json").read_bytes())
+    result["in_report"] = report["regressions"]["items"]
+    return result
 
 
 def test_diff_names_the_planted_regressions(diff: dict[str, Any]) -> None:
@@ -68,6 +73,7 @@ def test_diff_names_the_planted_regressions(diff: dict[str, Any]) -> None:
         ("finding", "device.telnet_disabled device/core-sw"),
     }
     assert planted <= got, got
+    assert {(r["kind"], r["subject"]) for r in diff["in_report"]} == got
     opened = [r for r in diff["regressions"] if r["kind"] == "open_port"]
     assert [r["subject"] for r in opened if "tcp/445" in r["subject"]], opened
 

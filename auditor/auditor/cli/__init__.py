@@ -15,7 +15,7 @@ import sys
 
 import click
 
-from auditor.cli import agent, audit, district, history, keys, lab, reports, standards, wifi
+from auditor.cli import agent, audit, district, history, keys, lab, reports, scheduling, standards, wifi
 from auditor.cli._common import EXIT_INPUT, EXIT_INTERNAL, err_console
 from auditor.errors import AuditorError
 
@@ -31,6 +31,7 @@ for _command in (
     standards.attest, standards.profiles, standards.schema, standards.validate,
     standards.probes, standards.checks,
     keys.keys, lab.lab, wifi.wifi, history.history, history.diff, district.district, agent.agent,
+    scheduling.schedule,
 ):
     cli.add_command(_command)
 

@@ -103,6 +103,7 @@ def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_c
     """Run an audit and write a signed report bundle to OUT."""
     from auditor.attest import default_store
     from auditor.engine import RunOptions
+    from auditor.history.diff import regressions_hook
     from auditor.inventory import load_inventory
     from auditor.plugins import load_plugins
     from auditor.profile import load_profile
@@ -124,11 +125,16 @@ def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_c
     with progress.progress:
         result = run_audit(inventory, profiles, plugins, signer, out, options, progress,
                            on_plan=lambda plan: progress.set_total(len(plan.tasks)),
-                           sm2_signer=sm2_signer)
+                           sm2_signer=sm2_signer,
+                           before_sign=regressions_hook(out, history_db, _warn) if history else None)
     _print_summary(result.report, time.monotonic() - started, out)
     if history:
         _ingest(out, history_db)
     sys.exit(result.exit_status)
+
+
+def _warn(text: str) -> None:
+    err_console.print(f"[yellow]warning[/]: {text}")
 
 
 def _ingest(out: Path, url: str | None) -> None:
@@ -173,6 +179,14 @@ def _print_summary(report: dict[str, Any], seconds: float, out: Path) -> None:
     for f in report["findings"]:
         if f["status"] in {"error", "fail"}:
             console.print(f"[{STATUS_STYLE[f['status']]}]{f['status']}[/] {f['target']}: {f['message']}")
+    regress = report.get("regressions")
+    if regress:
+        items = regress["items"]
+        since = f"{regress['previous_run'][:8]} ({regress['previous_started_at']})"
+        console.print(f"\nsince the previous run {since}: {len(items)} regression(s), "
+                      f"{len(regress['fixed'])} fixed")
+        for item in items:
+            console.print(f"  [red]regressed[/] {item['kind']} {item['subject']}: {item['detail']}")
     counts = ", ".join(f"{n} {s}" for s, n in report["summary"]["findings"].items())
     console.print(f"\n{counts}. Signed report: {out}/report.json ({seconds:.1f} s)")
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -33,7 +34,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from auditor.history.store import HistoryStore, RunInfo
+from auditor.errors import AuditorError
+from auditor.history.extract import extract, parse_time
+from auditor.history.store import HistoryStore, RunInfo, open_store
 
 BAD = frozenset({"fail", "error", "waived"})
 GOODPUT = "bandwidth.goodput.median"
@@ -288,6 +291,61 @@ def diff_runs(store: HistoryStore, run_a: str | RunInfo, run_b: str | RunInfo,
     result.configs = _configs(a, b, rows_a.get("device_configs"), rows_b.get("device_configs"))
     result.expired = _expired(a, b, rows_a, rows_b)
     return result
+
+
+def diff_report(store: HistoryStore, report: dict[str, Any], bundle_dir: Path,
+                drop_fraction: float = 0.10) -> RunDiff | None:
+    """Compare a report that is not signed yet (``bundle_dir`` holds its evidence) with the
+    previous comparable run in ``store``; None when there is none, or its bundle is gone.
+
+    Both go into a throw-away store (the previous bundle verified again, the new report as it
+    is), so the comparison is exactly ``diff_runs``'s and the real store is not touched.
+    """
+    run = report.get("run") or {}
+    school = ((report.get("site") or {}).get("school") or {}).get("code")
+    started = parse_time(run.get("started_at"))
+    if not school or started is None:
+        return None
+    profiles = [str(p.get("id")) for p in report.get("profiles", [])]
+    previous = store.previous_for(str(school), profiles, started)
+    if previous is None or not Path(previous.bundle_path).is_dir():
+        return None
+    with tempfile.TemporaryDirectory(prefix="auditor-diff-") as tmp, \
+            open_store(f"sqlite:///{Path(tmp) / 'diff.sqlite'}") as scratch:
+        scratch.ingest(Path(previous.bundle_path))
+        keyid = str((report.get("signing") or {}).get("key_fingerprint", ""))
+        rows = extract(report, str(bundle_dir), f"unsigned:{run.get('id')}", keyid, False)
+        scratch.store_extracted(bundle_dir, rows)
+        return diff_runs(scratch, previous.run_id, str(run["id"]), drop_fraction)
+
+
+def regressions_section(diff: RunDiff) -> dict[str, Any]:
+    """What a report says about the run before it (``report["regressions"]``)."""
+    return {
+        "previous_run": diff.run_a.run_id, "previous_started_at": diff.run_a.to_json()["started_at"],
+        "previous_bundle": diff.run_a.bundle_path, "drop_fraction": diff.drop_fraction,
+        "items": [r.to_json() for r in diff.regressions],
+        "fixed": [f"{f.check} {f.target}" for f in diff.fixed],
+        "notes": list(diff.notes),
+    }
+
+
+def regressions_hook(out: Path, url: str | None, warn: Callable[[str], None],
+                     drop_fraction: float = 0.10) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A ``run_audit`` ``before_sign`` hook: adds ``regressions`` (against the previous comparable
+    run in the store at ``url``) to the report before it is signed. A store problem leaves the
+    report as it is and calls ``warn``."""
+
+    def hook(report: dict[str, Any]) -> dict[str, Any]:
+        try:
+            with open_store(url) as store:
+                diff = diff_report(store, report, out, drop_fraction)
+        except AuditorError as exc:
+            warn(f"no comparison with the previous run: {exc}")
+            return report
+        return report if diff is None else {**report, "regressions": regressions_section(diff)}
+
+    return hook
 
 
 class _Rows:

@@ -328,6 +328,22 @@ class HistoryStore:
         except IntegrityError:  # another process stored the same bundle meanwhile
             return self._store(bundle, rows)
 
+    def store_extracted(self, bundle: Path, rows: Extracted) -> IngestResult:
+        """Store rows extracted from a report whose signature the caller has checked (or, in a
+        throw-away store, a report not signed yet: see ``diff.diff_report``)."""
+        return self._store(bundle, rows)
+
+    def previous_for(self, school_code: str, profiles: Sequence[str], before: datetime) -> RunInfo | None:
+        """The latest stored run of this school with this set of profiles, started before ``before``."""
+        key = ",".join(sorted(profiles))
+        naive = before.astimezone(UTC).replace(tzinfo=None) if before.tzinfo else before
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(Run.pk).where(Run.school_code == school_code, Run.profile_key == key,
+                                     Run.started_at < naive)
+                .order_by(Run.started_at.desc(), Run.pk.desc()).limit(1)).first()
+            return None if row is None else self._info(conn, row.pk)
+
     def _store(self, bundle: Path, rows: Extracted) -> IngestResult:
         path, digest = rows.run["bundle_path"], rows.run["bundle_digest"]
         with _writer(self.engine).begin() as conn:

@@ -1,0 +1,118 @@
+"""The files a scheduled audit runs from: the schedule (one per school) and the notification settings.
+
+Both are YAML validated at the edge like the inventory (unknown keys are errors naming file,
+line and field). Credentials are references (``{env: NAME}`` or ``{secret: NAME}`` in the
+notification file's own ``secrets_file``), never inline.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from auditor.errors import InputError
+from auditor.inventory import SecretRef
+from auditor.paths import state_dir
+from auditor.yamlsrc import load_yaml, validate
+
+AT = re.compile(r"^(?:(mon|tue|wed|thu|fri|sat|sun) )?([01]\d|2[0-3]):([0-5]\d)$", re.IGNORECASE)
+SchoolCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+
+
+NoticeKind = Literal["regression", "failure"]
+NOTICE_KINDS: tuple[NoticeKind, ...] = ("regression", "failure")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EmailSettings(_Model):
+    """SMTP with STARTTLS (required unless ``starttls: false`` for a relay on the same host)."""
+
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = True
+    ca_file: Path | None = None  # trust anchor for the server's certificate (default: system CAs)
+    username: SecretRef | None = None
+    password: SecretRef | None = None
+    sender: str
+    to: Annotated[list[str], Field(min_length=1)]
+    timeout_s: float = Field(30, gt=0, le=300)
+
+
+class WebhookSettings(_Model):
+    """A JSON POST to ``url`` (optionally with a bearer token)."""
+
+    url: Annotated[str, StringConstraints(pattern=r"^https?://")]
+    bearer: SecretRef | None = None
+    ca_file: Path | None = None
+    timeout_s: float = Field(10, gt=0, le=120)
+    retries: int = Field(3, ge=0, le=10)
+
+
+class NotifyConfig(_Model):
+    """Where to send a notice when a scheduled run regresses or fails."""
+
+    version: Literal[1] = 1
+    on: list[NoticeKind] = Field(default_factory=lambda: list(NOTICE_KINDS))
+    email: EmailSettings | None = None
+    webhook: WebhookSettings | None = None
+    secrets_file: Path | None = None
+
+
+class ScheduleConfig(_Model):
+    """One school's scheduled audit (written by ``auditor schedule install``)."""
+
+    version: Literal[1] = 1
+    school: SchoolCode
+    inventory: Path
+    profiles: Annotated[list[str], Field(min_length=1)]
+    every: Literal["daily", "weekly"] = "weekly"
+    at: str = "sat 02:00"
+    out_root: Path
+    formats: list[str] = Field(default_factory=lambda: ["html", "md"])
+    keep: int | None = Field(None, ge=1)
+    keep_days: int | None = Field(None, ge=1)
+    delete_bundles: bool = False
+    notify: Path | None = None
+    metrics_dir: Path | None = None
+    history_db: str | None = None
+    allow_class_hours: bool = False
+    key_dir: Path | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, value: str) -> str:
+        if not AT.match(value.strip()):
+            raise ValueError("write 'HH:MM' or 'Day HH:MM' (e.g. 'Sat 02:00')")
+        return value.strip().lower()
+
+
+def schedules_dir() -> Path:
+    return state_dir() / "schedules"
+
+
+def load_schedule(path: Path) -> ScheduleConfig:
+    data, node, _raw = load_yaml(path)
+    return validate(ScheduleConfig, data, node, str(path))
+
+
+def schedule_path(school: str) -> Path:
+    return schedules_dir() / f"{school}.yaml"
+
+
+def find_schedule(school: str) -> ScheduleConfig:
+    path = schedule_path(school)
+    if not path.exists():
+        raise InputError(f"no schedule for school {school!r} in {schedules_dir()}; "
+                         "create one with: auditor schedule install")
+    return load_schedule(path)
+
+
+def load_notify(path: Path) -> NotifyConfig:
+    data, node, _raw = load_yaml(path)
+    return validate(NotifyConfig, data, node, str(path))
