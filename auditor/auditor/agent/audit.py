@@ -91,6 +91,7 @@ def run_job(config: AgentConfig, job: dict[str, Any], work: Path, allow_class_ho
     options = RunOptions(
         allow_class_hours=allow_class_hours,
         concurrency=config.concurrency,
+        probe_overrides=config.probe_overrides,
         attestations=config.attestations,
         formats=tuple(config.formats),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -37,6 +38,9 @@ class AgentConfig(BaseModel):
     attestations: Path | None = None
     formats: list[str] = Field(default_factory=lambda: ["html", "md"])
     concurrency: int = Field(default=4, ge=1, le=64)
+    probe_overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="probe settings, as `auditor run --set` gives them"
+    )
     upload_rate_kbps: float | None = Field(default=None, gt=0)
     poll_wait_s: float = Field(default=30, ge=0, le=60)
     backoff_base_s: float = Field(default=2, gt=0)

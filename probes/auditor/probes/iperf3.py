@@ -159,6 +159,11 @@ class _Measurement:
             if isinstance(outcome, Iperf3Run):
                 return outcome, artifact
             failure = outcome
+            if outcome.refused and attempt == 0:
+                # iperf3 -s closes and reopens its listening socket after each test, so a run that
+                # starts right after the previous one can be refused: one quick second try.
+                await asyncio.sleep(1.0)
+                continue
             if not outcome.transient:
                 raise TargetUnreachable(f"iperf3 server {self.where}: {outcome.message}")
             if attempt < s.busy_retries:
