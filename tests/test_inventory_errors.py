@@ -15,6 +15,12 @@ school:
   code: T-1
 scope:
   allow: [10.200.0.0/16]
+authorisation:
+  authorised_by: 张校长
+  role: 校长
+  reference: T-AUTH-2026-001
+  valid_from: 2020-01-01
+  valid_until: 2099-12-31
 uplink:
   endpoints:
     - id: district

@@ -194,8 +194,9 @@ webhook:
 
 
 @pytest.mark.parametrize(("every", "at", "calendar"), [
-    ("weekly", "Sat 02:00", "Sat *-*-* 02:00:00"), ("weekly", "02:30", "Sat *-*-* 02:30:00"),
-    ("daily", "23:05", "*-*-* 23:05:00")])
+    ("weekly", "Sat 02:00", "Sat *-*-* 02:00:00 Asia/Shanghai"),
+    ("weekly", "02:30", "Sat *-*-* 02:30:00 Asia/Shanghai"),
+    ("daily", "23:05", "*-*-* 23:05:00 Asia/Shanghai")])
 def test_on_calendar(every: str, at: str, calendar: str) -> None:
     assert on_calendar(every, at.lower()) == calendar
 
@@ -210,9 +211,10 @@ def test_units_are_hardened_and_verify(school: dict[str, Any]) -> None:
     assert res.returncode == 0, res.stderr
     units = school["tmp"] / "units"
     assert {p.name for p in units.iterdir()} == {"campus-auditor@.service", "campus-auditor@T-1.timer",
-                                                 "campus-auditor.conf"}
+                                                 "campus-auditor@T-1.service.d", "campus-auditor.conf",
+                                                 "campus-auditor-T-1.conf"}
     timer = (units / "campus-auditor@T-1.timer").read_text()
-    assert "OnCalendar=Sat *-*-* 02:00:00" in timer and "RandomizedDelaySec=" in timer
+    assert "OnCalendar=Sat *-*-* 02:00:00 Asia/Shanghai" in timer and "RandomizedDelaySec=" in timer
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed (Debian package systemd)")
     done = subprocess.run(["systemd-analyze", "verify", str(units / "campus-auditor@.service"),

@@ -12,17 +12,22 @@ override (its group id). It counts until it expires; an expired one is reported,
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from auditor.errors import InputError
+from auditor.inventory import LoadedInventory, audit_clock
 from auditor.paths import user_path
 from auditor.yamlsrc import load_yaml, validate
+
+if TYPE_CHECKING:
+    from auditor.evidence import EvidenceStore
 
 
 class _Model(BaseModel):
@@ -118,3 +123,34 @@ def load_store(store: Path) -> list[tuple[Path, Attestation]]:
                                  f"altered in {store / 'files'}")
         out.append((path, att))
     return out
+
+
+# ------------------------------------------------------------------ the authorisation record
+
+
+def authorisation_entry(loaded: LoadedInventory, store: EvidenceStore, now: datetime | None = None,
+                        lab: bool = False) -> dict[str, Any]:
+    """``report["authorisation"]``: the inventory's written authorisation, whether it was
+    current on the stated audit clock, and its document copied into the evidence (hashed)."""
+    inv = loaded.inventory
+    clock = audit_clock(inv, now)
+    entry: dict[str, Any] = {
+        "status": "missing", "lab_run": lab,
+        "clock": {"now": clock.isoformat(timespec="seconds"), "timezone": inv.schedule.timezone,
+                  "date": clock.date().isoformat(), "source": "the agent's system clock"},
+    }
+    auth = inv.authorisation
+    if auth is None:
+        return entry
+    today = clock.date()
+    status = ("expired" if today > auth.valid_until else "not_yet_valid" if today < auth.valid_from
+              else "current")
+    entry.update(status=status, **auth.model_dump(mode="json", exclude={"document"}), document=None)
+    if auth.document is not None:
+        data = auth.document.read_bytes()
+        media = mimetypes.guess_type(auth.document.name)[0] or "application/octet-stream"
+        artifact = store.put(f"authorisation/{auth.document.name}", data, media,
+                             f"written authorisation {auth.reference} by {auth.authorised_by} ({auth.role})")
+        entry["document"] = {"name": auth.document.name, "artifact": artifact.path,
+                             "sha256": artifact.sha256, "sm3": artifact.sm3}
+    return entry

@@ -11,19 +11,27 @@ Layout of a bundle directory::
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import hashlib
 import json
-from collections.abc import Sequence
+import os
+import shutil
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import rfc8785
 
 from auditor.errors import AuditorError, InputError, VerificationError
-from auditor.model import JsonDict
+from auditor.evidence import EvidenceStore
+from auditor.model import Artifact, JsonDict
 from auditor.plugins import Registry, Renderer
 from auditor.reports.options import RenderOptions
+from auditor.secrets import SecretResolver
 from auditor.signing import (
     PUBLIC_NAME,
     Signer,
@@ -41,15 +49,165 @@ _FIXED = {REPORT_NAME, ENVELOPE_NAME, PUBLIC_NAME, SM2_PUBLIC_NAME}
 
 
 def prepare_out_dir(out: Path) -> None:
-    """Create the bundle directory; refuse one that already holds files."""
-    if out.exists() and not out.is_dir():
+    """Check that ``out`` can take a new bundle (absent, or an empty directory); create its parent.
+
+    The bundle itself is written into :func:`work_dir` and appears at ``out`` only when it is
+    complete (:func:`publish_bundle`).
+    """
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise InputError(f"--out {out}: exists and is not a directory")
-    if out.exists() and any(out.iterdir()):
+    if out.exists() and any(p.name != _PARTIAL_INSIDE for p in out.iterdir()):
         raise InputError(f"--out {out}: directory is not empty; choose a new directory per audit")
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"--out {out}: cannot create directory: {exc.strerror}") from None
+
+
+# ------------------------------------------------------------------ atomic bundles
+#
+# A run writes its evidence, renderings and signed report into a private work directory
+# beside OUT (``.OUT.partial``; inside OUT when OUT is an empty mount point, where a rename
+# from outside cannot work) and renames it to OUT once the envelope is written, so no reader
+# ever sees a half-written bundle at OUT. The work directory is locked (flock) for the run:
+# the kernel releases the lock if the agent dies, even by SIGKILL, and the next run to the same
+# OUT removes an unlocked leftover and starts afresh.
+
+_PARTIAL_INSIDE = ".partial"
+_HELD: dict[Path, int] = {}  # work directory -> the descriptor holding its lock
+
+
+class BundleWriteError(AuditorError):
+    """The bundle could not be written (disk full, permissions); nothing was left at ``--out``."""
+
+
+def _mount_point(out: Path) -> bool:
+    return out.is_dir() and os.stat(out).st_dev != os.stat(out.parent).st_dev
+
+
+def work_dir(out: Path) -> Path:
+    """Where the bundle for ``out`` is written until it is complete."""
+    if _mount_point(out):
+        return out / _PARTIAL_INSIDE
+    return out.parent / f".{out.name}.partial"
+
+
+def _lock(path: Path) -> int | None:
+    """A descriptor holding an exclusive lock on directory ``path``; None if another holds it."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def stage_bundle(out: Path) -> Path:
+    """Create and lock the work directory for ``out``; remove a dead run's leftover first."""
+    work = work_dir(out)
+    try:
+        if work.exists():
+            fd = _lock(work)
+            if fd is None:
+                raise InputError(f"--out {out}: another audit is writing this bundle right now "
+                                 f"({work} is locked); wait for it or choose another --out")
+            os.close(fd)
+            shutil.rmtree(work)  # unlocked: a run that died (SIGKILL, power cut) left it
+        work.mkdir()
+        fd = _lock(work)
+    except OSError as exc:
+        raise BundleWriteError(f"--out {out}: cannot create the work directory {work}: "
+                               f"{exc.strerror}") from None
+    assert fd is not None
+    _HELD[work] = fd
+    return work
+
+
+def _release(work: Path) -> None:
+    fd = _HELD.pop(work, None)
+    if fd is not None:
+        os.close(fd)
+
+
+def publish_bundle(work: Path, out: Path) -> None:
+    """Move the complete bundle from ``work`` to ``out`` (one rename) and release the lock."""
+    try:
+        if work.parent == out:  # OUT is a mount point: move the entries, the envelope last
+            names = sorted((p.name for p in work.iterdir()), key=lambda n: n == ENVELOPE_NAME)
+            for name in names:
+                (work / name).rename(out / name)
+            work.rmdir()
+        else:
+            work.rename(out)
+    except OSError as exc:
+        abandon_bundle(work)
+        raise BundleWriteError(f"--out {out}: the finished bundle could not be moved into place: "
+                               f"{exc.strerror}; nothing was kept") from None
+    finally:
+        _release(work)
+
+
+def abandon_bundle(work: Path) -> None:
+    """Remove an unfinished work directory (the run failed) and release its lock."""
+    shutil.rmtree(work, ignore_errors=True)
+    _release(work)
+
+
+class _GuardedStore(EvidenceStore):
+    """An evidence store that remembers the first write that failed (disk full), so the run
+    can refuse to sign a bundle with evidence missing; the probe still sees the error."""
+
+    write_error: OSError | None = None
+
+    def put(self, relpath: str, data: bytes, media_type: str, description: str) -> Artifact:
+        try:
+            return super().put(relpath, data, media_type, description)
+        except OSError as exc:
+            self.write_error = self.write_error or exc
+            raise
+
+
+@dataclass
+class Staging:
+    """A bundle being written: its work directory and evidence store (see :func:`staged_bundle`)."""
+
+    out: Path
+    dir: Path
+    store: _GuardedStore
+
+
+@contextlib.contextmanager
+def staged_bundle(out: Path, secrets: SecretResolver) -> Iterator[Staging]:
+    """Write a bundle into a locked work directory and publish it at ``out`` when the block ends.
+
+    If the block fails, or any evidence file could not be written, the work directory is
+    removed and nothing appears at ``out``; an OS error (disk full) becomes a
+    :class:`BundleWriteError` naming the cause.
+    """
+    work = stage_bundle(out)
+    staging = Staging(out, work, _GuardedStore(work, secrets))
+    try:
+        yield staging
+        if staging.store.write_error is not None:
+            raise staging.store.write_error
+    except OSError as exc:
+        abandon_bundle(work)
+        raise write_failure(out, exc) from None
+    except BaseException:
+        abandon_bundle(work)
+        raise
+    publish_bundle(work, out)
+
+
+def write_failure(out: Path, exc: OSError) -> BundleWriteError:
+    """The one-line error for an OS error while writing the bundle for ``out``."""
+    what = f" ({Path(exc.filename).name})" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        why = f"no space left on the device{what}; free space or choose another --out"
+    else:
+        why = f"{exc.strerror or exc}{what}"
+    return BundleWriteError(f"--out {out}: writing the bundle failed: {why}; nothing was kept")
 
 
 def canonical(doc: JsonDict) -> bytes:
@@ -198,12 +356,80 @@ def split_pinned_keys(paths: Sequence[Path]) -> tuple[Path | None, Path | None]:
     return ed25519, sm2
 
 
+@dataclass(frozen=True)
+class TrustedKeys:
+    """The public keys a verifier trusts (``--trusted-keys DIR``): fingerprints by algorithm."""
+
+    directory: Path
+    ed25519: frozenset[str]
+    sm2: frozenset[str]
+
+
+def load_trusted_keys(directory: Path) -> TrustedKeys:
+    """Every PEM public key (``*.pub``, ``*.pem``) in ``directory``, Ed25519 or SM2."""
+    if not directory.is_dir():
+        raise InputError(f"--trusted-keys {directory}: not a directory (a directory of PEM public keys)")
+    ed25519: set[str] = set()
+    sm2: set[str] = set()
+    for path in sorted(directory.iterdir()):
+        if path.suffix not in {".pub", ".pem"} or not path.is_file():
+            continue
+        data = _read_key(path)
+        try:
+            ed25519.add(fingerprint(load_public_key(data, str(path))))
+            continue
+        except VerificationError:
+            pass
+        try:
+            sm2.add(load_sm2_public_key(data, str(path)).fingerprint)
+        except VerificationError:
+            raise InputError(f"--trusted-keys {path}: not an Ed25519 or SM2 public key (PEM); remove "
+                             "it from the directory") from None
+    if not ed25519:
+        raise InputError(f"--trusted-keys {directory}: no Ed25519 public key (*.pub or *.pem) in it")
+    return TrustedKeys(directory, frozenset(ed25519), frozenset(sm2))
+
+
+FUTURE_SLACK_S = 300  # clocks may differ this much (as the district allows for signed requests)
+
+
+def _check_dates(report: JsonDict, now: datetime, result: Verification) -> None:
+    """A report dated after the verifier's clock (beyond the slack) is a problem, not a detail."""
+    run = report.get("run") or {}
+    for key in ("started_at", "finished_at"):
+        try:
+            when = datetime.fromisoformat(str(run.get(key)).replace("Z", "+00:00"))
+        except ValueError:
+            result.problems.append(f"{REPORT_NAME}: run.{key} is not a date-time ({run.get(key)!r})")
+            return
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        ahead = (when - now).total_seconds()
+        if ahead > FUTURE_SLACK_S:
+            result.problems.append(
+                f"{REPORT_NAME}: run.{key} is {when.isoformat()}, {ahead / 3600:.1f} h after this "
+                f"computer's clock ({now.isoformat(timespec='seconds')}): the agent's clock (or this "
+                "one) is wrong, so the bundle's dates cannot be trusted")
+            return
+
+
+def _check_trusted(trusted: TrustedKeys, result: Verification) -> None:
+    where = f"the {len(trusted.ed25519) + len(trusted.sm2)} trusted keys in {trusted.directory}"
+    if result.keyid not in trusted.ed25519:
+        result.problems.append(f"signed by Ed25519 key {result.keyid}, which is not one of {where}")
+    if result.sm2_keyid is not None and result.sm2_keyid not in trusted.sm2:
+        result.problems.append(f"signed by SM2 key {result.sm2_keyid}, which is not one of {where}")
+
+
 def verify_bundle(bundle: Path, pinned_key: Path | None = None,
-                  pinned_sm2: Path | None = None) -> Verification:
+                  pinned_sm2: Path | None = None, trusted: TrustedKeys | None = None,
+                  now: datetime | None = None) -> Verification:
     """Check the signatures, that report.json is the signed payload, and every listed digest.
 
     The Ed25519 signature is always checked; the SM2 signature whenever the report names an
     SM2 key (or ``pinned_sm2`` is given); SM3 digests wherever the report lists them.
+    ``trusted`` requires every signature to be by one of those keys (a bundle re-signed by
+    another key verifies with its own shipped key, so only a pinned or trusted key catches
+    it). ``now`` (the verifier's clock) makes a bundle dated in the future a problem.
     """
     if not bundle.is_dir():
         raise InputError(f"{bundle}: not a directory")
@@ -212,7 +438,11 @@ def verify_bundle(bundle: Path, pinned_key: Path | None = None,
     public_key = load_public_key(_read_key(key_path), str(key_path))
     result.keyid = fingerprint(public_key)
     env = _read_json(bundle / ENVELOPE_NAME)
-    payload = open_envelope(env, public_key)
+    try:
+        payload = open_envelope(env, public_key)
+    except VerificationError as exc:  # name the files involved: the envelope, and the key it was checked with
+        key_name = f"the pinned key {key_path}" if pinned_key is not None else PUBLIC_NAME
+        raise VerificationError(f"{ENVELOPE_NAME}: {exc} (checked with {key_name})") from None
     result.algorithms.append("ed25519")
     report = json.loads(payload)
     result.report = report
@@ -227,6 +457,10 @@ def verify_bundle(bundle: Path, pinned_key: Path | None = None,
         if fingerprint(shipped) != result.keyid:
             result.problems.append(f"{PUBLIC_NAME} is not the pinned key")
     _check_sm2(bundle, env, report, pinned_sm2, result)
+    if trusted is not None:
+        _check_trusted(trusted, result)
+    if now is not None:
+        _check_dates(report, now, result)
     listed = list(report.get("artifacts", [])) + list(report.get("renderings", []))
     result.digests = ["sha256", *(["sm3"] if any(e.get("sm3") for e in listed) else [])]
     for entry in listed:

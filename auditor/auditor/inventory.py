@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from datetime import date, time
+from collections.abc import Iterator
+from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, Literal, Self, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from auditor.yamlsrc import load_yaml, validate
+from auditor.errors import InputError, SecretError
+from auditor.yamlsrc import FieldError, format_loc, line_of, load_yaml, validate
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -380,12 +382,39 @@ class Agent(_Model):
     device_concurrency: Annotated[int, Field(ge=1, le=64)] = 16
 
 
+class Authorisation(_Model):
+    """The written authorisation to audit this network: who gave it, its reference, its window.
+
+    GB/T 22239 assessments (and any active scan of a school network) need written permission
+    from the network's owner. ``valid_from`` and ``valid_until`` are whole days, both included,
+    in the timetable's time zone; ``document`` (optional) is a scan of the signed letter,
+    relative to the inventory, hashed into every bundle. ``auditor run`` refuses to probe
+    without a record that is current (the demo school's lab run, ``--lab``, excepted).
+    """
+
+    authorised_by: Annotated[str, StringConstraints(min_length=1)]
+    role: Annotated[str, StringConstraints(min_length=1)]
+    organisation: str | None = None
+    reference: Annotated[str, StringConstraints(min_length=1)]
+    valid_from: date
+    valid_until: date
+    document: Path | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.valid_until < self.valid_from:
+            raise FieldError(("valid_until",), "'valid_until' is before 'valid_from'; check the dates")
+        return self
+
+
 class Inventory(_Model):
     """A school site's inventory (``version: 1``)."""
 
     version: Literal[1] = 1
     school: School
     scope: Scope
+    authorisation: Authorisation | None = None
     secrets_file: Path | None = None
     agent: Agent = Agent()
     schedule: Schedule = Schedule()
@@ -403,37 +432,39 @@ class Inventory(_Model):
 
     @model_validator(mode="after")
     def _references(self) -> Self:
-        _unique("classrooms", [c.id for c in self.classrooms])
-        _unique("devices", [d.id for d in self.devices])
+        _unique(("classrooms",), [c.id for c in self.classrooms])
+        _unique(("devices",), [d.id for d in self.devices])
         if self.uplink:
-            _unique("uplink.endpoints", [e.id for e in self.uplink.endpoints])
-        _unique("servers", [s.id for s in self.servers])
+            _unique(("uplink", "endpoints"), [e.id for e in self.uplink.endpoints])
+        _unique(("servers",), [s.id for s in self.servers])
+        _unique(("zones",), [z.id for z in self.zones])
         zones = {z.id for z in self.zones}
-        for server in self.servers:
+        for i, server in enumerate(self.servers):
             if server.zone is not None and server.zone not in zones:
-                raise ValueError(f"server {server.id!r} names zone {server.zone!r}, which is not in "
-                                 f"'zones' (known: {', '.join(sorted(zones)) or 'none'})")
-        _unique("firewalls", [f.id for f in self.firewalls])
-        _unique("backups", [b.id for b in self.backups])
-        _unique("wifi_areas", [a.id for a in self.wifi_areas])
+                raise FieldError(("servers", i, "zone"),
+                                 f"server {server.id!r} names zone {server.zone!r}, which is not in "
+                                 f"'zones' (known: {', '.join(sorted(zones)) or 'none'}); add it there")
+        _unique(("firewalls",), [f.id for f in self.firewalls])
+        _unique(("backups",), [b.id for b in self.backups])
+        _unique(("wifi_areas",), [a.id for a in self.wifi_areas])
         known = {d.id for d in self.devices}
-        named = [(f"firewall {f.id!r} device", f.device) for f in self.firewalls]
-        named.append(("wifi.controller", self.wifi.controller if self.wifi else None))
-        for where, device_id in named:
-            if device_id is not None and device_id not in known:
-                raise ValueError(f"{where} names device {device_id!r}, which is not in 'devices' "
-                                 f"(known: {', '.join(sorted(known)) or 'none'})")
-        refs: list[tuple[str, PortRef | None]] = [
-            ("uplink.port", self.uplink.port if self.uplink else None)
-        ]
-        refs += [(f"classroom {c.id!r} access_port", c.access_port) for c in self.classrooms]
-        for where, ref in refs:
-            if ref is not None and ref.device not in known:
-                raise ValueError(
-                    f"{where} names device {ref.device!r}, which is not in 'devices' "
-                    f"(known: {', '.join(sorted(known)) or 'none'})"
-                )
+        for loc, device_id in self._device_refs():
+            if device_id not in known:
+                raise FieldError(loc, f"names device {device_id!r}, which is not in 'devices' "
+                                      f"(known: {', '.join(sorted(known)) or 'none'}); add it or fix the id")
         return self
+
+    def _device_refs(self) -> Iterator[tuple[tuple[int | str, ...], str]]:
+        for i, fw in enumerate(self.firewalls):
+            if fw.device is not None:
+                yield ("firewalls", i, "device"), fw.device
+        if self.wifi is not None and self.wifi.controller is not None:
+            yield ("wifi", "controller"), self.wifi.controller
+        if self.uplink is not None and self.uplink.port is not None:
+            yield ("uplink", "port", "device"), self.uplink.port.device
+        for i, room in enumerate(self.classrooms):
+            if room.access_port is not None:
+                yield ("classrooms", i, "access_port", "device"), room.access_port.device
 
     def allowed_ports(self, server: Server) -> set[str]:
         """The ports a server may expose: its zone's and its own (``"443/tcp"`` form)."""
@@ -445,20 +476,33 @@ class Inventory(_Model):
         return next(d for d in self.devices if d.id == device_id)
 
 
-def _unique(where: str, ids: list[str]) -> None:
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise ValueError(f"{where}: duplicate id {', '.join(map(repr, dupes))}; ids must be unique")
+def _unique(where: tuple[str, ...], ids: list[str]) -> None:
+    for i, ident in enumerate(ids):
+        first = ids.index(ident)
+        if first < i:
+            also = format_loc([*where, first])
+            raise FieldError((*where, i, "id"), f"duplicate id {ident!r} (also {also}); ids must be unique: "
+                                                "rename one")
 
 
 class LoadedInventory:
-    """An inventory with where it came from and the digest of its exact bytes."""
+    """An inventory with where it came from and the digest of its exact bytes.
 
-    def __init__(self, path: Path, inventory: Inventory, raw: bytes) -> None:
+    ``node`` is the parsed YAML node tree (for line numbers in later messages), when loaded
+    from a file.
+    """
+
+    def __init__(self, path: Path, inventory: Inventory, raw: bytes, node: Any = None) -> None:
         self.path = path
         self.inventory = inventory
         self.raw = raw
+        self.node = node
         self.sha256 = hashlib.sha256(raw).hexdigest()
+
+    def where(self, loc: tuple[int | str, ...]) -> str:
+        """``site.yaml:12: devices[0].address`` for a field of this inventory."""
+        line = line_of(self.node, loc)
+        return f"{self.path}{f':{line}' if line is not None else ''}: {format_loc(loc)}"
 
 
 _M = TypeVar("_M", Device, BackupTarget, BackupLocation)
@@ -474,24 +518,185 @@ def _with_key_file(model: _M, base: Path) -> _M:
 
 
 def load_inventory(path: Path) -> LoadedInventory:
-    """Load and validate an inventory file. Raises InputError naming file, line and field."""
+    """Load and validate an inventory file. Raises InputError naming file, line and field.
+
+    Besides the schema, the secrets file is checked here (private to this user, readable,
+    holding every ``{secret: NAME}`` the inventory refers to) and so is the authorisation's
+    document, so a mistake in either stops the run before anything is probed.
+    """
     data, node, raw = load_yaml(path)
-    inventory = validate(Inventory, data, node, str(path))
+    inventory = _absolute_paths(validate(Inventory, data, node, str(path)), path.parent)
+    loaded = LoadedInventory(path, inventory, raw, node)
+    _check_secrets(loaded)
+    _check_authorisation_document(loaded)
+    return loaded
+
+
+def _absolute_paths(inventory: Inventory, base: Path) -> Inventory:
+    """Relative paths in the inventory are relative to the inventory file, wherever the agent runs."""
     if inventory.secrets_file is not None and not inventory.secrets_file.is_absolute():
-        resolved = (path.parent / inventory.secrets_file).resolve()
-        inventory = inventory.model_copy(update={"secrets_file": resolved})
-    # Relative paths in the inventory are relative to the inventory file, wherever the agent runs.
+        inventory = inventory.model_copy(update={"secrets_file": (base / inventory.secrets_file).resolve()})
     wifi = inventory.wifi
     if wifi is not None and wifi.surveys is not None and not wifi.surveys.is_absolute():
-        wifi = wifi.model_copy(update={"surveys": (path.parent / wifi.surveys).resolve()})
+        wifi = wifi.model_copy(update={"surveys": (base / wifi.surveys).resolve()})
         inventory = inventory.model_copy(update={"wifi": wifi})
-    devices = [_with_key_file(d, path.parent) for d in inventory.devices]
-    backups = [_with_key_file(b, path.parent) for b in inventory.backups]
-    backups = [b.model_copy(update={"offsite": _with_key_file(b.offsite, path.parent)}) if b.offsite else b
+    devices = [_with_key_file(d, base) for d in inventory.devices]
+    backups = [_with_key_file(b, base) for b in inventory.backups]
+    backups = [b.model_copy(update={"offsite": _with_key_file(b.offsite, base)}) if b.offsite else b
                for b in backups]
     inventory = inventory.model_copy(update={"devices": devices, "backups": backups})
     agent = inventory.agent
     if agent.known_hosts is not None and not agent.known_hosts.is_absolute():
-        agent = agent.model_copy(update={"known_hosts": (path.parent / agent.known_hosts).resolve()})
+        agent = agent.model_copy(update={"known_hosts": (base / agent.known_hosts).resolve()})
         inventory = inventory.model_copy(update={"agent": agent})
-    return LoadedInventory(path, inventory, raw)
+    auth = inventory.authorisation
+    if auth is not None and auth.document is not None and not auth.document.is_absolute():
+        auth = auth.model_copy(update={"document": (base / auth.document).resolve()})
+        inventory = inventory.model_copy(update={"authorisation": auth})
+    return inventory
+
+
+# ------------------------------------------------------------------ secret references
+
+
+Loc = tuple[int | str, ...]
+
+
+def secret_refs(value: Any, loc: Loc = ()) -> Iterator[tuple[Loc, SecretRef]]:
+    """Every credential reference in a model, with its field path."""
+    if isinstance(value, SecretRef):
+        yield loc, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from secret_refs(getattr(value, name), (*loc, name))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from secret_refs(item, (*loc, i))
+
+
+def _check_secrets(loaded: LoadedInventory) -> None:
+    """The secrets file is private and readable, and names every secret referred to."""
+    from auditor.secrets import read_secrets_file  # noqa: PLC0415 - auditor.secrets imports this module
+
+    inv = loaded.inventory
+    wanted = [(loc, ref.secret) for loc, ref in secret_refs(inv) if ref.secret is not None]
+    if inv.secrets_file is None:
+        if wanted:
+            loc, name = wanted[0]
+            raise InputError(f"{loaded.where(loc)}: refers to secret {name!r}, but the inventory has no "
+                             "secrets_file; add 'secrets_file: PATH' (a YAML file of name: value, mode 0600)")
+        return
+    try:
+        values = read_secrets_file(inv.secrets_file)
+    except SecretError as exc:
+        raise InputError(f"{loaded.where(('secrets_file',))}: {exc}") from None
+    for loc, name in wanted:
+        if name not in values:
+            raise InputError(f"{loaded.where(loc)}: secret {name!r} is not in {inv.secrets_file}; "
+                             "add it there or fix the name")
+
+
+def _check_authorisation_document(loaded: LoadedInventory) -> None:
+    auth = loaded.inventory.authorisation
+    if auth is not None and auth.document is not None and not auth.document.is_file():
+        raise InputError(f"{loaded.where(('authorisation', 'document'))}: {auth.document} is not a "
+                         "readable file; give the path of the signed authorisation (relative to the "
+                         "inventory)")
+
+
+# ------------------------------------------------------------------ scope
+
+
+def scope_targets(inv: Inventory) -> Iterator[tuple[tuple[int | str, ...], ipaddress.IPv4Address]]:
+    """Every address the probes would send to, with its field path (the scope's subjects)."""
+    if inv.uplink is not None:
+        for i, ep in enumerate(inv.uplink.endpoints):
+            yield ("uplink", "endpoints", i, "address"), ep.address
+    for i, room in enumerate(inv.classrooms):
+        if room.endpoint is not None:
+            yield ("classrooms", i, "endpoint", "address"), room.endpoint.address
+    for i, dev in enumerate(inv.devices):
+        yield ("devices", i, "address"), dev.address
+    for i, srv in enumerate(inv.servers):
+        yield ("servers", i, "address"), srv.address
+    for i, fw in enumerate(inv.firewalls):
+        for j, addr in enumerate(fw.outside_addresses):
+            yield ("firewalls", i, "outside_addresses", j), addr
+        for name in ("management_address", "outbound_probe"):
+            addr = getattr(fw, name)
+            if addr is not None:
+                yield ("firewalls", i, name), addr
+    for i, bk in enumerate(inv.backups):
+        yield ("backups", i, "host"), bk.host
+        if bk.offsite is not None:
+            yield ("backups", i, "offsite", "host"), bk.offsite.host
+
+
+def check_scope(loaded: LoadedInventory) -> None:
+    """Every target and discovery segment lies inside ``scope.allow``; else InputError naming it.
+
+    ``auditor validate`` calls this; ``auditor run`` instead refuses such targets one by one
+    (each an ``error`` finding with the reason), so the rest of the school is still audited.
+    """
+    inv = loaded.inventory
+    allowed = ", ".join(str(n) for n in inv.scope.allow)
+    problems = [f"{loaded.where(loc)}: {addr} is outside scope.allow ({allowed}); add its network to "
+                "scope.allow if the school authorised it, or correct the address"
+                for loc, addr in scope_targets(inv) if not inv.scope.contains(addr)]
+    segments = inv.discovery.segments if inv.discovery else []
+    problems += [f"{loaded.where(('discovery', 'segments', i))}: segment {seg} is not inside scope.allow "
+                 f"({allowed}); add it to scope.allow or remove it"
+                 for i, seg in enumerate(segments) if not any(seg.subnet_of(n) for n in inv.scope.allow)]
+    if len(problems) == 1:
+        raise InputError(problems[0])
+    if problems:
+        head = f"{loaded.path}: {len(problems)} targets outside the scope:\n  "
+        raise InputError(head + "\n  ".join(problems))
+
+
+# ------------------------------------------------------------------ authorisation
+
+
+def audit_clock(inv: Inventory, now: datetime | None = None) -> datetime:
+    """The agent's clock in the school's time zone: the stated clock every validity window
+    (authorisation, attestations, waivers) is judged by."""
+    moment = now if now is not None else datetime.now().astimezone()
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return moment.astimezone(ZoneInfo(inv.schedule.timezone))
+
+
+def check_authorisation(loaded: LoadedInventory, now: datetime | None = None) -> Authorisation:
+    """The inventory's authorisation, if it is current on the audit clock; else InputError."""
+    inv = loaded.inventory
+    auth = inv.authorisation
+    clock = audit_clock(inv, now)
+    stated = f"today is {clock.date()} in {inv.schedule.timezone} by this computer's clock"
+    if auth is None:
+        raise InputError(
+            f"{loaded.path}: authorisation: the inventory has no authorisation record; add one "
+            "(authorised_by, role, reference, valid_from, valid_until, optional document) for the "
+            "written permission to audit this network, or pass --lab for the demo school")
+    if clock.date() > auth.valid_until:
+        raise InputError(f"{loaded.where(('authorisation', 'valid_until'))}: authorisation {auth.reference} "
+                         f"expired on {auth.valid_until} ({stated}); renew it before auditing")
+    if clock.date() < auth.valid_from:
+        raise InputError(f"{loaded.where(('authorisation', 'valid_from'))}: authorisation {auth.reference} "
+                         f"starts on {auth.valid_from} ({stated}); wait until then or check the clock")
+    return auth
+
+
+LAB_NETWORK = ipaddress.IPv4Network("10.200.0.0/16")  # the namespace demo school (auditor.lab.school)
+
+
+def require_permission(loaded: LoadedInventory, lab: bool, now: datetime | None = None) -> None:
+    """Refuse to audit without a current authorisation record. A ``lab`` run (the namespace
+    demo school) needs none, but its scope must lie inside the lab's own network."""
+    if not lab:
+        check_authorisation(loaded, now)
+        return
+    outside = [str(n) for n in loaded.inventory.scope.allow if not n.subnet_of(LAB_NETWORK)]
+    if outside:
+        raise InputError(f"{loaded.where(('scope', 'allow'))}: --lab is only for the namespace demo school "
+                         f"(scope inside {LAB_NETWORK}), but the scope includes {', '.join(outside)}; "
+                         "drop --lab and add an authorisation record")

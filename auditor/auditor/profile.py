@@ -9,16 +9,18 @@ a path to a YAML file may be given instead of a name.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator
 from importlib import resources
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from auditor.errors import InputError
-from auditor.yamlsrc import load_yaml, validate
+from auditor.yamlsrc import format_loc, line_of, load_yaml, validate
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 
@@ -151,7 +153,12 @@ def builtin_profiles() -> list[str]:
 
 
 def load_profile(name_or_path: str) -> LoadedProfile:
-    """Load a built-in profile by name, or a profile YAML file by path."""
+    """Load a built-in profile by name, or a profile YAML file by path.
+
+    Beyond the schema, every check an item names must be installed and every ``probe_settings``
+    entry must be valid for its probe, within the probe's documented bounds (a profile cannot,
+    for instance, raise nmap's or the ARP sweep's packet rate past its safe maximum).
+    """
     path = Path(name_or_path)
     if not (path.suffix in {".yaml", ".yml"} or path.exists()):
         if name_or_path not in builtin_profiles():
@@ -164,5 +171,58 @@ def load_profile(name_or_path: str) -> LoadedProfile:
         data, node, raw = load_yaml(path)
         shown = str(path)
     profile = validate(Profile, data, node, shown)
+    _check_plugins(profile, node, shown)
     origin = str(path) if shown == str(path) else f"builtin:{name_or_path}"
     return LoadedProfile(profile, origin, raw)
+
+
+PROBE_GROUP = "campus_auditor.probes"  # as in auditor.plugins, read here without loading checks
+CHECK_GROUP = "campus_auditor.checks"
+
+
+@functools.cache
+def _installed() -> tuple[dict[str, type[BaseModel] | None], frozenset[str]]:
+    """Installed probes (name → settings model; None when it cannot be loaded) and check names."""
+    probes: dict[str, type[BaseModel] | None] = {}
+    for ep in entry_points(group=PROBE_GROUP):
+        try:
+            probes[ep.name] = getattr(ep.load(), "settings_model", None)
+        except Exception:  # a broken plugin is reported when the run loads it
+            probes[ep.name] = None
+    return probes, frozenset(ep.name for ep in entry_points(group=CHECK_GROUP))
+
+
+def _check_plugins(profile: Profile, node: Any, shown: str) -> None:
+    probes, checks = _installed()
+    for ref_loc, check in _check_refs(profile):
+        if check not in checks:
+            raise InputError(f"{shown}:{line_of(node, ref_loc)}: {format_loc(ref_loc)}: unknown check "
+                             f"{check!r}; installed: {', '.join(sorted(checks))}")
+    for name, settings in profile.probe_settings.items():
+        loc: list[int | str] = ["probe_settings", name]
+        if name not in probes:
+            raise InputError(f"{shown}:{line_of(node, loc)}: {format_loc(loc)}: no such probe; "
+                             f"installed: {', '.join(sorted(probes))}")
+        model = probes[name]
+        if model is None:
+            continue
+        try:
+            model.model_validate(settings)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = [*loc, *(p for p in first["loc"] if isinstance(p, int | str))]
+            raise InputError(f"{shown}:{line_of(node, where)}: {format_loc(where)}: {first['msg']}; "
+                             "stay within the probe's documented bounds (README: probe settings)") from None
+
+
+def _check_refs(profile: Profile) -> Iterator[tuple[list[int | str], str]]:
+    """Every (field path, check id) an item names."""
+    def visit(loc: list[int | str], group: Group) -> Iterator[tuple[list[int | str], str]]:
+        for i, item in enumerate(group.items):
+            for j, ref in enumerate(item.checks):
+                yield [*loc, "items", i, "checks", j, "check"], ref.check
+        for k, sub in enumerate(group.groups):
+            yield from visit([*loc, "groups", k], sub)
+
+    for n, top in enumerate(profile.groups):
+        yield from visit(["groups", n], top)

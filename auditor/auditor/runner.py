@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from auditor.attest import Attestation, load_store
-from auditor.bundle import prepare_out_dir, select_renderers, write_bundle
+from auditor.attest import Attestation, authorisation_entry, load_store
+from auditor.bundle import prepare_out_dir, select_renderers, staged_bundle, write_bundle
 from auditor.context import RunContext
 from auditor.engine import (
     Plan,
@@ -31,7 +31,7 @@ from auditor.engine import (
 )
 from auditor.evidence import EvidenceStore
 from auditor.evidence_index import build_evidence_index
-from auditor.inventory import LoadedInventory
+from auditor.inventory import LoadedInventory, audit_clock
 from auditor.model import Finding, IndicatorResult, JsonDict
 from auditor.plugins import FactIndex, Plugins
 from auditor.profile import LoadedProfile
@@ -78,8 +78,12 @@ def run_audit(
     on_plan: Callable[[Plan], None] = lambda _p: None,
     sm2_signer: Signer | None = None,
     before_sign: Callable[[JsonDict], JsonDict] | None = None,
+    lab: bool = False,
 ) -> RunResult:
     """Plan, probe, check, sign. Input problems raise InputError before anything is probed.
+
+    ``lab`` marks a run against the namespace demo school (no authorisation record needed;
+    the caller checks that); the report's ``authorisation`` says so.
 
     ``before_sign`` may add to the finished report before it is rendered and signed (the
     scheduled run adds the regressions since the previous comparable run).
@@ -87,47 +91,50 @@ def run_audit(
     select_renderers(plugins.renderers, options.formats)  # a bad --format fails before probing
     plan = make_plan(inventory.inventory, profiles, plugins, options)
     on_plan(plan)
-    today = (options.now or datetime.now().astimezone()).date()
+    today = audit_clock(inventory.inventory, options.now).date()  # the stated clock (school's zone)
     atts = load_store(options.attestations) if options.attestations else []
     waiver_file = load_waivers(options.waivers) if options.waivers else None
     waivers, warnings = split_active(waiver_file.waivers if waiver_file else [], today)
     prepare_out_dir(out)
     secrets = SecretResolver(inventory.inventory.secrets_file)
-    store = EvidenceStore(out, secrets)
-    store.put("inventory/" + inventory.path.name, inventory.raw, "application/yaml",
-              "the site inventory this audit ran with (credential references only)")
-    ctx = RunContext(inventory=inventory.inventory, evidence=store, secrets=secrets)
-    started = _now()
-    facts = asyncio.run(execute(plan, plugins, ctx, options.concurrency, on_event))
-    findings_by_run = number_findings(
-        {k: apply_waivers(v, waivers)
-         for k, v in evaluate_checks(plan, plugins, inventory.inventory, facts).items()})
-    attested = [a for _p, a in atts]
-    indicators = derive_indicators(profiles, plan, findings_by_run, attested, today, waivers)
-    scores = score(profiles, indicators, attested, today)
-    findings = [f for fs in findings_by_run.values() for f in fs]
-    status = exit_status(findings_by_run)
-    attestation_json = _store_attestations(store, atts, options.attestations, today, profiles)
-    report = _report(
-        run_id=str(uuid.uuid4()), started=started, inventory=inventory, profiles=profiles,
-        plan=plan, plugins=plugins, facts=facts, findings=findings, indicators=indicators,
-        ctx=ctx, signer=signer, options=options, status=status,
-    )
-    if sm2_signer is not None:
-        report["signing"]["sm2"] = signing_entry(sm2_signer)
-    report["scores"] = [sc.to_json() for sc in scores]
-    report["attestations"] = attestation_json
-    report["waivers"] = [{**w.to_json(), "in_force": w in waivers}
-                         for w in (waiver_file.waivers if waiver_file else [])]
-    report["warnings"] = warnings + [f"attestation for {a['target']} by {a['by']} expired on "
-                                     f"{a['expires']}: not counted" for a in attestation_json
-                                     if a["expired"]]
-    report["evidence_index"] = build_evidence_index(report)
-    if before_sign is not None:
-        report = before_sign(report)
-    report = _mask(report, secrets)
-    renderers = select_renderers(plugins.renderers, options.formats)
-    write_bundle(out, report, renderers, signer, RenderOptions(lang=options.lang), sm2=sm2_signer)
+    with staged_bundle(out, secrets) as staging:  # appears at out only when complete
+        store = staging.store
+        store.put("inventory/" + inventory.path.name, inventory.raw, "application/yaml",
+                  "the site inventory this audit ran with (credential references only)")
+        authorisation = authorisation_entry(inventory, store, options.now, lab)
+        ctx = RunContext(inventory=inventory.inventory, evidence=store, secrets=secrets)
+        started = _now()
+        facts = asyncio.run(execute(plan, plugins, ctx, options.concurrency, on_event))
+        findings_by_run = number_findings(
+            {k: apply_waivers(v, waivers)
+             for k, v in evaluate_checks(plan, plugins, inventory.inventory, facts).items()})
+        attested = [a for _p, a in atts]
+        indicators = derive_indicators(profiles, plan, findings_by_run, attested, today, waivers)
+        scores = score(profiles, indicators, attested, today)
+        findings = [f for fs in findings_by_run.values() for f in fs]
+        status = exit_status(findings_by_run)
+        attestation_json = _store_attestations(store, atts, options.attestations, today, profiles)
+        report = _report(
+            run_id=str(uuid.uuid4()), started=started, inventory=inventory, profiles=profiles,
+            plan=plan, plugins=plugins, facts=facts, findings=findings, indicators=indicators,
+            ctx=ctx, signer=signer, options=options, status=status,
+        )
+        if sm2_signer is not None:
+            report["signing"]["sm2"] = signing_entry(sm2_signer)
+        report["scores"] = [sc.to_json() for sc in scores]
+        report["attestations"] = attestation_json
+        report["waivers"] = [{**w.to_json(), "in_force": w in waivers}
+                             for w in (waiver_file.waivers if waiver_file else [])]
+        report["warnings"] = warnings + [f"attestation for {a['target']} by {a['by']} expired on "
+                                         f"{a['expires']}: not counted" for a in attestation_json
+                                         if a["expired"]]
+        report["authorisation"] = authorisation
+        report["evidence_index"] = build_evidence_index(report)
+        if before_sign is not None:
+            report = before_sign(report)
+        report = _mask(report, secrets)
+        renderers = select_renderers(plugins.renderers, options.formats)
+        write_bundle(staging.dir, report, renderers, signer, RenderOptions(lang=options.lang), sm2=sm2_signer)
     return RunResult(report, out, status, findings, indicators)
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from auditor.model import Finding, Status
-from auditor.yamlsrc import load_yaml, validate
+from auditor.yamlsrc import FieldError, load_yaml, validate
 
 Text = Annotated[str, StringConstraints(min_length=1)]
 
@@ -39,7 +39,7 @@ class Waiver(BaseModel):
         if self.check is None and self.item is None:
             raise ValueError("a waiver names a 'check' (and optionally a 'target') or an 'item'")
         if self.expires < self.start:
-            raise ValueError("'expires' is before 'start'")
+            raise FieldError(("expires",), "'expires' is before 'start'; check the dates")
         return self
 
     def active(self, today: date) -> bool:
@@ -73,7 +73,8 @@ def load_waivers(path: Path) -> WaiverFile:
 
 
 def split_active(waivers: list[Waiver], today: date) -> tuple[list[Waiver], list[str]]:
-    """Active waivers, and a warning for each one that is not in force today."""
+    """Active waivers, and a warning for each one that is not in force ``today`` (the audit clock's
+    date in the school's time zone; the warning states it)."""
     active, warnings = [], []
     for w in waivers:
         if w.active(today):
@@ -81,7 +82,7 @@ def split_active(waivers: list[Waiver], today: date) -> tuple[list[Waiver], list
         else:
             what = w.item or f"{w.check} {w.target or '*'}"
             when = f"expired {w.expires}" if w.expires < today else f"starts {w.start}"
-            warnings.append(f"waiver for {what} ({when}) is ignored")
+            warnings.append(f"waiver for {what} ({when}; judged on {today} by the audit clock) is ignored")
     return active, warnings
 
 

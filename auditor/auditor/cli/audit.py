@@ -96,15 +96,18 @@ class _Progress:
 @click.option("--history-db", default=None, metavar="URL", envvar="AUDITOR_HISTORY_DB",
               help="History store (default $AUDITOR_HISTORY_DB or the state directory's SQLite file).")
 @key_dir_option
+@click.option("--lab", is_flag=True,
+              help="Audit the namespace demo school (scope inside 10.200.0.0/16): no authorisation "
+              "record needed.")
 def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_class_hours: bool,
         sets: tuple[str, ...], concurrency: int, quiet: bool, attestations: Path | None,
         waivers: Path | None, formats: tuple[str, ...], lang: str, history: bool,
-        history_db: str | None, key_dir: Path | None) -> None:
+        history_db: str | None, key_dir: Path | None, lab: bool) -> None:
     """Run an audit and write a signed report bundle to OUT."""
     from auditor.attest import default_store
     from auditor.engine import RunOptions
     from auditor.history.diff import regressions_hook
-    from auditor.inventory import load_inventory
+    from auditor.inventory import load_inventory, require_permission
     from auditor.plugins import load_plugins
     from auditor.profile import load_profile
     from auditor.runner import run_audit
@@ -112,6 +115,7 @@ def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_c
     from auditor.smcrypto import load_sm2_signer
 
     inventory = load_inventory(inventory_path)
+    require_permission(inventory, lab)  # a current written authorisation, unless --lab
     profiles = [load_profile(name) for name in profile_names]
     signer = load_signer(key_dir or default_key_dir())
     sm2_signer = load_sm2_signer(key_dir or default_key_dir())
@@ -125,7 +129,7 @@ def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_c
     with progress.progress:
         result = run_audit(inventory, profiles, plugins, signer, out, options, progress,
                            on_plan=lambda plan: progress.set_total(len(plan.tasks)),
-                           sm2_signer=sm2_signer,
+                           sm2_signer=sm2_signer, lab=lab,
                            before_sign=regressions_hook(out, history_db, _warn) if history else None)
     _print_summary(result.report, time.monotonic() - started, out)
     if history:
@@ -215,23 +219,32 @@ def _print_scores(console: Console, report: dict[str, Any]) -> None:
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("--key", "keys", multiple=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Public key to pin (PEM): the agent's Ed25519 key, its SM2 key, or both (repeat). "
-              "Without it the keys shipped in the bundle are used.")
-def verify(bundle: Path, keys: tuple[Path, ...]) -> None:
+              "Without it (or --trusted-keys) the keys shipped in the bundle are used.")
+@click.option("--trusted-keys", "trusted_dir", type=click.Path(path_type=Path), default=None,
+              help="Directory of trusted PEM public keys (*.pub, *.pem): every signature must be by "
+              "one of them.")
+def verify(bundle: Path, keys: tuple[Path, ...], trusted_dir: Path | None) -> None:
     """Verify a report bundle offline: signatures (Ed25519, and SM2 when present), report and
     every evidence file (SHA-256, and SM3 when listed)."""
-    from auditor.bundle import split_pinned_keys, verify_bundle
+    from datetime import UTC, datetime
 
+    from auditor.bundle import load_trusted_keys, split_pinned_keys, verify_bundle
+
+    if keys and trusted_dir is not None:
+        raise InputError("give --key or --trusted-keys, not both")
+    trusted = load_trusted_keys(trusted_dir) if trusted_dir is not None else None
     pinned, pinned_sm2 = split_pinned_keys(keys)
     try:
-        result = verify_bundle(bundle, pinned, pinned_sm2)
+        result = verify_bundle(bundle, pinned, pinned_sm2, trusted, now=datetime.now(UTC))
     except VerificationError as exc:
         click.echo(f"FAILED: {bundle}: {exc}", err=True)
         sys.exit(EXIT_FINDINGS)
     if result.ok:
-        pinned_text = "pinned key" if result.pinned else "key shipped in the bundle (pass --key to pin)"
+        pinned_text = ("pinned key" if result.pinned else f"a trusted key in {trusted_dir}" if trusted
+                       else "key shipped in the bundle (pass --key or --trusted-keys to pin)")
         sm2 = ""
         if result.sm2_keyid:
-            how = "pinned" if pinned_sm2 else "shipped in the bundle"
+            how = "pinned" if pinned_sm2 else "trusted" if trusted else "shipped in the bundle"
             sm2 = f" and SM2 signature by {result.sm2_keyid} ({how})"
         click.echo(f"OK: {bundle}: signature by {result.keyid} ({pinned_text}){sm2}; "
                    f"report and {result.files_checked} listed files intact; "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import yaml
@@ -23,8 +24,9 @@ def schedule() -> None:
               type=click.Path(path_type=Path, exists=True))
 @click.option("--profile", "-p", "profiles", multiple=True, required=True, help="Repeat for several.")
 @click.option("--every", type=click.Choice(["daily", "weekly"]), default="weekly", show_default=True)
-@click.option("--at", "at", default="Sat 02:00", show_default=True,
-              help="'HH:MM' or 'Day HH:MM' (school time).")
+@click.option("--at", "at", default=None,
+              help="'HH:MM' or 'Day HH:MM' in the school's time zone (inventory schedule.timezone); "
+              "default Sat 02:00 weekly, 02:00 daily.")
 @click.option("--out-root", type=click.Path(path_type=Path), default=None,
               help="Where bundles go (default <state dir>/audits/<school>).")
 @click.option("--keep", type=click.IntRange(1), default=None, help="Keep the newest N runs in the history.")
@@ -41,34 +43,47 @@ def schedule() -> None:
 @click.option("--unit-dir", type=click.Path(path_type=Path), default=None,
               help="Write the units here instead of /etc/systemd/system (and /etc/tmpfiles.d).")
 @key_dir_option
-def install(inventory_path: Path, profiles: tuple[str, ...], every: str, at: str, out_root: Path | None,
+def install(inventory_path: Path, profiles: tuple[str, ...], every: str, at: str | None,
+            out_root: Path | None,
             keep: int | None, keep_days: int | None, delete_bundles: bool, notify_path: Path | None,
             metrics_dir: Path | None, formats: str, allow_class_hours: bool, print_only: bool,
             unit_dir: Path | None, key_dir: Path | None) -> None:
-    """Write the school's schedule and its systemd service and timer (hardened)."""
+    """Write the school's schedule and its systemd service and timer (hardened).
+
+    The service will not see this shell's environment: the key directory, the attestation store
+    and the history store in force now are recorded in the schedule, and the credential variables
+    the inventory and the notification file name must be put in the school's environment file
+    (install says which are missing from it).
+    """
+    import os
     import shutil
 
+    from auditor.attest import default_store
     from auditor.inventory import load_inventory
     from auditor.paths import state_dir
     from auditor.profile import load_profile
     from auditor.scheduling import units
-    from auditor.scheduling.config import ScheduleConfig, load_notify, schedule_path
+    from auditor.scheduling.config import ScheduleConfig, default_at, load_notify, schedule_path
+    from auditor.signing import default_key_dir
 
-    school = load_inventory(inventory_path).inventory.school.code
+    loaded = load_inventory(inventory_path)
+    school = loaded.inventory.school.code
     if not school:
         raise InputError(f"{inventory_path}: school.code is needed to name the schedule")
     for name in profiles:
         load_profile(name)
-    if notify_path is not None:
-        load_notify(notify_path)
+    notify = load_notify(notify_path) if notify_path is not None else None
     state = state_dir().resolve()
     cfg = ScheduleConfig.model_validate(dict(
-        school=school, inventory=inventory_path.resolve(), profiles=list(profiles), every=every, at=at,
+        school=school, inventory=inventory_path.resolve(), profiles=list(profiles), every=every,
+        at=at or default_at(every), timezone=loaded.inventory.schedule.timezone,
         out_root=(out_root or state / "audits" / school).resolve(),
         formats=[f.strip() for f in formats.split(",") if f.strip()], keep=keep, keep_days=keep_days,
         delete_bundles=delete_bundles, notify=notify_path.resolve() if notify_path else None,
         metrics_dir=metrics_dir.resolve() if metrics_dir else None, allow_class_hours=allow_class_hours,
-        key_dir=key_dir.resolve() if key_dir else None))
+        key_dir=(key_dir or default_key_dir()).resolve(), attestations=default_store().resolve(),
+        history_db=os.environ.get("AUDITOR_HISTORY_DB") or None))
+    units.on_calendar(cfg.every, cfg.at, cfg.timezone)  # a daily schedule with a day fails here
     auditor = shutil.which("auditor") or str(Path(sys.argv[0]).resolve())
     rendered = units.render(cfg, auditor, state)
     text = yaml.safe_dump(cfg.model_dump(mode="json"), allow_unicode=True, sort_keys=False)
@@ -79,14 +94,35 @@ def install(inventory_path: Path, profiles: tuple[str, ...], every: str, at: str
     path = schedule_path(school)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.write_text(text, encoding="utf-8")
+    for directory in units.writable_paths(cfg, state):  # ReadWritePaths= must exist when it starts
+        directory.mkdir(parents=True, exist_ok=True, mode=0o750)
     kwargs = {"unit_dir": unit_dir, "tmpfiles_dir": unit_dir} if unit_dir else {}
     written = units.install(rendered, school, **kwargs)
     click.echo(f"schedule: {path}")
     for target in written.values():
         click.echo(f"wrote {target}")
+    _tell_missing_variables(school, loaded, notify)
     if not units.systemd_running():
         click.echo("systemd is not running here: enable it later with "
                    f"systemctl enable --now campus-auditor@{school}.timer")
+
+
+def _tell_missing_variables(school: str, loaded: Any, notify: Any) -> None:
+    """Name the credential variables (``{env: NAME}``) the service will not find in the school's
+    environment file, and warn when that file is readable by others."""
+    from auditor.scheduling.config import env_file, read_env_file
+    from auditor.scheduling.run import secret_refs
+
+    path = env_file(school)
+    names = sorted({ref.env for ref in [*secret_refs(loaded.inventory), *secret_refs(notify)] if ref.env})
+    have = read_env_file(path)
+    missing = [name for name in names if name not in have]
+    if missing:
+        err_console.print(f"[yellow]note[/]: the service does not see this shell's variables; put "
+                          f"{', '.join(missing)} in {path} (NAME=value lines, chmod 600)", soft_wrap=True)
+    if path.exists() and path.stat().st_mode & 0o077:
+        err_console.print(f"[yellow]warning[/]: {path} holds credentials but others can read it: "
+                          f"chmod 600 {path}", soft_wrap=True)
 
 
 @schedule.command("run")
@@ -110,37 +146,55 @@ def run_cmd(school: str) -> None:
 
 
 @schedule.command("status")
-def status() -> None:
-    """Installed schedules: next run, last run, and whether its bandwidth tests were deferred."""
-    from auditor.errors import AuditorError
-    from auditor.history import open_store
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per schedule, one per line.")
+def status(as_json: bool) -> None:
+    """Installed schedules: next run, last run, and whether its bandwidth tests were deferred
+    (and until when)."""
+    import json
+
     from auditor.scheduling.config import load_schedule, schedules_dir
-    from auditor.scheduling.units import on_calendar
 
     files = sorted(schedules_dir().glob("*.yaml"))
     if not files:
-        click.echo(f"no schedules in {schedules_dir()} (auditor schedule install ...)")
+        if not as_json:
+            click.echo(f"no schedules in {schedules_dir()} (auditor schedule install ...)")
+        return
+    rows = [_status_row(load_schedule(path)) for path in files]
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
         return
     table = Table(title="Scheduled audits")
     for col in ("school", "when", "next run", "last run", "exit", "deferred"):
         table.add_column(col, overflow="fold")
-    for path in files:
-        cfg = load_schedule(path)
-        calendar = on_calendar(cfg.every, cfg.at)
-        last, exit_status, deferred = "never", "", ""
-        try:
-            with open_store(cfg.history_db) as store:
-                runs = store.runs(school=cfg.school, limit=1)
-        except AuditorError as exc:
-            runs, last = [], f"history store: {exc}"
-        if runs:
-            last, exit_status = runs[0].to_json()["started_at"], str(runs[0].exit_status)
-            deferred = _deferred(Path(runs[0].bundle_path))
-        table.add_row(cfg.school, f"{cfg.every} {cfg.at}", _next(calendar), last, exit_status, deferred)
+    for row in rows:
+        table.add_row(row["school"], row["when"], row["next_run"], row["last_run"] or "never",
+                      "" if row["exit"] is None else str(row["exit"]), "; ".join(row["deferred"]) or "no")
     console_out().print(table)
 
 
+def _status_row(cfg: Any) -> dict[str, Any]:
+    from auditor.errors import AuditorError
+    from auditor.history import open_store
+    from auditor.scheduling.units import on_calendar
+
+    calendar = on_calendar(cfg.every, cfg.at, cfg.timezone)
+    row: dict[str, Any] = {"school": cfg.school, "when": f"{cfg.every} {cfg.at} {cfg.timezone}",
+                           "calendar": calendar, "next_run": _next(calendar), "last_run": None, "exit": None,
+                           "bundle": None, "deferred": []}
+    try:
+        with open_store(cfg.history_db) as store:
+            runs = store.runs(school=cfg.school, limit=1)
+    except AuditorError as exc:
+        return {**row, "last_run": f"history store: {exc}"}
+    if runs:
+        row.update(last_run=runs[0].to_json()["started_at"], exit=runs[0].exit_status,
+                   bundle=runs[0].bundle_path, deferred=_deferred(Path(runs[0].bundle_path)))
+    return row
+
+
 def _next(calendar: str) -> str:
+    """When systemd will next start the timer (``systemd-analyze calendar``), else the expression."""
     import subprocess
 
     try:
@@ -154,13 +208,14 @@ def _next(calendar: str) -> str:
     return calendar
 
 
-def _deferred(bundle: Path) -> str:
+def _deferred(bundle: Path) -> list[str]:
+    """Why the run's bandwidth tests were deferred, and when the next free window starts."""
     import json
 
     try:
         report = json.loads((bundle / "report.json").read_bytes())
     except (OSError, ValueError):
-        return "bundle not readable"
-    reasons = {f["message"].split(";")[0] for f in report.get("findings", [])
-               if f["status"] == "skipped" and "deferred" in f["message"]}
-    return "; ".join(sorted(reasons)) or "no"
+        return ["bundle not readable"]
+    reasons = {f["error"].split("; run then", 1)[0] for f in report.get("facts", [])
+               if f.get("status") == "skipped" and str(f.get("error") or "").startswith("deferred:")}
+    return sorted(reasons)

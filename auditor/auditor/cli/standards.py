@@ -99,9 +99,11 @@ def profiles(items: bool) -> None:
 @click.argument("inventory", type=click.Path(path_type=Path))
 def validate(inventory: Path) -> None:
     """Check an inventory file and report every problem with its line."""
-    from auditor.inventory import load_inventory
+    from auditor.inventory import check_scope, load_inventory
 
-    inv = load_inventory(inventory).inventory
+    loaded = load_inventory(inventory)
+    check_scope(loaded)  # `run` refuses such targets one by one; here they are mistakes to fix
+    inv = loaded.inventory
     click.echo(f"OK: {inventory}: {inv.school.name}, {len(inv.classrooms)} classrooms, "
                f"{len(inv.devices)} devices")
 

@@ -34,6 +34,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from auditor.bundle import work_dir
 from auditor.errors import AuditorError
 from auditor.history.extract import extract, parse_time
 from auditor.history.store import HistoryStore, RunInfo, open_store
@@ -338,8 +339,9 @@ def regressions_hook(out: Path, url: str | None, warn: Callable[[str], None],
 
     def hook(report: dict[str, Any]) -> dict[str, Any]:
         try:
-            with open_store(url) as store:
-                diff = diff_report(store, report, out, drop_fraction)
+            with open_store(url) as store:  # the evidence is still in the bundle's work directory
+                diff = diff_report(store, report, work_dir(out) if work_dir(out).is_dir() else out,
+                                   drop_fraction)
         except AuditorError as exc:
             warn(f"no comparison with the previous run: {exc}")
             return report

@@ -469,13 +469,19 @@ class HistoryStore:
     # -- retention --------------------------------------------------------------------------
 
     def prune(self, keep: int | None = None, keep_days: int | None = None, delete_bundles: bool = False,
-              now: datetime | None = None) -> PruneResult:
+              now: datetime | None = None, school: str | None = None,
+              bundles_under: Path | None = None) -> PruneResult:
         """Remove runs that neither rule keeps: the ``keep`` newest runs of each school, and the
         runs of the last ``keep_days`` days. Bundles on disk are deleted only with
-        ``delete_bundles`` (and only when their ``report.dsse.json`` still has the stored digest)."""
+        ``delete_bundles`` (and only when their ``report.dsse.json`` still has the stored digest).
+
+        ``school`` limits the prune to that school's runs (a scheduled run applies its own
+        school's retention, not every school's); ``bundles_under`` deletes only bundles inside
+        that directory (a scheduled run's output root: bundles written by hand elsewhere stay).
+        """
         _check_retention(keep, keep_days)
         cutoff = None if keep_days is None else (now or _utcnow()) - timedelta(days=keep_days)
-        runs = self.runs()
+        runs = self.runs(school=school)
         doomed = [r for r, rank in zip(runs, _ranks(runs), strict=True) if not _kept(r, rank, keep, cutoff)]
         result = PruneResult(removed=doomed)
         with _writer(self.engine).begin() as conn:
@@ -483,7 +489,7 @@ class HistoryStore:
                 conn.execute(delete(Run).where(Run.pk.in_(chunk)))
         if delete_bundles:
             for r in doomed:
-                _delete_bundle(r, result)
+                _delete_bundle(r, result, bundles_under)
         return result
 
     # -- helpers ----------------------------------------------------------------------------
@@ -615,8 +621,11 @@ def _kept(run: RunInfo, rank: int, keep: int | None, cutoff: datetime | None) ->
     return (keep is not None and rank < keep) or (cutoff is not None and run.started_at >= cutoff)
 
 
-def _delete_bundle(run: RunInfo, result: PruneResult) -> None:
+def _delete_bundle(run: RunInfo, result: PruneResult, under: Path | None = None) -> None:
     path = Path(run.bundle_path)
+    if under is not None and not path.resolve().is_relative_to(under.resolve()):
+        result.bundles_kept.append((run.bundle_path, f"outside {under}"))
+        return
     if not path.is_dir():
         result.bundles_kept.append((run.bundle_path, "not found"))
         return

@@ -11,6 +11,7 @@ from pathlib import Path
 from auditor.lab import school
 
 _TARPIT_COMMAND = "_tarpit"  # internal: the process start_tarpit() launches
+_GARBAGE_COMMAND = "_udp_garbage"  # internal: the process faults.start_udp_garbage() launches
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,6 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == [_TARPIT_COMMAND] and len(args_list) == 3:
         school.run_tarpit(args_list[1], int(args_list[2]))
+        return 0
+    if args_list[:1] == [_GARBAGE_COMMAND] and len(args_list) == 3:
+        from auditor.lab import faults  # noqa: PLC0415
+
+        faults.run_udp_garbage(args_list[1], int(args_list[2]))
         return 0
     args = _parser().parse_args(args_list)
     try:

@@ -29,6 +29,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
@@ -50,6 +51,7 @@ RISKY_PORTS: tuple[int, ...] = (23, 3306, 6379)
 IPERF3_PORT = 5201
 UPLINK_RATE_MBIT = 1000
 LAB_NET = "10.200.0.0/16"
+AUTH_DAYS = 90  # how long the demo inventory's authorisation record lasts after `lab up`
 
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,6}$")
 _DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -730,8 +732,12 @@ def _write_site(prefix: str, state: Path) -> None:
     from auditor.lab import netdevices  # noqa: PLC0415
 
     template = (Path(__file__).resolve().parent / "demo-site.yaml").read_text(encoding="utf-8")
-    (state / "site.yaml").write_text(
-        template.replace("@PREFIX@", prefix).replace("@STATE@", str(state)), encoding="utf-8")
+    today = datetime.now(UTC).date()  # the authorisation's window: around the day the lab is built
+    window = {"@AUTH_FROM@": str(today - timedelta(days=1)),
+              "@AUTH_UNTIL@": str(today + timedelta(days=AUTH_DAYS))}
+    for placeholder, value in {"@PREFIX@": prefix, "@STATE@": str(state), **window}.items():
+        template = template.replace(placeholder, value)
+    (state / "site.yaml").write_text(template, encoding="utf-8")
     secrets = {"snmp-community": SNMP_COMMUNITY, "switch-user": netdevices.DEVICE_USERNAME,
                "switch-password": netdevices.DEVICE_PASSWORD, "switch-enable": netdevices.ENABLE_SECRET,
                "firewall-user": "root", "backup-user": "root"}

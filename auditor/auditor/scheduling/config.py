@@ -7,11 +7,13 @@ notification file's own ``secrets_file``), never inline.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from auditor.errors import InputError
 from auditor.inventory import SecretRef
@@ -20,6 +22,16 @@ from auditor.yamlsrc import load_yaml, validate
 
 AT = re.compile(r"^(?:(mon|tue|wed|thu|fri|sat|sun) )?([01]\d|2[0-3]):([0-5]\d)$", re.IGNORECASE)
 SchoolCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+
+
+def _local(host: str) -> bool:
+    """Whether ``host`` is this machine (a local relay or collector: nothing crosses a network)."""
+    if host.lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 NoticeKind = Literal["regression", "failure"]
@@ -43,6 +55,13 @@ class EmailSettings(_Model):
     to: Annotated[list[str], Field(min_length=1)]
     timeout_s: float = Field(30, gt=0, le=300)
 
+    @model_validator(mode="after")
+    def _no_clear_text_login(self) -> EmailSettings:
+        if self.password is not None and not self.starttls and not _local(self.host):
+            raise ValueError(f"a login to {self.host} without STARTTLS would send the password in clear "
+                             "text; keep starttls: true (or use a relay on this machine)")
+        return self
+
 
 class WebhookSettings(_Model):
     """A JSON POST to ``url`` (optionally with a bearer token)."""
@@ -52,6 +71,14 @@ class WebhookSettings(_Model):
     ca_file: Path | None = None
     timeout_s: float = Field(10, gt=0, le=120)
     retries: int = Field(3, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _no_clear_text_token(self) -> WebhookSettings:
+        parts = urlsplit(self.url)
+        if self.bearer is not None and parts.scheme == "http" and not _local(parts.hostname or ""):
+            raise ValueError(f"a bearer token to {parts.hostname} over http would travel in clear text; "
+                             "use an https:// URL (or a collector on this machine)")
+        return self
 
 
 class NotifyConfig(_Model):
@@ -72,7 +99,8 @@ class ScheduleConfig(_Model):
     inventory: Path
     profiles: Annotated[list[str], Field(min_length=1)]
     every: Literal["daily", "weekly"] = "weekly"
-    at: str = "sat 02:00"
+    at: str = "sat 02:00"  # school time, in ``timezone``
+    timezone: str = "Asia/Shanghai"  # the inventory's schedule.timezone at install
     out_root: Path
     formats: list[str] = Field(default_factory=lambda: ["html", "md"])
     keep: int | None = Field(None, ge=1)
@@ -82,7 +110,8 @@ class ScheduleConfig(_Model):
     metrics_dir: Path | None = None
     history_db: str | None = None
     allow_class_hours: bool = False
-    key_dir: Path | None = None
+    key_dir: Path | None = None  # recorded at install: the service does not see the shell's settings
+    attestations: Path | None = None
 
     @field_validator("at")
     @classmethod
@@ -90,6 +119,11 @@ class ScheduleConfig(_Model):
         if not AT.match(value.strip()):
             raise ValueError("write 'HH:MM' or 'Day HH:MM' (e.g. 'Sat 02:00')")
         return value.strip().lower()
+
+
+def default_at(every: str) -> str:
+    """The time a schedule runs when ``--at`` is not given: Saturday 02:00, or 02:00 daily."""
+    return "02:00" if every == "daily" else "sat 02:00"
 
 
 def schedules_dir() -> Path:
@@ -103,6 +137,29 @@ def load_schedule(path: Path) -> ScheduleConfig:
 
 def schedule_path(school: str) -> Path:
     return schedules_dir() / f"{school}.yaml"
+
+
+def env_file(school: str) -> Path:
+    """The school's environment file (``KEY=value`` lines, mode 0600): what the service reads its
+    credential variables from (``EnvironmentFile=``), since it does not see the installing shell's."""
+    return schedules_dir() / f"{school}.env"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The variables an ``EnvironmentFile=`` sets (comments and blank lines skipped)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    values = {}
+    for raw in lines:
+        line = raw.strip()
+        if line and not line.startswith(("#", ";")) and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip().removeprefix("export ").strip()] = value.strip().strip("\"'")
+    return values
 
 
 def find_schedule(school: str) -> ScheduleConfig:

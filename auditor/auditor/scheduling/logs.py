@@ -59,7 +59,9 @@ def setup(log_dir: Path, resolvers: list[SecretResolver]) -> logging.Logger:
         log_dir / "auditor.jsonl", maxBytes=1 << 20, backupCount=5, encoding="utf-8")]
     if Path("/dev/log").exists():
         with contextlib.suppress(OSError):  # a socket that is not listening: file only
-            handlers.append(logging.handlers.SysLogHandler(address="/dev/log"))
+            syslog = logging.handlers.SysLogHandler(address="/dev/log")
+            syslog.ident = "campus-auditor: "  # the journal's SYSLOG_IDENTIFIER
+            handlers.append(syslog)
     masking = Masking(resolvers)
     for handler in handlers:
         handler.setFormatter(JsonLines())

@@ -1,8 +1,8 @@
 """One scheduled audit of a school, start to finish.
 
 1. Take the school's lock (a second run exits naming the running one).
-2. Audit into ``<out_root>/.<stamp>.partial`` and rename it to ``<out_root>/<stamp>`` only once
-   the bundle is signed, so nothing half-written ever looks like a bundle. The report carries
+2. Check the inventory's authorisation record, then audit into ``<out_root>/<stamp>`` (the bundle
+   appears there only once it is signed: see ``auditor.bundle.staged_bundle``). The report carries
    the regressions since the previous comparable run (``before_sign``). Bandwidth tests follow
    the timetable: in lessons they are deferred (the report names the next free window) unless the
    schedule allows class hours.
@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,7 +26,8 @@ from auditor.engine import RunOptions
 from auditor.errors import AuditorError, SecretError
 from auditor.history import open_store
 from auditor.history.diff import regressions_hook
-from auditor.inventory import LoadedInventory, SecretRef, load_inventory
+from auditor.history.store import HistoryStore
+from auditor.inventory import LoadedInventory, SecretRef, load_inventory, require_permission
 from auditor.paths import state_dir
 from auditor.plugins import load_plugins
 from auditor.profile import load_profile
@@ -52,20 +52,21 @@ class ScheduledResult:
     metrics_file: Path | None = None
 
 
-def _refs(value: Any) -> list[SecretRef]:
+def secret_refs(value: Any) -> list[SecretRef]:
+    """Every credential reference in a model (an inventory, the notification settings)."""
     if isinstance(value, SecretRef):
         return [value]
     if isinstance(value, BaseModel):
-        return [r for name in type(value).model_fields for r in _refs(getattr(value, name))]
+        return [r for name in type(value).model_fields for r in secret_refs(getattr(value, name))]
     if isinstance(value, list | tuple):
-        return [r for item in value for r in _refs(item)]
+        return [r for item in value for r in secret_refs(item)]
     return []
 
 
 def known_secrets(loaded: LoadedInventory) -> SecretResolver:
     """A resolver that already holds every credential of the inventory, so logs can mask them."""
     resolver = SecretResolver(loaded.inventory.secrets_file)
-    for ref in _refs(loaded.inventory):
+    for ref in secret_refs(loaded.inventory):
         try:
             resolver.resolve(ref, "inventory")
         except SecretError:
@@ -89,20 +90,20 @@ def scheduled_run(cfg: ScheduleConfig) -> ScheduledResult:
 
 def _audit(cfg: ScheduleConfig, resolvers: list[SecretResolver], log: logging.Logger) -> ScheduledResult:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    final, partial = cfg.out_root / stamp, cfg.out_root / f".{stamp}.partial"
+    final = cfg.out_root / stamp
     problems: list[str] = []
     try:
         loaded = load_inventory(cfg.inventory)
         resolvers.append(known_secrets(loaded))
+        require_permission(loaded, lab=False)  # a schedule audits only with a current authorisation
         profiles = [load_profile(p) for p in cfg.profiles]
         keys = cfg.key_dir or default_key_dir()
-        options = RunOptions(allow_class_hours=cfg.allow_class_hours, attestations=default_store(),
-                             formats=tuple(cfg.formats))
+        options = RunOptions(allow_class_hours=cfg.allow_class_hours,
+                             attestations=cfg.attestations or default_store(), formats=tuple(cfg.formats))
         cfg.out_root.mkdir(parents=True, exist_ok=True)
-        run = run_audit(loaded, profiles, load_plugins(), load_signer(keys), partial, options,
+        run = run_audit(loaded, profiles, load_plugins(), load_signer(keys), final, options,
                         sm2_signer=load_sm2_signer(keys),
-                        before_sign=regressions_hook(partial, cfg.history_db, problems.append))
-        partial.rename(final)
+                        before_sign=regressions_hook(final, cfg.history_db, problems.append))
     except AuditorError as exc:
         logs.event(log, "run.failed", f"{cfg.school}: {exc}", cfg.school, level=logging.ERROR)
         return ScheduledResult(2, failure=str(exc), problems=problems)
@@ -110,9 +111,6 @@ def _audit(cfg: ScheduleConfig, resolvers: list[SecretResolver], log: logging.Lo
         logs.event(log, "run.failed", f"{cfg.school}: internal error {type(exc).__name__}: {exc}",
                    cfg.school, level=logging.ERROR)
         return ScheduledResult(3, failure=f"internal error: {type(exc).__name__}: {exc}", problems=problems)
-    finally:
-        if partial.exists():
-            shutil.rmtree(partial, ignore_errors=True)
     run_id = run.report["run"]["id"]
     logs.event(log, "run.done", f"{cfg.school}: bundle {final} ({run.report['summary']['findings']})",
                cfg.school, run_id)
@@ -121,26 +119,42 @@ def _audit(cfg: ScheduleConfig, resolvers: list[SecretResolver], log: logging.Lo
 
 def _after(cfg: ScheduleConfig, result: ScheduledResult, duration: float, log: logging.Logger) -> None:
     last_success = None
-    if result.bundle is not None:
-        try:
-            with open_store(cfg.history_db) as store:
+    try:
+        with open_store(cfg.history_db) as store:
+            if result.bundle is not None:
                 store.ingest(result.bundle)
-                if cfg.keep or cfg.keep_days:
-                    pruned = store.prune(cfg.keep, cfg.keep_days, cfg.delete_bundles)
+                if cfg.keep or cfg.keep_days:  # this school's runs, and only bundles under its root
+                    pruned = store.prune(cfg.keep, cfg.keep_days, cfg.delete_bundles, school=cfg.school,
+                                         bundles_under=cfg.out_root)
                     logs.event(log, "history.prune", f"retention removed {len(pruned.removed)} run(s), "
                                f"deleted {len(pruned.bundles_deleted)} bundle(s)", cfg.school)
-            last_success = time.time()
-        except AuditorError as exc:
-            result.problems.append(f"history store: {exc}")
+            last_success = _last_success(store, cfg.school)
+    except AuditorError as exc:
+        result.problems.append(f"history store: {exc}")
     regressions = len(((result.report or {}).get("regressions") or {}).get("items", []))
     reg = metrics.registry_for(result.report, cfg.school, duration, result.exit_status, regressions,
                                last_success)
-    result.metrics_file = metrics.write_metrics(cfg.metrics_dir or state_dir() / "metrics", cfg.school, reg)
+    try:
+        result.metrics_file = metrics.write_metrics(cfg.metrics_dir or state_dir() / "metrics", cfg.school,
+                                                    reg)
+    except OSError as exc:  # the notice and the log matter more than the textfile
+        where = exc.filename or cfg.metrics_dir or state_dir() / "metrics"
+        result.problems.append(f"metrics not written: {where}: {exc.strerror or exc}")
     _notify(cfg, result, log)
     for problem in result.problems:
         logs.event(log, "run.warning", problem, cfg.school, level=logging.WARNING)
     logs.event(log, "run.end", f"{cfg.school}: exit {result.exit_status}, {regressions} regression(s), "
                f"{duration:.1f} s", cfg.school)
+
+
+def _last_success(store: HistoryStore, school: str) -> float | None:
+    """When the school's newest stored run (a signed report) ended, as Unix time: the same value
+    after a failed run, so an alert on its age keeps working."""
+    runs = store.runs(school=school, limit=1)
+    if not runs:
+        return None
+    when = runs[0].finished_at or runs[0].started_at
+    return when.replace(tzinfo=UTC).timestamp()
 
 
 def _notify(cfg: ScheduleConfig, result: ScheduledResult, log: logging.Logger) -> None:

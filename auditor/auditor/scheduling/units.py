@@ -6,7 +6,10 @@
 oneshot ``auditor schedule run --school <school>``, hardened:
 
 * ``ProtectSystem=strict`` (the whole file system read-only) with ``ReadWritePaths=`` only the
-  state directory and the bundles' output root; ``ProtectHome=read-only``, ``PrivateTmp``,
+  state directory (in the template) and, per school, in the instance's own drop-in
+  ``campus-auditor@<school>.service.d/50-paths.conf``, its bundles' output root, metrics directory
+  and SQLite history directory: one template serves every school on the machine, so a second
+  school's install cannot take the first one's paths away; ``ProtectHome=read-only``, ``PrivateTmp``,
   ``NoNewPrivileges``, ``ProtectKernel*``, ``ProtectControlGroups``, ``RestrictSUIDSGID``,
   ``LockPersonality``, ``RestrictRealtime``, ``SystemCallArchitectures=native``;
 * capabilities: only ``CAP_NET_RAW`` (scapy's ARP sweep and DHCPDISCOVER, raw sockets;
@@ -14,6 +17,13 @@ oneshot ``auditor schedule run --school <school>``, hardened:
   the ambient set, so the service could run as an unprivileged user with just that.
 * ``RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK AF_PACKET`` (AF_PACKET for the
   raw frames, AF_NETLINK for interface lookups).
+* ``EnvironmentFile=-<state>/schedules/%i.env``: the credential variables the inventory names
+  (``{env: ...}``), since the service does not see the installing shell's environment;
+* ``SuccessExitStatus=1``: exit 1 means the audit worked and found something; only 2 (input) and
+  3 (internal) fail the unit (``systemctl --failed``, ``OnFailure=``).
+
+The timer's ``OnCalendar=`` carries the school's time zone (the inventory's
+``schedule.timezone``), so ``--at 02:00`` is 02:00 at the school whatever the machine's zone.
 """
 
 from __future__ import annotations
@@ -32,35 +42,51 @@ TMPFILES_DIR = Path("/etc/tmpfiles.d")
 TEMPLATE = "campus-auditor@"
 
 
-def on_calendar(every: str, at: str) -> str:
-    """systemd ``OnCalendar=`` for ``daily``/``weekly`` at ``HH:MM`` or ``Day HH:MM``."""
+def on_calendar(every: str, at: str, timezone: str = "Asia/Shanghai") -> str:
+    """systemd ``OnCalendar=`` for ``daily``/``weekly`` at ``HH:MM`` or ``Day HH:MM`` in ``timezone``."""
     m = AT.match(at)
     if m is None:
         raise InputError(f"--at {at!r}: write 'HH:MM' or 'Day HH:MM' (e.g. 'Sat 02:00')")
     day, hour, minute = m.group(1), m.group(2), m.group(3)
     if every == "weekly":
-        return f"{(day or 'sat').capitalize()} *-*-* {hour}:{minute}:00"
+        return f"{(day or 'sat').capitalize()} *-*-* {hour}:{minute}:00 {timezone}"
     if day:
         raise InputError(f"--at {at!r}: a daily schedule takes only a time (HH:MM)")
-    return f"*-*-* {hour}:{minute}:00"
+    return f"*-*-* {hour}:{minute}:00 {timezone}"
 
 
 @dataclass(frozen=True)
 class Units:
     """The unit files of one school's schedule, by file name."""
 
-    service: str
+    service: str  # the template, shared by every school
+    paths: str  # the school's drop-in: its own writable paths
     timer: str
-    tmpfiles: str
+    tmpfiles: str  # the state directory (shared)
+    school_tmpfiles: str  # the school's own directories
 
     def files(self, school: str) -> dict[str, str]:
-        return {f"{TEMPLATE}.service": self.service, f"{TEMPLATE}{school}.timer": self.timer,
-                "campus-auditor.conf": self.tmpfiles}
+        return {f"{TEMPLATE}.service": self.service,
+                f"{TEMPLATE}{school}.service.d/50-paths.conf": self.paths,
+                f"{TEMPLATE}{school}.timer": self.timer,
+                "campus-auditor.conf": self.tmpfiles, f"campus-auditor-{school}.conf": self.school_tmpfiles}
+
+
+def writable_paths(cfg: ScheduleConfig, state: Path) -> list[Path]:
+    """What the school's service writes outside the state directory: the bundles' root, the
+    metrics directory and the directory of a SQLite history store."""
+    paths = [cfg.out_root.resolve()]
+    if cfg.metrics_dir is not None:
+        paths.append(cfg.metrics_dir.resolve())
+    if cfg.history_db and cfg.history_db.startswith("sqlite:///"):
+        paths.append(Path(cfg.history_db.removeprefix("sqlite:///")).resolve().parent)
+    return [p for i, p in enumerate(paths) if not p.is_relative_to(state) and p not in paths[:i]]
 
 
 def render(cfg: ScheduleConfig, auditor: str, state: Path) -> Units:
-    """The service (templated: one file serves every school), the timer and the tmpfiles entry."""
-    out_root = cfg.out_root.resolve()
+    """The service (templated: one file serves every school), the school's drop-in with its own
+    writable paths, the timer and the tmpfiles entries."""
+    own = writable_paths(cfg, state)
     service = f"""[Unit]
 Description=campus-auditor scheduled audit of %i
 Wants=network-online.target
@@ -70,10 +96,12 @@ After=network-online.target
 Type=oneshot
 ExecStart={auditor} schedule run --school %i
 Environment=AUDITOR_STATE_DIR={state}
+EnvironmentFile=-{state}/schedules/%i.env
+SuccessExitStatus=1
 TimeoutStartSec=4h
 Nice=5
 ProtectSystem=strict
-ReadWritePaths={state} {out_root}
+ReadWritePaths={state}
 ProtectHome=read-only
 PrivateTmp=yes
 NoNewPrivileges=yes
@@ -94,7 +122,7 @@ Description=campus-auditor scheduled audit of {cfg.school} ({cfg.every}, {cfg.at
 
 [Timer]
 Unit={TEMPLATE}{cfg.school}.service
-OnCalendar={on_calendar(cfg.every, cfg.at)}
+OnCalendar={on_calendar(cfg.every, cfg.at, cfg.timezone)}
 Persistent=true
 RandomizedDelaySec=15min
 AccuracySec=1min
@@ -102,8 +130,13 @@ AccuracySec=1min
 [Install]
 WantedBy=timers.target
 """
-    tmpfiles = f"d {state} 0700 root root -\nd {state}/logs 0700 root root -\nd {out_root} 0750 root root -\n"
-    return Units(service, timer, tmpfiles)
+    paths = (f"# campus-auditor: where the scheduled audit of {cfg.school} writes, besides {state}\n"
+             f"[Service]\nReadWritePaths={' '.join(f'-{p}' for p in own)}\n") if own else \
+        f"# campus-auditor: the scheduled audit of {cfg.school} writes only in {state}\n[Service]\n"
+    tmpfiles = f"d {state} 0700 root root -\nd {state}/logs 0700 root root -\n"
+    school_tmpfiles = "".join(f"d {p} 0750 root root -\n" for p in own) or \
+        f"# the scheduled audit of {cfg.school} writes only in {state}\n"
+    return Units(service, paths, timer, tmpfiles, school_tmpfiles)
 
 
 def systemd_running() -> bool:
@@ -127,16 +160,17 @@ def install(units: Units, school: str, unit_dir: Path = UNIT_DIR,
     """Write the unit files; enable and start the timer when systemd runs here."""
     written: dict[str, Path] = {}
     for name, text in units.files(school).items():
-        directory = tmpfiles_dir if name.endswith(".conf") else unit_dir
+        directory = tmpfiles_dir if name.endswith(".conf") and "/" not in name else unit_dir
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            (directory / name).parent.mkdir(parents=True, exist_ok=True)
             (directory / name).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise InputError(f"cannot write {directory / name}: {exc.strerror} (run as root, or "
                              "--unit-dir DIR)") from None
         written[name] = directory / name
     if systemd_running() and unit_dir == UNIT_DIR:
-        for argv in (["systemctl", "daemon-reload"],
+        for argv in (["systemd-tmpfiles", "--create", str(written[f"campus-auditor-{school}.conf"])],
+                     ["systemctl", "daemon-reload"],
                      ["systemctl", "enable", "--now", f"{TEMPLATE}{school}.timer"]):
             subprocess.run(argv, check=False, timeout=60)
     return written

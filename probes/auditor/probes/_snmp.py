@@ -55,7 +55,7 @@ class SnmpSession:
                  auth: CommunityData | UsmUserData | None = None) -> None:
         assert device.snmp is not None or auth is not None
         self.device, self.settings = device, settings
-        self.engine: SnmpEngine = ctx.shared_client("snmp-engine", SnmpEngine)
+        self.engine: SnmpEngine = ctx.shared_client("snmp-engine", _engine)
         self.port = device.snmp.port if device.snmp else 161
         self.where = f"{device.address}:{self.port}"
         self.auth = auth if auth is not None else _auth(device, ctx)
@@ -73,6 +73,12 @@ class SnmpSession:
     def _fail(self, indication: object) -> ProbeError:
         s = self.settings
         text = str(indication)
+        garbage = getattr(self.engine, "undecodable", {}).get(str(self.device.address), 0)
+        if "timeout" in text.lower() and garbage:
+            return TargetUnreachable(
+                f"no usable SNMP response from {self.device.id} ({self.where}) within {s.timeout_s:g} s "
+                f"x {s.retries + 1} tries: {garbage} undecodable datagram(s) from it were dropped (not an "
+                f"SNMP agent on that port, or a broken one)")
         if "timeout" in text.lower():
             return TargetUnreachable(
                 f"no SNMP response from {self.device.id} ({self.where}) within {s.timeout_s:g} s "
@@ -112,6 +118,31 @@ class SnmpSession:
                     rows.append({"oid": str(name.get_oid() if hasattr(name, "get_oid") else name),
                                  "type": type(value).__name__, "value": text_value(value)})
         return rows
+
+
+def _engine() -> SnmpEngine:
+    """The run's SNMP engine, hardened against datagrams it cannot decode.
+
+    pysnmp drops most malformed replies itself, but some garbage makes pyasn1 raise an error
+    pysnmp does not catch (a TypeError), which asyncio then prints with a traceback. Such a
+    datagram is dropped here and counted per source address; the request it did not answer
+    times out and the error names the garbage.
+    """
+    engine = SnmpEngine()
+    receive = engine.message_dispatcher.receive_message
+    undecodable: dict[str, int] = {}
+
+    def guarded(snmp_engine: Any, domain: Any, address: Any, whole_msg: bytes) -> Any:
+        try:
+            return receive(snmp_engine, domain, address, whole_msg)
+        except Exception:  # an undecodable datagram must not become a traceback
+            source = str(address[0]) if isinstance(address, tuple) and address else str(address)
+            undecodable[source] = undecodable.get(source, 0) + 1
+            return b""
+
+    engine.message_dispatcher.receive_message = guarded
+    engine.undecodable = undecodable
+    return engine
 
 
 def text_value(value: Any) -> str:

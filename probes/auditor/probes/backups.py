@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shlex
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -53,6 +54,10 @@ class BackupSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     timeout_s: float = Field(default=20.0, gt=0, le=300)
+    # File ages are measured with the agent's clock against file times from the host's clock:
+    # when the two clocks disagree by more than this, the ages mean nothing and the listing is
+    # an error (a host clock a day fast makes a two-day-old dump look one day old).
+    max_clock_skew_s: float = Field(default=300.0, gt=0, le=86400)
 
 
 def glob_word(pattern: str) -> str:
@@ -134,12 +139,15 @@ class BackupFilesProbe:
         target = next(b for b in ctx.inventory.backups if b.id == task.params["backup"])
         _require_scope(ctx.inventory, target)
         primary = BackupLocation(host=target.host, ssh=target.ssh, path=target.path, pattern=target.pattern)
+        before = time.time()
         results = await asyncio.to_thread(
             _list, ctx, primary, f"backups[{target.id}].ssh", s.timeout_s, target.restore_record)
         listed_at = datetime.now(UTC)
         artifacts = [_store(ctx, target.id, "primary", primary, results[0].stdout)]
+        listing = _parsed(primary, results[0])
+        skew = _clock_skew(primary, listing, before, listed_at.timestamp(), s.max_clock_skew_s)
         data: dict[str, Any] = {
-            "primary": _location(primary, _parsed(primary, results[0])),
+            "primary": {**_location(primary, listing), "clock_skew_s": skew},
             "offsite": None, "offsite_error": None,
             "restore_record": None, "restore_record_error": None, "restore_record_state": "not_declared",
             "listed_at": listed_at.isoformat(timespec="seconds"),
@@ -151,7 +159,7 @@ class BackupFilesProbe:
                     f"backups/{target.id}/restore-record.txt", results[1].stdout.encode("utf-8"),
                     "text/plain", f"first lines of {target.host}:{target.restore_record}").path)
         if target.offsite is not None:
-            offsite, path = await _offsite(ctx, target, target.offsite, s.timeout_s)
+            offsite, path = await _offsite(ctx, target, target.offsite, s)
             data.update(offsite)
             artifacts += [path] if path else []
         return [Fact(KIND, task.target, self.name, FactStatus.OK, data=data, artifacts=tuple(artifacts))]
@@ -225,12 +233,34 @@ def _record(path: str, host: str, result: CommandResult) -> dict[str, Any]:
 
 
 async def _offsite(ctx: RunContext, target: BackupTarget, loc: BackupLocation,
-                   timeout_s: float) -> tuple[dict[str, Any], str | None]:
+                   s: BackupSettings) -> tuple[dict[str, Any], str | None]:
     """The off-site part of the fact; a failure there is recorded, not raised."""
     try:
-        results = await asyncio.to_thread(_list, ctx, loc, f"backups[{target.id}].offsite.ssh", timeout_s)
+        before = time.time()
+        results = await asyncio.to_thread(_list, ctx, loc, f"backups[{target.id}].offsite.ssh", s.timeout_s)
         listing = _parsed(loc, results[0])
+        skew = _clock_skew(loc, listing, before, time.time(), s.max_clock_skew_s)
     except AuditorError as exc:
         return {"offsite": None, "offsite_error": ctx.secrets.mask(str(exc))}, None
     path = _store(ctx, target.id, "offsite", loc, results[0].stdout)
-    return {"offsite": _location(loc, listing), "offsite_error": None}, path
+    return {"offsite": {**_location(loc, listing), "clock_skew_s": skew}, "offsite_error": None}, path
+
+
+def _clock_skew(loc: BackupLocation, listing: Listing, before: float, after: float, limit_s: float) -> float:
+    """Seconds the host's clock is ahead of the agent's (behind: negative); ProbeError past ``limit_s``.
+
+    The host read its clock between ``before`` and ``after`` (the agent's clock around the SSH
+    session), so the skew is known to within half that span, which is allowed for.
+    """
+    skew = listing.remote_time - (before + after) / 2
+    if abs(skew) <= limit_s + (after - before) / 2:
+        return round(skew, 1)
+    way = "ahead of" if skew > 0 else "behind"
+    when = datetime.fromtimestamp(listing.remote_time, UTC).isoformat(timespec="seconds")
+    raise ProbeError(f"backup host {loc.host}: its clock is {_span(abs(skew))} {way} the agent's (it says "
+                     f"{when}); file ages measured across the two clocks would be wrong by as much, so "
+                     f"none is judged: fix the host's (or the agent's) clock, e.g. with NTP")
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds:.0f} s"

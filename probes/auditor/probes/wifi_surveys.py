@@ -85,17 +85,29 @@ class WifiSurveysProbe:
         return [Fact(KIND, task.target, self.name, FactStatus.OK, data=data, artifacts=tuple(artifacts))]
 
 
+FUTURE_SLACK_S = 3600.0  # a record dated later than this after the agent's clock is not believed
+
+
 def current_surveys(records: list[Survey], max_age_days: int, now: datetime, area: str,
                     name: str) -> list[Survey]:
     """The newest record of each point that is at most ``max_age_days`` old (oldest first).
 
-    Raises TargetUnreachable when there is none: no record at all, or only stale ones.
+    Raises TargetUnreachable when there is none: no record at all, or only stale ones, or only
+    ones dated in the future (a clock is wrong: reported, never counted).
     """
     if not records:
         raise TargetUnreachable(
             f"no survey record for area {area} ({name}): run `auditor wifi survey --area {area}` "
             "there (or import a scan with --from-file)")
-    fresh = [r for r in records if (now - r.taken_at).total_seconds() <= max_age_days * 86400]
+    future = [r for r in records if (r.taken_at - now).total_seconds() > FUTURE_SLACK_S]
+    limit = max_age_days * 86400
+    fresh = [r for r in records if r not in future and (now - r.taken_at).total_seconds() <= limit]
+    if not fresh and future:
+        ahead = (future[0].taken_at - now).total_seconds() / 3600
+        raise TargetUnreachable(
+            f"no current evidence for area {area} ({name}): survey {future[0].path.name} is dated "
+            f"{ahead:.1f} h after the agent's clock, so the surveying computer's clock (or the agent's) "
+            f"is wrong and the record is not counted; fix the clock and survey again")
     if not fresh:
         newest = max(records, key=lambda r: r.taken_at)
         age = (now - newest.taken_at).days

@@ -1,0 +1,154 @@
+"""Reliability figures: bad inputs, tampering, and (as root, with --lab) faults and packet scope.
+
+    .venv/bin/python bench/reliability.py [--lab]
+
+* **bad inputs**: every case of ``tests/test_bad_input.py`` run as the real ``auditor``
+  command, one process each; a case is a *clear error* when it exits 2 with one line naming
+  what it must (file, line, field) and no traceback. Wall time and peak memory (RSS) of each
+  process are measured here, not asserted in the tests (the goal is under 2 s each).
+* **tampering**: one flipped byte in every file of a bundle in turn, every file deleted in
+  turn, and two files added (``tests/test_reliability_tamper.py``); detected = verification
+  fails and names the file.
+* ``--lab``: runs ``tests/test_reliability_lab.py`` (builds the demo school with prefix
+  ``car``, about ten minutes) and sums what it records: faults injected / survived / false
+  passes, the demo bundle's tamper cases, secrets found, and every packet the agent sent
+  during a full demo audit (captured / sent by the agent / outside the scope).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import AUDITOR  # noqa: E402
+from tests.test_bad_input import CASES, judge, prepare  # noqa: E402
+from tests.test_reliability_tamper import build_bundle, tamper_sweep  # noqa: E402
+
+ENV = {**os.environ, "SNMP_COMMUNITY": "not-used"}
+
+
+# A small launcher measures the auditor's peak RSS: measured from this process, a forked child's
+# figure would include this (much larger) process's pages it shared until exec.
+LAUNCHER = r"""
+import resource, subprocess, sys
+code = subprocess.run(sys.argv[2:]).returncode
+open(sys.argv[1], "w").write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(code)
+"""
+
+
+def _measure(argv: list[str], tmp: Path) -> tuple[int, str, float, float]:
+    """(exit code, stderr, seconds, peak RSS in MiB) of one ``auditor`` process."""
+    with (tmp / "stdout").open("wb") as out, (tmp / "stderr").open("wb") as err:
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", LAUNCHER, str(tmp / "rss"), AUDITOR, *argv], stdout=out,
+                              stderr=err, env={**ENV, "AUDITOR_STATE_DIR": str(tmp / "state")}, check=False)
+        seconds = time.perf_counter() - started
+    rss = int((tmp / "rss").read_text()) / 1024
+    return done.returncode, (tmp / "stderr").read_text(errors="replace"), seconds, rss
+
+
+def bad_inputs(work: Path) -> dict[str, Any]:
+    keys = work / "keys"
+    subprocess.run([AUDITOR, "keys", "init", "--key-dir", str(keys)], check=True, capture_output=True)
+    rows = []
+    for i, case in enumerate(CASES):
+        tmp = work / f"case{i}"
+        tmp.mkdir()
+        argv, where = prepare(case, tmp, keys)
+        code, stderr, seconds, rss = _measure(argv, tmp)
+        rows.append({"id": case.id, "kind": case.kind, "problems": judge(case, code, stderr, where),
+                     "seconds": seconds, "rss_mib": rss})
+    return {"rows": rows, "tried": len(rows), "clear": sum(not r["problems"] for r in rows),
+            "max_s": max(r["seconds"] for r in rows), "max_rss": max(r["rss_mib"] for r in rows),
+            "over_2s": [r["id"] for r in rows if r["seconds"] >= 2.0]}
+
+
+def tampering(work: Path) -> dict[str, Any]:
+    results = tamper_sweep(build_bundle(work / "bundle"), work)
+    return {"cases": len(results), "detected": sum(r.detected and r.named for r in results),
+            "files": len({r.target for r in results if r.case == "flip"})}
+
+
+def lab(work: Path) -> list[dict[str, Any]]:
+    figures = work / "figures.jsonl"
+    argv = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
+            str(ROOT / "tests/test_reliability_lab.py")]
+    done = subprocess.run(argv, cwd=ROOT, env={**os.environ, "RELIABILITY_FIGURES": str(figures)},
+                          capture_output=True, text=True, check=False)
+    print(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-2000:])
+    if not figures.exists():
+        return []
+    return [json.loads(line) for line in figures.read_text(encoding="utf-8").splitlines()]
+
+
+def _print_bad(bad: dict[str, Any]) -> None:
+    kinds: dict[str, list[int]] = {}
+    for r in bad["rows"]:
+        kinds.setdefault(r["kind"], [0, 0])[0] += 1
+        kinds[r["kind"]][1] += not r["problems"]
+    per_kind = ", ".join(f"{k} {c}/{n}" for k, (n, c) in kinds.items())
+    print(f"bad inputs tried: {bad['tried']}; clear errors (exit 2, one line naming file/line/field, "
+          f"no traceback): {bad['clear']} ({per_kind})")
+    print(f"  slowest case {bad['max_s']:.2f} s, largest peak RSS {bad['max_rss']:.0f} MiB; "
+          f"cases at or over 2 s: {', '.join(bad['over_2s']) or 'none'}")
+    slow = sorted(bad["rows"], key=lambda r: -r["seconds"])[:3]
+    print("  slowest: " + ", ".join(f"{r['id']} {r['seconds']:.2f} s" for r in slow))
+    for name in ("alias-bomb", "file-50mb", "deep-nesting"):
+        row = next(r for r in bad["rows"] if r["id"] == name)
+        print(f"  {name}: {row['seconds']:.2f} s, peak RSS {row['rss_mib']:.0f} MiB")
+    big = max(bad["rows"], key=lambda r: r["rss_mib"])
+    print(f"  largest peak RSS: {big['id']} ({big['rss_mib']:.0f} MiB)")
+    for r in bad["rows"]:
+        if r["problems"]:
+            print(f"  NOT CLEAR {r['id']}: {'; '.join(r['problems'])}")
+
+
+def _print_lab(figures: list[dict[str, Any]]) -> None:
+    faults = [f for f in figures if f["kind"] == "fault"]
+    print(f"faults injected: {len(faults)}; survived: {sum(f['survived'] for f in faults)}; "
+          f"false passes: {sum(f['false_passes'] for f in faults)}")
+    for f in faults:
+        extra = f" (dropped {f['dropped']} datagrams, {f['errors']}/{f['findings']} findings error)" \
+            if "dropped" in f else ""
+        print(f"  {'survived' if f['survived'] else 'FAILED  '} {f['name']}{extra}")
+    for f in figures:
+        if f["kind"] == "scope":
+            print(f"packets captured on the agent's interfaces: {f['packets']} ({f['tcpdump']}); sent by the "
+                  f"agent: {f['outgoing']} to {f['addresses']} addresses; out of scope: {f['out_of_scope']}")
+        elif f["kind"] == "tamper":
+            print(f"tamper cases on the full demo bundle: {f['cases']}; detected and named: {f['detected']}")
+        elif f["kind"] == "secrets":
+            print(f"secrets: {f['secrets']} demo secrets searched in {f['files']} files and logs; "
+                  f"occurrences: {f['occurrences']}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--lab", action="store_true", help="also run the lab faults (root, ~10 min)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="reliability-") as tmp:
+        work = Path(tmp)
+        (work / "bad").mkdir()
+        bad = bad_inputs(work / "bad")
+        _print_bad(bad)
+        tamper = tampering(work)
+        print(f"tamper cases (bundle of {tamper['files']} files): {tamper['cases']}; "
+              f"detected and named: {tamper['detected']}")
+        if args.lab:
+            _print_lab(lab(work))
+    return 0 if bad["clear"] == bad["tried"] and tamper["detected"] == tamper["cases"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
