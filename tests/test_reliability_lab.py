@@ -71,9 +71,16 @@ def record(kind: str, name: str, **figures: Any) -> None:
             out.write(json.dumps({"kind": kind, "name": name, **figures}) + "\n")
 
 
-def site(tmp: Path, edit: Callable[[Doc], None] | None = None, name: str = "site.yaml") -> Path:
-    """The lab's demo inventory (with its current authorisation), edited, written to ``tmp``."""
+def site(tmp: Path, edit: Callable[[Doc], None] | None = None, name: str = "site.yaml",
+         timetable: bool = False) -> Path:
+    """The lab's demo inventory (with its current authorisation), edited, written to ``tmp``.
+
+    Without ``timetable`` the inventory has no class hours, so a fault test measures bandwidth
+    whatever the time of day it runs at (the timetable has tests of its own).
+    """
     data = yaml.safe_load((STATE / "site.yaml").read_text(encoding="utf-8"))
+    if not timetable:
+        data["schedule"] = {**data.get("schedule", {}), "class_hours": []}
     if edit is not None:
         edit(data)
     path = tmp / name
@@ -583,7 +590,7 @@ def _demo_edit(tmp: Path) -> Callable[[Doc], None]:
 def demo(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A full demo audit (three profiles, every probe) with tcpdump on every agent interface."""
     tmp = tmp_path_factory.mktemp("demo")
-    inv = site(tmp, _demo_edit(tmp))
+    inv = site(tmp, _demo_edit(tmp), timetable=True)  # the demo's own lessons: deferred in class time
     profiles = ("beijing-smart-campus-2023", "gbt22239-2019-level3", "campus-auditor-baseline")
     args = argv(tmp, inv, profiles, "iperf3.bandwidth.runs=1", "iperf3.bandwidth.duration_s=2",
                 "iperf3.bandwidth.omit_s=0", out=tmp / "audit", extra=("--format", "html,md,oscal"))
@@ -666,7 +673,7 @@ def test_no_secret_in_the_bundle_the_state_directory_or_the_logs(demo: dict[str,
     record("secrets", "demo bundle, state directory and logs", secrets=len(secrets), files=len(places),
            occurrences=len(hits))
     print(f"\nsearched {len(places)} files and logs for {len(secrets)} demo secrets: {len(hits)} found")
-    assert len(places) > 60 and any("history" in where for where, _ in places)
+    assert len(places) > 50 and any("history" in where for where, _ in places)
     assert hits == []
 
 
@@ -690,7 +697,7 @@ def test_the_demo_bundle_verifies_and_every_tampering_is_named(demo: dict[str, A
     caught = [r for r in results if r.detected and r.named]
     record("tamper", "full demo bundle", cases=len(results), detected=len(caught))
     print(f"\ntampered with the demo bundle {len(results)} ways: {len(caught)} detected and named")
-    assert len(results) > 100
+    assert len(results) > 90  # ~98 in class hours (bandwidth deferred), ~114 outside
     assert [r for r in results if r not in caught] == []
 
 
