@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import ipaddress
 import json
 import shutil
-import socket
 import ssl
 import threading
 import time
@@ -26,10 +24,6 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from auditor.errors import InputError
 from auditor.history import open_store
@@ -39,6 +33,7 @@ from auditor.scheduling.notify import Notice, build_notice, deliver
 from auditor.signing import Ed25519Signer, init_keys, load_signer
 from tests.history_bundles import BASE_TIME, baseline, regressed
 from tests.test_ops_units import COMMUNITY, install, pending, site_fixture  # noqa: F401 (fixture)
+from tests.test_scheduling import _cert, _free_port
 
 SMTP_USER, SMTP_PASSWORD = "ops-notice", "ops-smtp-Pa55-never-written"
 BEARER = "ops-hook-token-never-written"
@@ -46,25 +41,6 @@ Posts = list[tuple[dict[str, str], bytes]]
 
 
 # ---------------------------------------------------------------------------- real servers
-
-
-def _certificate(tmp: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 (and its key), valid for a day."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "campus-auditor test SMTP")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = tmp / "smtp-cert.pem", tmp / "smtp-key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
 
 
 class Mailbox:
@@ -89,16 +65,10 @@ class Mailbox:
         return AuthResult(success=False, handled=False, message=f"535 5.7.8 bad password {password}")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture()
 def smtp(tmp_path: Path) -> Iterator[tuple[int, Path, Mailbox]]:
     """aiosmtpd on 127.0.0.1: STARTTLS required before anything else, login required."""
-    cert, key = _certificate(tmp_path)
+    cert, key = _cert(tmp_path)
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert, key)
     box = Mailbox()
