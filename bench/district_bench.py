@@ -41,14 +41,14 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import psutil  # noqa: E402
 
-from auditor.agent.client import SignedClient  # noqa: E402
 from auditor.agent.enrol import enrol  # noqa: E402
 from auditor.agent.outbox import pack  # noqa: E402
-from auditor.bundle import ENVELOPE_NAME  # noqa: E402
-from auditor.district.testing import Server, cli  # noqa: E402
 from auditor.district.tlsgen import make_tls  # noqa: E402
+from auditor.lab.district_harness import Server, cli  # noqa: E402
+from auditor.model import ENVELOPE_NAME  # noqa: E402
 from auditor.signing import Ed25519Signer, load_signer  # noqa: E402
-from tests.history_bundles import Synth, template  # noqa: E402
+from auditor.wire.client import SignedClient  # noqa: E402
+from tests.support.history_bundles import Synth, template  # noqa: E402
 
 OUT_OF_SCOPE_PROFILE = "gbt22239-2019-level2"
 
@@ -83,7 +83,7 @@ def start(base: Path, db: str, workers: int = 1, cpu: int | None = None) -> Dist
 
 def small_template(base: Path) -> dict[str, Any]:
     """The report of a real run: one profile, every target out of scope (nothing is sent)."""
-    from tests.test_bundle_verify import OUT_OF_SCOPE
+    from tests.support.inventories import OUT_OF_SCOPE
 
     inv = base / "site.yaml"
     inv.write_text(OUT_OF_SCOPE, encoding="utf-8")
@@ -344,7 +344,7 @@ def dashboard(base: Path, schools: int, runs: int) -> tuple[float, dict[str, tup
 
 
 def scaling(base: Path, report: dict[str, Any], schools: int, per_school: int) -> dict[int, dict[str, float]]:
-    from tests.pg import throwaway_cluster
+    from tests.support.pg import throwaway_cluster
 
     out = {}
     with throwaway_cluster() as cluster:

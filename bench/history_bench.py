@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from auditor.history import open_store  # noqa: E402
 from auditor.history.diff import diff_runs  # noqa: E402
 from auditor.signing import Ed25519Signer, init_keys, load_signer  # noqa: E402
-from tests.history_bundles import BASE_TIME, CISCO_CONFIG, Synth  # noqa: E402
+from tests.support.history_bundles import BASE_TIME, CISCO_CONFIG, Synth  # noqa: E402
 
 LINKS = ["uplink/district/downstream", "uplink/district/upstream"] + [
     f"classroom/room10{n}/{d}" for n in (1, 2, 3) for d in ("downstream", "upstream")]
@@ -117,7 +117,7 @@ def _pg(enabled: bool) -> Iterator[str | None]:
     if not enabled:
         yield None
         return
-    from tests.pg import throwaway_cluster
+    from tests.support.pg import throwaway_cluster
 
     with throwaway_cluster() as cluster:
         yield cluster.new_database()

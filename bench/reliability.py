@@ -2,14 +2,14 @@
 
     .venv/bin/python bench/reliability.py [--lab]
 
-* **bad inputs**: every case of ``tests/test_bad_input.py`` run as the real ``auditor``
+* **bad inputs**: every case of ``tests/support/bad_input.py`` run as the real ``auditor``
   command, one process each; a case is a *clear error* when it exits 2 with one line naming
   what it must (file, line, field) and no traceback. Wall time and peak memory (RSS) of each
   process are measured here, not asserted in the tests (the goal is under 2 s each).
 * **tampering**: one flipped byte in every file of a bundle in turn, every file deleted in
-  turn, and two files added (``tests/test_reliability_tamper.py``); detected = verification
+  turn, and two files added (``tests/support/tamper.py``); detected = verification
   fails and names the file.
-* ``--lab``: runs ``tests/test_reliability_lab.py`` (builds the demo school with prefix
+* ``--lab``: runs ``tests/lab/test_reliability_lab.py`` (builds the demo school with prefix
   ``car``, about ten minutes) and sums what it records: faults injected / survived / false
   passes, the demo bundle's tamper cases, secrets found, and every packet the agent sent
   during a full demo audit (captured / sent by the agent / outside the scope).
@@ -30,9 +30,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import AUDITOR  # noqa: E402
-from tests.test_bad_input import CASES, judge, prepare  # noqa: E402
-from tests.test_reliability_tamper import build_bundle, tamper_sweep  # noqa: E402
+from tests.support.bad_input import CASES, judge, prepare  # noqa: E402
+from tests.support.paths import AUDITOR  # noqa: E402
+from tests.support.tamper import build_bundle, tamper_sweep  # noqa: E402
 
 ENV = {**os.environ, "SNMP_COMMUNITY": "not-used"}
 
@@ -83,7 +83,7 @@ def tampering(work: Path) -> dict[str, Any]:
 def lab(work: Path) -> list[dict[str, Any]]:
     figures = work / "figures.jsonl"
     argv = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
-            str(ROOT / "tests/test_reliability_lab.py")]
+            str(ROOT / "tests/lab/test_reliability_lab.py")]
     done = subprocess.run(argv, cwd=ROOT, env={**os.environ, "RELIABILITY_FIGURES": str(figures)},
                           capture_output=True, text=True, check=False)
     print(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-2000:])

@@ -23,7 +23,7 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 from auditor.plugins import load_plugins
 from auditor.bundle import select_renderers
-from auditor.reports.options import RenderOptions
+from auditor.plugins import RenderOptions
 report = json.loads(open(sys.argv[1], "rb").read())
 renderers = select_renderers(load_plugins().renderers, ["html", "pdf", "md", "oscal"])
 out = {"import": time.perf_counter() - t0}

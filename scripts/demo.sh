@@ -12,9 +12,9 @@ site=/run/campus-auditor-lab/ca/site.yaml   # written by `lab up`: the demo inve
 # The demo has no radios: import two scans taken "on a laptop" in the areas (sample iw output).
 # The gym has no survey, so its Wi-Fi items are reported as errors (no current evidence).
 "$AUDITOR" wifi survey -i "$site" --area teach-301 --tool iw \
-  --from-file auditor/auditor/lab/data/wifi/teaching-301.iw.txt --taken-at "$(date -u +%FT%TZ)"
+  --from-file lab/auditor/lab/data/wifi/teaching-301.iw.txt --taken-at "$(date -u +%FT%TZ)"
 "$AUDITOR" wifi survey -i "$site" --area office-205 --tool iw \
-  --from-file auditor/auditor/lab/data/wifi/office-205.iw.txt --taken-at "$(date -u +%FT%TZ)"
+  --from-file lab/auditor/lab/data/wifi/office-205.iw.txt --taken-at "$(date -u +%FT%TZ)"
 out=audits/demo/$(date -u +%Y%m%dT%H%M%SZ)
 status=0
 ip netns exec ca-agent "$AUDITOR" run \

@@ -38,5 +38,5 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test]'
+.venv/bin/python -m pip install -q -e '.[test]' -e ./lab   # the product, its test tools, and the demo school
 echo "setup: ready (.venv/bin/auditor)"

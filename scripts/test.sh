@@ -1,9 +1,39 @@
 #!/usr/bin/env bash
-# README command 2: install everything, lint and type-check, then run the whole test suite
-# (as root the lab tests build their own namespace school; without root they are skipped).
+# README command 2: install everything, lint, type-check, check the import layers, then run the
+# whole test suite in its three tiers:
+#   tests/unit         pure, in parallel (seconds)
+#   tests/integration  CLI subprocesses, servers on loopback, PostgreSQL, Chromium, in parallel
+#   tests/lab          network namespaces (root), one test at a time: bandwidth is measured there
+# As root the lab tier builds its own namespace school; without root it is skipped.
+#
+#   ./scripts/test.sh --fast     the unit tier with ruff, mypy and the layer contract, no set-up
+#   ./scripts/test.sh [PYTEST ARGS]   everything (extra arguments go to every pytest run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+
+fast=0
+if [ "${1:-}" = "--fast" ]; then
+  fast=1
+  shift
+fi
+if [ "$fast" -eq 0 ] || [ ! -x .venv/bin/python ]; then
+  ./scripts/setup.sh
+fi
+PY=.venv/bin/python
+results=.test-results
+rm -rf "$results" && mkdir -p "$results"
+workers=$($PY -c 'import os; print(max(2, min(4, os.cpu_count() or 2)))')
+
 .venv/bin/ruff check .
 .venv/bin/mypy
-exec .venv/bin/python -m pytest "$@"
+.venv/bin/lint-imports --no-logo
+
+if [ "$fast" -eq 1 ]; then
+  exec $PY -m pytest tests/unit -n "$workers" -q "$@"
+fi
+
+status=0
+$PY -m pytest tests/unit tests/integration -n "$workers" --junitxml="$results/parallel.xml" "$@" || status=$?
+$PY -m pytest tests/lab --junitxml="$results/lab.xml" "$@" || status=$?
+$PY -m tests.support.slowest 15 "$results"/*.xml
+exit "$status"

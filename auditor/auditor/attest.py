@@ -128,14 +128,14 @@ def load_store(store: Path) -> list[tuple[Path, Attestation]]:
 # ------------------------------------------------------------------ the authorisation record
 
 
-def authorisation_entry(loaded: LoadedInventory, store: EvidenceStore, now: datetime | None = None,
-                        lab: bool = False) -> dict[str, Any]:
+def authorisation_entry(loaded: LoadedInventory, store: EvidenceStore,
+                        now: datetime | None = None) -> dict[str, Any]:
     """``report["authorisation"]``: the inventory's written authorisation, whether it was
     current on the stated audit clock, and its document copied into the evidence (hashed)."""
     inv = loaded.inventory
     clock = audit_clock(inv, now)
     entry: dict[str, Any] = {
-        "status": "missing", "lab_run": lab,
+        "status": "missing",
         "clock": {"now": clock.isoformat(timespec="seconds"), "timezone": inv.schedule.timezone,
                   "date": clock.date().isoformat(), "source": "the agent's system clock"},
     }

@@ -28,9 +28,8 @@ import rfc8785
 
 from auditor.errors import AuditorError, InputError, VerificationError
 from auditor.evidence import EvidenceStore
-from auditor.model import Artifact, JsonDict
-from auditor.plugins import Registry, Renderer
-from auditor.reports.options import RenderOptions
+from auditor.model import ENVELOPE_NAME, REPORT_NAME, Artifact, JsonDict
+from auditor.plugins import Registry, Renderer, RenderOptions
 from auditor.secrets import SecretResolver
 from auditor.signing import (
     PUBLIC_NAME,
@@ -43,8 +42,6 @@ from auditor.signing import (
 )
 from auditor.smcrypto import SM2_PUBLIC_NAME, load_sm2_public_key, sm3_hex
 
-REPORT_NAME = "report.json"
-ENVELOPE_NAME = "report.dsse.json"
 _FIXED = {REPORT_NAME, ENVELOPE_NAME, PUBLIC_NAME, SM2_PUBLIC_NAME}
 
 

@@ -1,14 +1,25 @@
-"""One rooted exception hierarchy.
+"""One rooted exception hierarchy; each class carries the exit code the CLI ends with.
 
-Library code raises these; only the CLI turns them into exit codes. Third-party errors
-(pysnmp, subprocess, OS errors) are mapped to these at the probe boundary.
+Library code raises these; only the CLI turns them into exit codes (``exc.exit_code``, as
+click's exceptions do). Third-party errors (pysnmp, subprocess, OS errors) are mapped to these at
+the probe boundary.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+EXIT_OK = 0  # every check passed; the bundle verifies
+EXIT_FINDINGS = 1  # a check failed, errored or was skipped; a bundle does not verify
+EXIT_INPUT = 2  # bad input or usage: nothing was done
+EXIT_INTERNAL = 3  # a bug
+EXIT_UNAVAILABLE = 5  # a service the command needs (database, server) did not answer: retry later
+
 
 class AuditorError(Exception):
     """Root of every error the auditor raises on purpose."""
+
+    exit_code: ClassVar[int] = EXIT_INPUT
 
 
 class InputError(AuditorError):
@@ -61,3 +72,12 @@ class OutOfScope(ProbeError):
 
 class VerificationError(AuditorError):
     """A report bundle cannot be read well enough to verify it."""
+
+    exit_code = EXIT_FINDINGS
+
+
+class ServiceUnavailable(AuditorError):
+    """A service the command needs (a database, the district server) did not answer; nothing was
+    changed, and the same command can be retried later."""
+
+    exit_code = EXIT_UNAVAILABLE

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from auditor.errors import InputError, SecretError
+from auditor.secrets import SecretRef, read_secrets_file
 from auditor.yamlsrc import FieldError, format_loc, line_of, load_yaml, validate
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
@@ -27,32 +28,6 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SecretRef(_Model):
-    """Where a credential comes from: ``{env: NAME}`` or ``{secret: KEY}`` (in secrets_file)."""
-
-    env: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
-    secret: Annotated[str, StringConstraints(min_length=1)] | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_inline(cls, value: object) -> object:
-        if isinstance(value, str | int):
-            raise ValueError(
-                "inline secrets are not allowed: write {env: VARIABLE_NAME} or "
-                "{secret: KEY} (a key in the secrets_file)"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Self:
-        if (self.env is None) == (self.secret is None):
-            raise ValueError("give exactly one of 'env' or 'secret'")
-        return self
-
-    def describe(self) -> str:
-        return f"environment variable {self.env}" if self.env else f"secret {self.secret!r}"
 
 
 class SnmpAccess(_Model):
@@ -389,7 +364,7 @@ class Authorisation(_Model):
     from the network's owner. ``valid_from`` and ``valid_until`` are whole days, both included,
     in the timetable's time zone; ``document`` (optional) is a scan of the signed letter,
     relative to the inventory, hashed into every bundle. ``auditor run`` refuses to probe
-    without a record that is current (the demo school's lab run, ``--lab``, excepted).
+    without a record that is current; so do scheduled runs and district jobs.
     """
 
     authorised_by: Annotated[str, StringConstraints(min_length=1)]
@@ -576,8 +551,6 @@ def secret_refs(value: Any, loc: Loc = ()) -> Iterator[tuple[Loc, SecretRef]]:
 
 def _check_secrets(loaded: LoadedInventory) -> None:
     """The secrets file is private and readable, and names every secret referred to."""
-    from auditor.secrets import read_secrets_file  # noqa: PLC0415 - auditor.secrets imports this module
-
     inv = loaded.inventory
     wanted = [(loc, ref.secret) for loc, ref in secret_refs(inv) if ref.secret is not None]
     if inv.secrets_file is None:
@@ -676,7 +649,7 @@ def check_authorisation(loaded: LoadedInventory, now: datetime | None = None) ->
         raise InputError(
             f"{loaded.path}: authorisation: the inventory has no authorisation record; add one "
             "(authorised_by, role, reference, valid_from, valid_until, optional document) for the "
-            "written permission to audit this network, or pass --lab for the demo school")
+            "written permission to audit this network")
     if clock.date() > auth.valid_until:
         raise InputError(f"{loaded.where(('authorisation', 'valid_until'))}: authorisation {auth.reference} "
                          f"expired on {auth.valid_until} ({stated}); renew it before auditing")
@@ -685,18 +658,3 @@ def check_authorisation(loaded: LoadedInventory, now: datetime | None = None) ->
                          f"starts on {auth.valid_from} ({stated}); wait until then or check the clock")
     return auth
 
-
-LAB_NETWORK = ipaddress.IPv4Network("10.200.0.0/16")  # the namespace demo school (auditor.lab.school)
-
-
-def require_permission(loaded: LoadedInventory, lab: bool, now: datetime | None = None) -> None:
-    """Refuse to audit without a current authorisation record. A ``lab`` run (the namespace
-    demo school) needs none, but its scope must lie inside the lab's own network."""
-    if not lab:
-        check_authorisation(loaded, now)
-        return
-    outside = [str(n) for n in loaded.inventory.scope.allow if not n.subnet_of(LAB_NETWORK)]
-    if outside:
-        raise InputError(f"{loaded.where(('scope', 'allow'))}: --lab is only for the namespace demo school "
-                         f"(scope inside {LAB_NETWORK}), but the scope includes {', '.join(outside)}; "
-                         "drop --lab and add an authorisation record")

@@ -13,6 +13,9 @@ from typing import Any
 
 JsonDict = dict[str, Any]
 
+REPORT_NAME = "report.json"  # a bundle's canonical report
+ENVELOPE_NAME = "report.dsse.json"  # its signed envelope
+
 
 class Status(StrEnum):
     """Outcome of a check or an indicator. ``error`` (could not measure) never counts as pass."""

@@ -20,11 +20,11 @@ from auditor.model import Fact, FactStatus, Finding, JsonDict, Safety, Severity
 if TYPE_CHECKING:
     from auditor.context import RunContext
     from auditor.inventory import Inventory
-    from auditor.reports.options import RenderOptions
 
 PROBE_GROUP = "campus_auditor.probes"
 CHECK_GROUP = "campus_auditor.checks"
 RENDERER_GROUP = "campus_auditor.renderers"
+CLI_GROUP = "campus_auditor.cli"  # click command groups of other distributions (the demo school's `lab`)
 
 
 @dataclass(frozen=True)
@@ -122,13 +122,17 @@ class FactIndex:
         return iter(self.facts.values())
 
 
+P = TypeVar("P", bound=BaseModel)
+
+
 @dataclass(frozen=True)
-class CheckContext:
-    """What a check sees: the inventory, the facts, and its parameters from the profile."""
+class CheckContext(Generic[P]):
+    """What a check sees: the inventory, the facts, and its parameters from the profile (an
+    instance of the check's ``params_model``, so ``CheckContext[MyParams]`` needs no cast)."""
 
     inventory: Inventory
     facts: FactIndex
-    params: BaseModel
+    params: P
 
 
 @runtime_checkable
@@ -138,7 +142,16 @@ class Check(Protocol):
     meta: ClassVar[CheckMeta]
     params_model: ClassVar[type[BaseModel]]
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]: ...
+    def evaluate(self, ctx: CheckContext[Any]) -> list[Finding]: ...
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How a renderer should render. ``lang``: ``zh`` (default) or ``en``. ``bundle_href``: prefix
+    of links to the bundle's files (empty when the rendering is written into the bundle itself)."""
+
+    lang: str = "zh"
+    bundle_href: str = ""
 
 
 @runtime_checkable

@@ -33,9 +33,8 @@ from auditor.evidence import EvidenceStore
 from auditor.evidence_index import build_evidence_index
 from auditor.inventory import LoadedInventory, audit_clock
 from auditor.model import Finding, IndicatorResult, JsonDict
-from auditor.plugins import FactIndex, Plugins
+from auditor.plugins import FactIndex, Plugins, RenderOptions
 from auditor.profile import LoadedProfile
-from auditor.reports.options import RenderOptions
 from auditor.secrets import SecretResolver
 from auditor.signing import Signer, signing_entry
 from auditor.topology import build_topology
@@ -78,12 +77,8 @@ def run_audit(
     on_plan: Callable[[Plan], None] = lambda _p: None,
     sm2_signer: Signer | None = None,
     before_sign: Callable[[JsonDict], JsonDict] | None = None,
-    lab: bool = False,
 ) -> RunResult:
     """Plan, probe, check, sign. Input problems raise InputError before anything is probed.
-
-    ``lab`` marks a run against the namespace demo school (no authorisation record needed;
-    the caller checks that); the report's ``authorisation`` says so.
 
     ``before_sign`` may add to the finished report before it is rendered and signed (the
     scheduled run adds the regressions since the previous comparable run).
@@ -101,7 +96,7 @@ def run_audit(
         store = staging.store
         store.put("inventory/" + inventory.path.name, inventory.raw, "application/yaml",
                   "the site inventory this audit ran with (credential references only)")
-        authorisation = authorisation_entry(inventory, store, options.now, lab)
+        authorisation = authorisation_entry(inventory, store, options.now)
         ctx = RunContext(inventory=inventory.inventory, evidence=store, secrets=secrets)
         started = _now()
         facts = asyncio.run(execute(plan, plugins, ctx, options.concurrency, on_event))

@@ -10,13 +10,42 @@ import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated, Self
 
 import yaml
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
 from auditor.errors import SecretError
-from auditor.inventory import SecretRef
 
 MASK = "********"
+
+
+class SecretRef(BaseModel):
+    """Where a credential comes from: ``{env: NAME}`` or ``{secret: KEY}`` (in secrets_file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    env: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    secret: Annotated[str, StringConstraints(min_length=1)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline(cls, value: object) -> object:
+        if isinstance(value, str | int):
+            raise ValueError(
+                "inline secrets are not allowed: write {env: VARIABLE_NAME} or "
+                "{secret: KEY} (a key in the secrets_file)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.env is None) == (self.secret is None):
+            raise ValueError("give exactly one of 'env' or 'secret'")
+        return self
+
+    def describe(self) -> str:
+        return f"environment variable {self.env}" if self.env else f"secret {self.secret!r}"
 
 
 class SecretResolver:

@@ -274,6 +274,12 @@ def _loc(error: Any) -> list[int | str]:
     return loc
 
 
+def load_model(model: type[M], path: Path) -> M:
+    """Read the YAML file ``path`` and validate it against ``model`` (every problem with its line)."""
+    data, node, _raw = load_yaml(path)
+    return validate(model, data, node, str(path))
+
+
 def validate(model: type[M], data: Any, node: yaml.Node | None, source: str) -> M:
     """Validate parsed YAML against a pydantic model; raise InputError listing every problem.
 

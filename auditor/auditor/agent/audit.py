@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from auditor.agent.config import AgentConfig
-from auditor.district.errors import AgentError
 from auditor.errors import AuditorError
+from auditor.wire.errors import AgentError
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def _time(value: Any) -> datetime | None:
 def run_job(config: AgentConfig, job: dict[str, Any], work: Path, allow_class_hours: bool) -> Path:
     """Run the audit the job asks for; returns the signed bundle directory."""
     from auditor.engine import RunOptions  # noqa: PLC0415
-    from auditor.inventory import load_inventory, require_permission  # noqa: PLC0415
+    from auditor.inventory import check_authorisation, load_inventory  # noqa: PLC0415
     from auditor.plugins import load_plugins  # noqa: PLC0415
     from auditor.profile import load_profile  # noqa: PLC0415
     from auditor.runner import run_audit  # noqa: PLC0415
@@ -87,7 +87,7 @@ def run_job(config: AgentConfig, job: dict[str, Any], work: Path, allow_class_ho
     if config.inventory is None:
         raise AgentError("this agent has no inventory configured")
     inventory = load_inventory(config.inventory)
-    require_permission(inventory, lab=False)  # the district's job does not replace the school's permission
+    check_authorisation(inventory)  # the district's job does not replace the school's permission
     profiles = [load_profile(name) for name in job["profiles"]]
     options = RunOptions(
         allow_class_hours=allow_class_hours,

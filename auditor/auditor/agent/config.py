@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from auditor.district.errors import AgentError
+from auditor.errors import InputError
 from auditor.paths import state_dir
+from auditor.wire.errors import AgentError
+from auditor.yamlsrc import load_model
 
 CONFIG_NAME = "agent.yaml"
 CA_NAME = "district-ca.pem"
@@ -55,20 +57,15 @@ def default_home() -> Path:
 
 def load_agent_config(home: Path) -> AgentConfig:
     path = home / CONFIG_NAME
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         raise AgentError(
             f"{path}: this agent is not enrolled; run: auditor agent enroll URL --token T "
             "--ca district-ca.pem"
-        ) from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise AgentError(f"{path}: unreadable: {exc}") from None
+        )
     try:
-        return AgentConfig.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise AgentError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+        return load_model(AgentConfig, path)
+    except InputError as exc:  # file, line and field, as every other configuration file
+        raise AgentError(str(exc)) from None
 
 
 def save_agent_config(home: Path, config: AgentConfig) -> Path:

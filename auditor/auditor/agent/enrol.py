@@ -5,12 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from auditor.agent.client import SignedClient
 from auditor.agent.config import CA_NAME, AgentConfig, save_agent_config
-from auditor.district.errors import AgentError
-from auditor.district.protocol import enrol_proof, rotate_proof
 from auditor.signing import PRIVATE_NAME, PUBLIC_NAME, init_keys, load_signer
 from auditor.smcrypto import SM2_PRIVATE_NAME, SM2_PUBLIC_NAME, load_sm2_signer
+from auditor.wire.client import SignedClient
+from auditor.wire.errors import AgentError
+from auditor.wire.protocol import enrol_proof, rotate_proof
 
 
 def enrol(

@@ -23,12 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from auditor.agent.client import ServerError, SignedClient, Unreachable
 from auditor.agent.config import AgentConfig
 from auditor.agent.outbox import Entry, Outbox
-from auditor.district.errors import AgentError
 from auditor.errors import AuditorError
 from auditor.signing import load_signer
+from auditor.wire.client import ServerError, SignedClient, Unreachable
+from auditor.wire.errors import AgentError
 
 log = logging.getLogger("auditor.agent")
 

@@ -26,8 +26,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.bundle import ENVELOPE_NAME
-from auditor.district.errors import AgentError
+from auditor.model import ENVELOPE_NAME
+from auditor.wire.errors import AgentError
 
 ARCHIVE = "bundle.tar.gz"
 

@@ -9,12 +9,15 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK
+
+__all__ = ["EXIT_FINDINGS", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OK"]
+
 F = TypeVar("F", bound=Callable[..., Any])
 STATUS_STYLE = {"pass": "green", "fail": "red", "error": "magenta", "skipped": "yellow",
                 "manual": "cyan", "waived": "blue", "not_applicable": "dim"}
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # messages name paths: never break them
 
 
 def key_dir_option(func: F) -> F:

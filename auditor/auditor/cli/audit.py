@@ -96,18 +96,15 @@ class _Progress:
 @click.option("--history-db", default=None, metavar="URL", envvar="AUDITOR_HISTORY_DB",
               help="History store (default $AUDITOR_HISTORY_DB or the state directory's SQLite file).")
 @key_dir_option
-@click.option("--lab", is_flag=True,
-              help="Audit the namespace demo school (scope inside 10.200.0.0/16): no authorisation "
-              "record needed.")
 def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_class_hours: bool,
         sets: tuple[str, ...], concurrency: int, quiet: bool, attestations: Path | None,
         waivers: Path | None, formats: tuple[str, ...], lang: str, history: bool,
-        history_db: str | None, key_dir: Path | None, lab: bool) -> None:
+        history_db: str | None, key_dir: Path | None) -> None:
     """Run an audit and write a signed report bundle to OUT."""
     from auditor.attest import default_store
     from auditor.engine import RunOptions
     from auditor.history.diff import regressions_hook
-    from auditor.inventory import load_inventory, require_permission
+    from auditor.inventory import check_authorisation, load_inventory
     from auditor.plugins import load_plugins
     from auditor.profile import load_profile
     from auditor.runner import run_audit
@@ -115,7 +112,7 @@ def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_c
     from auditor.smcrypto import load_sm2_signer
 
     inventory = load_inventory(inventory_path)
-    require_permission(inventory, lab)  # a current written authorisation, unless --lab
+    check_authorisation(inventory)  # a current written authorisation, before anything else
     profiles = [load_profile(name) for name in profile_names]
     signer = load_signer(key_dir or default_key_dir())
     sm2_signer = load_sm2_signer(key_dir or default_key_dir())
@@ -129,7 +126,7 @@ def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_c
     with progress.progress:
         result = run_audit(inventory, profiles, plugins, signer, out, options, progress,
                            on_plan=lambda plan: progress.set_total(len(plan.tasks)),
-                           sm2_signer=sm2_signer, lab=lab,
+                           sm2_signer=sm2_signer,
                            before_sign=regressions_hook(out, history_db, _warn) if history else None)
     _print_summary(result.report, time.monotonic() - started, out)
     if history:

@@ -331,11 +331,11 @@ def join_parent(ctx: click.Context, url: str, token: str, ca: Path) -> None:
 @click.pass_context
 def forward(ctx: click.Context) -> None:
     """Forward every run not yet forwarded to the parent (city) server, original signatures kept."""
-    from auditor.agent.client import SignedClient
     from auditor.district.config import default_home
-    from auditor.district.errors import DistrictError
     from auditor.district.federation import forward as send
     from auditor.signing import load_signer
+    from auditor.wire.client import SignedClient
+    from auditor.wire.errors import DistrictError
 
     d = _open(ctx)
     parent = d.config.parent

@@ -24,8 +24,7 @@ def report(bundle: Path, formats: tuple[str, ...], lang: str, out: Path | None,
            keys: tuple[Path, ...]) -> None:
     """Render BUNDLE again (e.g. --format pdf --lang en); refuses a bundle that does not verify."""
     from auditor.bundle import render_all, select_renderers, split_pinned_keys, verify_bundle
-    from auditor.plugins import load_plugins
-    from auditor.reports.options import RenderOptions
+    from auditor.plugins import RenderOptions, load_plugins
 
     renderers = select_renderers(load_plugins().renderers, formats)
     try:

@@ -14,12 +14,10 @@ from typing import cast
 import click
 
 from auditor.errors import AuditorError, InputError
+from auditor.facts import Bss
 from auditor.inventory import load_inventory
-from auditor.probes.parsers.wifi_scan import Bss
-from auditor.wifi_survey import Tool, import_scan, surveys_dir
-from auditor.wifi_survey import survey as take_survey
-
-EXIT_INPUT = 2
+from auditor.probes.wifi_capture import Tool, import_scan, surveys_dir
+from auditor.probes.wifi_capture import survey as take_survey
 
 
 @click.group()
@@ -69,7 +67,7 @@ def survey(inventory_path: Path, area: str, point: str | None, interface: str | 
         _survey(inventory_path, area, point, interface, tool, surveys_path, from_file, taken_at)
     except AuditorError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_INPUT)
+        sys.exit(exc.exit_code)
 
 
 def _survey(inventory_path: Path, area: str, point: str | None, interface: str | None,

@@ -8,7 +8,7 @@ directory), so any number of processes can serve one PostgreSQL database.
 Who may call what:
 
 * ``POST /v1/enrol``: anyone holding a one-time enrolment token (and the key it binds);
-* agent endpoints: requests signed by the member's pinned key (``auditor.district.protocol``);
+* agent endpoints: requests signed by the member's pinned key (``auditor.wire.protocol``);
   a school sees and changes only its own jobs, runs and keys;
 * ``/v1/admin/...`` and the dashboard: the district administrator (``Authorization: Bearer`` with
   the token ``auditor district init`` printed, or a dashboard session cookie).
@@ -17,7 +17,6 @@ Who may call what:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import time
@@ -32,18 +31,11 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from auditor.district import dashboard, federation
+from auditor.district.auth import Admin, Member, Who, authenticated_headers, district_of
 from auditor.district.bundles import Receiver, check_digest, spool
 from auditor.district.config import DistrictConfig, load_config
 from auditor.district.db import open_database
-from auditor.district.errors import (
-    BadRequest,
-    DistrictError,
-    Forbidden,
-    TooLarge,
-    Unauthenticated,
-    Unavailable,
-)
-from auditor.district.protocol import read_headers
 from auditor.district.schemas import (
     EnrolRequest,
     EnrolResponse,
@@ -62,77 +54,22 @@ from auditor.district.schemas import (
     TokenOut,
     UploadOut,
 )
-from auditor.district.service import SESSION_COOKIE, District, Principal, PublicKeys
+from auditor.district.service import District, Principal, PublicKeys
 from auditor.errors import InputError
 from auditor.history import StoreUnavailable
+from auditor.wire.errors import (
+    BadRequest,
+    DistrictError,
+    Forbidden,
+    TooLarge,
+    Unavailable,
+)
 
 log = logging.getLogger("auditor.district")
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)
 }
 
-
-def _target(request: Request) -> str:
-    raw = request.scope.get("raw_path") or request.url.path.encode()
-    query = request.scope.get("query_string") or b""
-    return raw.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
-
-
-def _district(request: Request) -> District:
-    district: District = request.app.state.district
-    return district
-
-
-async def _principal(request: Request, check_body: bool) -> Principal:
-    district = _district(request)
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        admin = await run_in_threadpool(district.admin, auth[7:].strip(), "token")
-        if admin is None:
-            raise Unauthenticated("unknown, expired or revoked admin token")
-        return admin
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie and request.method == "GET":
-        admin = await run_in_threadpool(district.admin, cookie, "session")
-        if admin is not None:
-            return admin
-    signed = read_headers(request.headers, time.time(), district.config.clock_skew_s)
-    who = await run_in_threadpool(district.authenticate, signed, request.method, _target(request))
-    request.state.content_sha256 = signed.content_sha256
-    if check_body:
-        body = await request.body()
-        if hashlib.sha256(body).hexdigest() != signed.content_sha256:
-            raise BadRequest("the body does not match its signed SHA-256 (altered or truncated)")
-    return who
-
-
-async def authenticated(request: Request) -> Principal:
-    """The admin or a member whose signature (and body digest) checks out."""
-    return await _principal(request, check_body=True)
-
-
-async def authenticated_headers(request: Request) -> Principal:
-    """As ``authenticated``, leaving the body unread (uploads check it while streaming)."""
-    return await _principal(request, check_body=False)
-
-
-async def member(request: Request) -> Principal:
-    who = await authenticated(request)
-    if who.member is None:
-        raise Forbidden("this endpoint is for enrolled agents (signed requests), not the administrator")
-    return who
-
-
-async def admin(request: Request) -> Principal:
-    who = await authenticated(request)
-    if not who.is_admin:
-        raise Forbidden("this endpoint is for the district administrator")
-    return who
-
-
-Who = Annotated[Principal, Depends(authenticated)]
-Member = Annotated[Principal, Depends(member)]
-Admin = Annotated[Principal, Depends(admin)]
 
 api = APIRouter(prefix="/v1", responses=ERRORS)
 
@@ -142,7 +79,7 @@ async def health(request: Request) -> Health:
     """Whether the server and its database answer (no authentication)."""
 
     def ping() -> None:
-        with _district(request).db.engine.connect() as conn:
+        with district_of(request).db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
     await run_in_threadpool(ping)
@@ -153,7 +90,7 @@ async def health(request: Request) -> Health:
 async def enrol(body: EnrolRequest, request: Request) -> EnrolResponse:
     """Bind the token's school code to the agent's public key. A token works once, until it expires."""
     keys = PublicKeys.parse(body.public_key_pem, body.sm2_public_key_pem)
-    code, kind = await run_in_threadpool(_district(request).enrol, body.token, keys, body.proof)
+    code, kind = await run_in_threadpool(district_of(request).enrol, body.token, keys, body.proof)
     log.info("enrolled %s (%s) with key %s", code, kind, keys.keyid)
     return EnrolResponse(member=code, kind=kind, key_fingerprint=keys.keyid)  # type: ignore[arg-type]
 
@@ -165,7 +102,7 @@ async def poll_jobs(
     wait: Annotated[float, Query(ge=0, le=60, description="long-poll seconds")] = 0,
 ) -> JobsOut:
     """Jobs due for the calling school, claimed for it; waits up to ``wait`` seconds for one."""
-    district = _district(request)
+    district = district_of(request)
     assert who.member is not None
     deadline = time.monotonic() + wait
     while True:
@@ -179,7 +116,7 @@ async def poll_jobs(
 @api.post("/jobs/{job_id}/result", response_model=JobOut, tags=["agent"])
 async def job_result(job_id: str, body: JobResult, request: Request, who: Member) -> JobOut:
     """Report a job done (its bundle uploaded), failed, or deferred to a free window."""
-    district = _district(request)
+    district = district_of(request)
     return await run_in_threadpool(
         district.finish_job, who, job_id, body.status, body.bundle_digest, body.message, body.run_at
     )
@@ -238,7 +175,7 @@ async def upload(
 @api.post("/keys/rotate", response_model=KeyOut, tags=["agent"])
 async def rotate_key(body: RotateRequest, request: Request, who: Member) -> KeyOut:
     """Replace the calling agent's key (signed with the current key; proof signed by the new one)."""
-    district = _district(request)
+    district = district_of(request)
     keys = PublicKeys.parse(body.public_key_pem, body.sm2_public_key_pem)
     keyid = await run_in_threadpool(district.rotate, who, keys, body.proof)
     return next(k for k in await run_in_threadpool(district.keys, who.member) if k.fingerprint == keyid)
@@ -248,7 +185,7 @@ async def rotate_key(body: RotateRequest, request: Request, who: Member) -> KeyO
 async def list_keys(request: Request, who: Who, member: str | None = None) -> KeysOut:
     """Keys of a member (a school: its own; the administrator: any, or all)."""
     member = _readable(who, member)
-    return KeysOut(keys=await run_in_threadpool(_district(request).keys, member))
+    return KeysOut(keys=await run_in_threadpool(district_of(request).keys, member))
 
 
 @api.get("/runs", response_model=RunsOut, tags=["agent", "admin"])
@@ -257,7 +194,7 @@ async def list_runs(
 ) -> RunsOut:
     """Stored runs, newest first (a school: its own only; the administrator: all, or ``school``)."""
     school = _readable(who, school)
-    return RunsOut(runs=await run_in_threadpool(_district(request).runs, school, limit))
+    return RunsOut(runs=await run_in_threadpool(district_of(request).runs, school, limit))
 
 
 def _readable(who: Principal, member: str | None) -> str | None:
@@ -270,7 +207,7 @@ def _readable(who: Principal, member: str | None) -> str | None:
 
 @api.get("/admin/members", response_model=MembersOut, tags=["admin"])
 async def members(request: Request, _who: Admin) -> MembersOut:
-    return MembersOut(members=await run_in_threadpool(_district(request).members))
+    return MembersOut(members=await run_in_threadpool(district_of(request).members))
 
 
 @api.post("/admin/members/{code}/tokens", response_model=TokenOut, tags=["admin"])
@@ -280,7 +217,7 @@ async def new_token(
     """A one-time enrolment token for school (or member district) ``code``."""
     if kind not in {"school", "district"}:
         raise BadRequest("kind is school or district")
-    token, expires = await run_in_threadpool(_district(request).enrolment_token, code, kind, name)
+    token, expires = await run_in_threadpool(district_of(request).enrolment_token, code, kind, name)
     return TokenOut(member=code, token=token, expires_at=expires)
 
 
@@ -289,7 +226,7 @@ async def create_job(body: JobCreate, request: Request, _who: Admin) -> JobOut:
     """Ask a school's agent to run these profiles (now, or within the window)."""
     check_profiles(body.profiles)
     return await run_in_threadpool(
-        _district(request).create_job,
+        district_of(request).create_job,
         body.school,
         body.profiles,
         body.not_before,
@@ -300,13 +237,13 @@ async def create_job(body: JobCreate, request: Request, _who: Admin) -> JobOut:
 
 @api.get("/admin/jobs", response_model=JobsOut, tags=["admin"])
 async def list_jobs(request: Request, _who: Admin, school: str | None = None) -> JobsOut:
-    return JobsOut(jobs=await run_in_threadpool(_district(request).jobs, school))
+    return JobsOut(jobs=await run_in_threadpool(district_of(request).jobs, school))
 
 
 @api.post("/admin/keys/{fingerprint}/revoke", response_model=KeyOut, tags=["admin"])
 async def revoke_key(fingerprint: str, body: RevokeRequest, request: Request, _who: Admin) -> KeyOut:
     """Revoke a key: its later requests and bundles are refused; runs it signed stay, marked."""
-    return await run_in_threadpool(_district(request).revoke, fingerprint, body.reason)
+    return await run_in_threadpool(district_of(request).revoke, fingerprint, body.reason)
 
 
 def check_profiles(names: list[str]) -> None:
@@ -371,12 +308,8 @@ def create_app(config: DistrictConfig, with_dashboard: bool = True) -> FastAPI:
     app.state.receiver = Receiver(district)
     app.state.receiver.clean_stale()
     app.include_router(api)
-    from auditor.district.federation import router as federation_router  # noqa: PLC0415
-
-    app.include_router(federation_router)
+    app.include_router(federation.router)
     if with_dashboard:
-        from auditor.district import dashboard  # noqa: PLC0415
-
         app.include_router(dashboard.router)
         dashboard.install(app)
 
@@ -398,9 +331,7 @@ def openapi(config: DistrictConfig | None = None) -> dict[str, Any]:
     """The OpenAPI document, without opening a database."""
     app = FastAPI(title="campus-auditor district server", version="1", description=__doc__)
     app.include_router(api)
-    from auditor.district.federation import router as federation_router  # noqa: PLC0415
-
-    app.include_router(federation_router)
+    app.include_router(federation.router)
     return app.openapi()
 
 

@@ -31,15 +31,16 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from auditor.bundle import ENVELOPE_NAME
 from auditor.district.db import utcnow
-from auditor.district.errors import BadRequest, BundleRejected, Forbidden, TooLarge
 from auditor.district.models import Key, Upload
 from auditor.district.schemas import UploadOut
 from auditor.district.service import District, Principal
 from auditor.errors import VerificationError
 from auditor.history import BundleRefused
+from auditor.history.store import IngestResult
+from auditor.model import ENVELOPE_NAME
 from auditor.signing import load_public_key, open_envelope
+from auditor.wire.errors import BadRequest, BundleRejected, Forbidden, TooLarge
 
 CHUNK = 256 * 1024
 
@@ -204,28 +205,9 @@ class Receiver:
             shutil.rmtree(final, ignore_errors=True)
             raise BundleRejected(str(exc).replace(f"{final}: ", "")) from None
         self._check_sm2(report, key, final)
-        try:
-            with self.district.db.writer.begin() as conn:
-                conn.execute(
-                    insert(Upload).values(
-                        digest=digest,
-                        member=member,
-                        run_id=result.run.run_id,
-                        key_fingerprint=key.fingerprint,
-                        bundle_dir=str(final),
-                        size=size,
-                        uploaded_at=utcnow(),
-                        origin="agent",
-                    )
-                )
-        except IntegrityError:
-            return UploadOut(digest=digest, run_id=result.run.run_id, school=member, status="already")
-        return UploadOut(
-            digest=digest,
-            run_id=result.run.run_id,
-            school=member,
-            status="already" if result.already_ingested else "ingested",
-        )
+        return record_upload(self.district, Upload(
+            digest=digest, member=member, key_fingerprint=key.fingerprint, bundle_dir=str(final),
+            size=size, origin="agent"), result)
 
     @staticmethod
     def _check_sm2(report: dict[str, Any], key: Any, final: Path) -> None:
@@ -272,6 +254,23 @@ def _check_school(report: dict[str, Any], member: str, key: Any) -> None:
             f"wrong school: the signed report is of school {code!r}, but the upload is from {member} "
             f"(key {key.fingerprint[:19]}…)"
         )
+
+
+def record_upload(district: District, upload: Upload, result: IngestResult) -> UploadOut:
+    """Record an upload whose run the history store holds now (an agent's bundle, or a run a
+    member district forwarded); a second record of the same digest is ``already``."""
+    upload.run_id = result.run.run_id
+    upload.uploaded_at = utcnow()
+    values = {c.name: getattr(upload, c.name) for c in Upload.__table__.columns
+              if getattr(upload, c.name) is not None}
+    out = UploadOut(digest=upload.digest, run_id=result.run.run_id, school=upload.member,
+                    status="already" if result.already_ingested else "ingested")
+    try:
+        with district.db.writer.begin() as conn:
+            conn.execute(insert(Upload).values(**values))
+    except IntegrityError:
+        return out.model_copy(update={"status": "already"})
+    return out
 
 
 def check_digest(value: str) -> str:

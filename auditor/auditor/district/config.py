@@ -11,10 +11,12 @@ import os
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from auditor.district.errors import DistrictError
+from auditor.errors import InputError
 from auditor.paths import user_path
+from auditor.wire.errors import DistrictError
+from auditor.yamlsrc import load_model
 
 CONFIG_NAME = "district.yaml"
 
@@ -65,18 +67,12 @@ def config_path(home: Path | None) -> Path:
 
 def load_config(home: Path | None) -> DistrictConfig:
     path = config_path(home)
+    if not path.exists():
+        raise DistrictError(f"{path}: no district here; run: auditor district init --db URL")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DistrictError(f"{path}: no district here; run: auditor district init --db URL") from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise DistrictError(f"{path}: unreadable: {exc}") from None
-    try:
-        return DistrictConfig.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise DistrictError(f"{path}: {where}: {first['msg']}") from None
+        return load_model(DistrictConfig, path)
+    except InputError as exc:  # file, line and field, as every other configuration file
+        raise DistrictError(str(exc)) from None
 
 
 def save_config(home: Path | None, config: DistrictConfig) -> Path:

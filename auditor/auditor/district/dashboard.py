@@ -19,10 +19,11 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from auditor.district.errors import NotFound, Unauthenticated
+from auditor.district.auth import authenticated
 from auditor.district.i18n import CATEGORIES, labels
 from auditor.district.service import SESSION_COOKIE, District, Principal
 from auditor.district.views import compare, overview, run_bundle, school_runs
+from auditor.wire.errors import NotFound, Unauthenticated
 
 PAGE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
@@ -51,8 +52,6 @@ def _lang(lang: str | None) -> str:
 
 
 async def dashboard_admin(request: Request) -> Principal:
-    from auditor.district.app import authenticated  # noqa: PLC0415 - app imports this module
-
     try:
         who = await authenticated(request)
     except Unauthenticated:

@@ -19,9 +19,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from auditor.district.errors import Unavailable
 from auditor.district.models import SCHEMA_HEAD, VERSION_TABLE
 from auditor.history import HistoryStore, open_store
+from auditor.wire.errors import Unavailable
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _LOCK_ID = 7_220_011  # pg_advisory_lock key of the schema upgrade

@@ -30,18 +30,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from auditor.bundle import ENVELOPE_NAME, REPORT_NAME
+from auditor.district.auth import member
+from auditor.district.bundles import record_upload
 from auditor.district.db import utcnow
-from auditor.district.errors import BundleRejected, Forbidden
 from auditor.district.models import Key, Member, Upload
 from auditor.district.schemas import ForwardIn, Problem, UploadOut
 from auditor.district.service import District, Principal, PublicKeys
 from auditor.errors import VerificationError
-from auditor.history.extract import extract
+from auditor.model import ENVELOPE_NAME, REPORT_NAME
 from auditor.signing import PUBLIC_NAME, load_public_key, open_envelope
+from auditor.wire.errors import BundleRejected, Forbidden
 
 log = logging.getLogger("auditor.district.federation")
 router = APIRouter(
@@ -52,8 +52,6 @@ router = APIRouter(
 
 
 async def _district_member(request: Request) -> Principal:
-    from auditor.district.app import member  # noqa: PLC0415 - app imports this module
-
     who = await member(request)
     if who.kind != "district":
         raise Forbidden("only a member district forwards runs")
@@ -158,35 +156,11 @@ def _store(
         return UploadOut(digest=digest, run_id=row.run_id, school=row.member, status="already")
     final = district.config.data_dir / "forwarded" / school / digest
     _write_summary(final, env_bytes, payload, keys, html)
-    rows = extract(report, str(final), digest, keys.keyid, True)
-    store = district.db.store
-    try:
-        result = store._store(final, rows)  # the history store's insert; the envelope was verified above
-    except IntegrityError:
-        result = store._store(final, rows)
-    try:
-        with district.db.writer.begin() as conn:
-            conn.execute(
-                insert(Upload).values(
-                    digest=digest,
-                    member=school,
-                    run_id=result.run.run_id,
-                    key_fingerprint=keys.keyid,
-                    bundle_dir=str(final),
-                    size=len(env_bytes),
-                    uploaded_at=utcnow(),
-                    origin="federation",
-                    via=via,
-                )
-            )
-    except IntegrityError:
-        return UploadOut(digest=digest, run_id=result.run.run_id, school=school, status="already")
-    return UploadOut(
-        digest=digest,
-        run_id=result.run.run_id,
-        school=school,
-        status="already" if result.already_ingested else "ingested",
-    )
+    # the envelope was verified above, against the school's pinned key
+    result = district.db.store.ingest_verified(final, report, digest, keys.keyid, True)
+    return record_upload(district, Upload(
+        digest=digest, member=school, key_fingerprint=keys.keyid, bundle_dir=str(final),
+        size=len(env_bytes), origin="federation", via=via), result)
 
 
 def _write_summary(
@@ -232,7 +206,7 @@ def pending(district: District, limit: int = 500) -> list[Any]:
 
 def forward(district: District, client: Any) -> ForwardResult:
     """Send every run not yet forwarded to the parent (``client``: a SignedClient as this district)."""
-    from auditor.agent.client import ServerError  # noqa: PLC0415
+    from auditor.wire.client import ServerError  # noqa: PLC0415
 
     result = ForwardResult()
     for row in pending(district):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from auditor.district.config import default_home, load_config
 from auditor.district.db import open_database
-from auditor.district.errors import DistrictError
+from auditor.wire.errors import DistrictError
 
 
 def parse_listen(listen: str) -> tuple[str, int]:

@@ -21,13 +21,13 @@ from sqlalchemy.exc import IntegrityError
 
 from auditor.district.config import DistrictConfig
 from auditor.district.db import Database, utcnow
-from auditor.district.errors import BadRequest, Conflict, NotFound, Unauthenticated
 from auditor.district.models import AdminToken, EnrolmentToken, Job, Key, Member, Nonce, Upload
-from auditor.district.protocol import ENROL_CONTEXT, ROTATE_CONTEXT, SignedRequest, token_sha256
 from auditor.district.schemas import JobOut, KeyOut, MemberOut, RunOut, ScoreOut
 from auditor.errors import VerificationError
 from auditor.signing import fingerprint, load_public_key
 from auditor.smcrypto import load_sm2_public_key
+from auditor.wire.errors import BadRequest, Conflict, NotFound, Unauthenticated
+from auditor.wire.protocol import ENROL_CONTEXT, ROTATE_CONTEXT, SignedRequest, token_sha256
 
 CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
 SESSION_HOURS = 12

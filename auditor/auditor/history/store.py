@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType, SimpleNamespace, TracebackType
+from types import ModuleType, SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 
-from auditor.bundle import ENVELOPE_NAME, REPORT_NAME, verify_bundle
+from auditor.bundle import verify_bundle
 from auditor.errors import VerificationError
 from auditor.history.errors import BundleRefused, RunNotFound, StoreUnavailable
 from auditor.history.extract import Extracted, extract
@@ -47,6 +47,7 @@ from auditor.history.models import (
     Run,
     RunProfile,
 )
+from auditor.model import ENVELOPE_NAME, REPORT_NAME
 from auditor.paths import state_dir
 
 if TYPE_CHECKING:
@@ -308,8 +309,7 @@ class HistoryStore:
     def __enter__(self) -> HistoryStore:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     # -- ingest -----------------------------------------------------------------------------
@@ -320,17 +320,23 @@ class HistoryStore:
         Raises ``BundleRefused`` (nothing stored) when it does not verify."""
         bundle = Path(bundle)
         report, keyid = _verified(bundle, key)
-        digest = bundle_digest(bundle)
-        path = str(bundle.resolve())
-        rows = extract(report, path, digest, keyid, key is not None)
+        return self.ingest_verified(bundle, report, bundle_digest(bundle), keyid, key is not None)
+
+    def ingest_verified(self, bundle: Path, report: dict[str, Any], digest: str, keyid: str,
+                        pinned: bool) -> IngestResult:
+        """Store the run of a report whose signature the caller has verified: ``ingest`` here, and
+        the district's city server for runs a member district forwards (their envelope verified
+        against the school's pinned key). ``digest`` identifies the bundle; storing the same
+        bundle twice stores it once."""
+        rows = extract(report, str(Path(bundle).resolve()), digest, keyid, pinned)
         try:
             return self._store(bundle, rows)
         except IntegrityError:  # another process stored the same bundle meanwhile
             return self._store(bundle, rows)
 
     def store_extracted(self, bundle: Path, rows: Extracted) -> IngestResult:
-        """Store rows extracted from a report whose signature the caller has checked (or, in a
-        throw-away store, a report not signed yet: see ``diff.diff_report``)."""
+        """Store rows extracted from a report not signed yet, in a throw-away store (see
+        ``diff.diff_report``)."""
         return self._store(bundle, rows)
 
     def previous_for(self, school_code: str, profiles: Sequence[str], before: datetime) -> RunInfo | None:

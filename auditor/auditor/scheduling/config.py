@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from auditor.errors import InputError
-from auditor.inventory import SecretRef
 from auditor.paths import state_dir
+from auditor.secrets import SecretRef
 from auditor.yamlsrc import load_yaml, validate
 
 AT = re.compile(r"^(?:(mon|tue|wed|thu|fri|sat|sun) )?([01]\d|2[0-3]):([0-5]\d)$", re.IGNORECASE)

@@ -12,7 +12,6 @@ import os
 import sys
 import time
 from pathlib import Path
-from types import TracebackType
 
 from auditor.errors import InputError
 
@@ -44,8 +43,7 @@ class SchoolLock:
         self._fd = fd
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, *_exc: object) -> None:
         if self._fd is not None:
             os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)

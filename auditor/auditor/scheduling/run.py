@@ -27,7 +27,7 @@ from auditor.errors import AuditorError, SecretError
 from auditor.history import open_store
 from auditor.history.diff import regressions_hook
 from auditor.history.store import HistoryStore
-from auditor.inventory import LoadedInventory, SecretRef, load_inventory, require_permission
+from auditor.inventory import LoadedInventory, check_authorisation, load_inventory
 from auditor.paths import state_dir
 from auditor.plugins import load_plugins
 from auditor.profile import load_profile
@@ -35,7 +35,7 @@ from auditor.runner import run_audit
 from auditor.scheduling import logs, metrics, notify
 from auditor.scheduling.config import ScheduleConfig, load_notify
 from auditor.scheduling.lock import SchoolLock
-from auditor.secrets import SecretResolver
+from auditor.secrets import SecretRef, SecretResolver
 from auditor.signing import default_key_dir, load_signer
 from auditor.smcrypto import load_sm2_signer
 
@@ -95,7 +95,7 @@ def _audit(cfg: ScheduleConfig, resolvers: list[SecretResolver], log: logging.Lo
     try:
         loaded = load_inventory(cfg.inventory)
         resolvers.append(known_secrets(loaded))
-        require_permission(loaded, lab=False)  # a schedule audits only with a current authorisation
+        check_authorisation(loaded)  # a schedule audits only with a current authorisation
         profiles = [load_profile(p) for p in cfg.profiles]
         keys = cfg.key_dir or default_key_dir()
         options = RunOptions(allow_class_hours=cfg.allow_class_hours,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from auditor.model import Fact, FactStatus, Finding, Status
 from auditor.plugins import CheckContext, CheckMeta
@@ -23,7 +23,7 @@ def unmeasured(meta: CheckMeta, target: str, fact: Fact | None, probe: str) -> F
                    facts=(fact.id,), artifacts=fact.artifacts)
 
 
-def per_target(meta: CheckMeta, ctx: CheckContext, kind: str, probe: str,
+def per_target(meta: CheckMeta, ctx: CheckContext[Any], kind: str, probe: str,
                items: Iterable[tuple[str, T]], judge: Callable[[T, str, Fact], Finding]) -> list[Finding]:
     """One finding per ``(target, item)``: the fact of ``kind`` for the target judged, or an
     ``error``/``skipped`` finding when the probe measured nothing usable (never a pass)."""

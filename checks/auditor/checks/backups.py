@@ -95,7 +95,7 @@ def _hours(seconds: float) -> str:
 Judge = Callable[[BackupTarget, Fact, Callable[..., Finding]], Finding]
 
 
-def per_backup(meta: CheckMeta, ctx: CheckContext, judge: Judge) -> list[Finding]:
+def per_backup(meta: CheckMeta, ctx: CheckContext[Any], judge: Judge) -> list[Finding]:
     """One finding per inventory backup target; a missing or failed listing is an error."""
     def finding(backup: BackupTarget, target: str, fact: Fact) -> Finding:
         def make(status: Status, message: str, **kw: Any) -> Finding:
@@ -152,8 +152,7 @@ class BackupFresh:
     )
     params_model: ClassVar[type[BaseModel]] = FreshParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
-        assert isinstance(ctx.params, FreshParams)
+    def evaluate(self, ctx: CheckContext[FreshParams]) -> list[Finding]:
         limit = ctx.params.max_age_hours
 
         def judge(_b: BackupTarget, fact: Fact, make: Callable[..., Finding]) -> Finding:
@@ -180,8 +179,7 @@ class BackupSize:
     )
     params_model: ClassVar[type[BaseModel]] = SizeParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
-        assert isinstance(ctx.params, SizeParams)
+    def evaluate(self, ctx: CheckContext[SizeParams]) -> list[Finding]:
         ratio = ctx.params.min_ratio
 
         def judge(_b: BackupTarget, fact: Fact, make: Callable[..., Finding]) -> Finding:
@@ -234,8 +232,7 @@ class BackupOffsite:
     )
     params_model: ClassVar[type[BaseModel]] = OffsiteParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
-        assert isinstance(ctx.params, OffsiteParams)
+    def evaluate(self, ctx: CheckContext[OffsiteParams]) -> list[Finding]:
         limit = ctx.params.max_age_hours
 
         def judge(backup: BackupTarget, fact: Fact, make: Callable[..., Finding]) -> Finding:
@@ -273,8 +270,7 @@ class BackupRestoreTested:
     )
     params_model: ClassVar[type[BaseModel]] = RestoreParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
-        assert isinstance(ctx.params, RestoreParams)
+    def evaluate(self, ctx: CheckContext[RestoreParams]) -> list[Finding]:
         limit = ctx.params.max_age_days
 
         def judge(backup: BackupTarget, fact: Fact, make: Callable[..., Finding]) -> Finding:
@@ -331,7 +327,7 @@ class DeviceConfigsArchived:
     )
     params_model: ClassVar[type[BaseModel]] = NoParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+    def evaluate(self, ctx: CheckContext[NoParams]) -> list[Finding]:
         # the switches and routers whose configuration the audit reads (not Linux hosts)
         devices = [d for d in ctx.inventory.devices if d.ssh is not None and d.vendor in CONFIG_VENDORS]
         if not devices:

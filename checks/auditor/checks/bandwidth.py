@@ -80,9 +80,8 @@ class UplinkGoodput:
     )
     params_model: ClassVar[type[BaseModel]] = UplinkParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+    def evaluate(self, ctx: CheckContext[UplinkParams]) -> list[Finding]:
         params = ctx.params
-        assert isinstance(params, UplinkParams)
         uplink = ctx.inventory.uplink
         if uplink is None:
             return [Finding(self.meta.id, "uplink", Status.ERROR, self.meta.severity,
@@ -112,9 +111,8 @@ class ClassroomGoodput:
     )
     params_model: ClassVar[type[BaseModel]] = ClassroomParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+    def evaluate(self, ctx: CheckContext[ClassroomParams]) -> list[Finding]:
         params = ctx.params
-        assert isinstance(params, ClassroomParams)
         rooms = ctx.inventory.classrooms
         if not rooms:
             return [Finding(self.meta.id, "classrooms", Status.ERROR, self.meta.severity,

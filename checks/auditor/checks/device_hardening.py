@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,8 +19,9 @@ from auditor.checks._common import unmeasured
 from auditor.inventory import Device
 from auditor.model import Fact, FactStatus, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
-from auditor.probes.parsers.netconfig.names import canonical
+from auditor.vendors.interfaces import canonical
 
+P = TypeVar("P", bound=BaseModel)
 CONFIG_KIND = "device.config"
 SNMP_KIND = "device.snmp"
 DEFAULT_COMMUNITY_KIND = "device.default_community"
@@ -60,7 +61,7 @@ def _outputs(data: Data) -> tuple[str, ...]:
     return tuple(str(path) for path in outputs.values())
 
 
-class DeviceCheck:
+class DeviceCheck(Generic[P]):
     """Base: one finding per supported device from its ``device.config`` fact (or another kind)."""
 
     meta: ClassVar[CheckMeta]
@@ -68,10 +69,10 @@ class DeviceCheck:
     kind: ClassVar[str] = CONFIG_KIND
     probe: ClassVar[str] = CONFIG_PROBE
 
-    def judge(self, device: Device, data: Data, ctx: CheckContext) -> Verdict:
+    def judge(self, device: Device, data: Data, ctx: CheckContext[P]) -> Verdict:
         raise NotImplementedError
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+    def evaluate(self, ctx: CheckContext[P]) -> list[Finding]:
         findings = []
         for device in ctx.inventory.devices:
             if device.vendor not in VENDORS:
@@ -92,7 +93,7 @@ class DeviceCheck:
             findings.append(self._finding(device, fact, ctx))
         return findings
 
-    def _finding(self, device: Device, fact: Fact, ctx: CheckContext) -> Finding:
+    def _finding(self, device: Device, fact: Fact, ctx: CheckContext[P]) -> Finding:
         parsed = fact.data.get("parsed") if self.kind == CONFIG_KIND else fact.data
         if not isinstance(parsed, Mapping):
             verdict = Verdict(Status.ERROR, f"the {self.kind} fact carries no parsed configuration")
@@ -118,7 +119,7 @@ def _tcp(device_fact: Data | None, port: str) -> str | None:
     return str(value) if value is not None else None
 
 
-class TelnetDisabled(DeviceCheck):
+class TelnetDisabled(DeviceCheck[NoParams]):
     meta = _meta(
         "device.telnet_disabled",
         ("网络设备已关闭 Telnet 管理", "Telnet management is disabled on the device"),
@@ -131,7 +132,7 @@ class TelnetDisabled(DeviceCheck):
          "Turn the telnet server off (undo telnet server enable / no enable service telnet-server) and "
          "let VTY lines accept SSH only (protocol inbound ssh / transport input ssh)."))
 
-    def judge(self, device: Device, data: Data, ctx: CheckContext) -> Verdict:
+    def judge(self, device: Device, data: Data, ctx: CheckContext[NoParams]) -> Verdict:
         fact = ctx.facts.get(CONFIG_KIND, f"device/{device.id}")
         port = _tcp(fact.data if fact else None, "23")
         telnet = data["telnet"]
@@ -149,7 +150,7 @@ class TelnetDisabled(DeviceCheck):
         return Verdict(Status.FAIL if config_on else Status.PASS, said, telnet["lines"])
 
 
-class SshV2Only(DeviceCheck):
+class SshV2Only(DeviceCheck[NoParams]):
     meta = _meta(
         "device.ssh_v2_only",
         ("设备以 SSHv2 管理，不兼容 SSHv1", "SSH server is on and accepts version 2 only"),
@@ -160,7 +161,7 @@ class SshV2Only(DeviceCheck):
          "Enable the SSH server and turn off SSHv1 compatibility (undo ssh server compatible-ssh1x / "
          "ip ssh version 2)."))
 
-    def judge(self, device: Device, data: Data, ctx: CheckContext) -> Verdict:
+    def judge(self, device: Device, data: Data, ctx: CheckContext[NoParams]) -> Verdict:
         ssh = data["ssh"]
         if ssh["value"] is None:
             return _unknown("whether the SSH server is on")
@@ -174,7 +175,7 @@ class SshV2Only(DeviceCheck):
         return Verdict(Status.PASS, "the SSH server is on and accepts version 2 only", ssh["lines"])
 
 
-class HttpMgmtSecure(DeviceCheck):
+class HttpMgmtSecure(DeviceCheck[NoParams]):
     meta = _meta(
         "device.http_mgmt_secure",
         ("设备 Web 管理不使用明文 HTTP", "Web management does not use plain HTTP"),
@@ -186,7 +187,7 @@ class HttpMgmtSecure(DeviceCheck):
          "Turn the HTTP server off (undo http server enable / no ip http server / no enable service "
          "web-server http); if web management is needed, enable HTTPS only."))
 
-    def judge(self, device: Device, data: Data, ctx: CheckContext) -> Verdict:
+    def judge(self, device: Device, data: Data, ctx: CheckContext[NoParams]) -> Verdict:
         fact = ctx.facts.get(CONFIG_KIND, f"device/{device.id}")
         port = _tcp(fact.data if fact else None, "80")
         http, https = data["http"], data["https"]
@@ -206,7 +207,7 @@ class HttpMgmtSecure(DeviceCheck):
         return Verdict(Status.PASS, f"the configuration does not enable HTTP and {tcp_text}; {secure}", lines)
 
 
-class NoPlaintextPasswords(DeviceCheck):
+class NoPlaintextPasswords(DeviceCheck[NoParams]):
     meta = _meta(
         "device.no_plaintext_passwords",
         ("设备口令不以明文或可逆加密形式保存", "No password is stored in clear text or reversible form"),
@@ -220,7 +221,7 @@ class NoPlaintextPasswords(DeviceCheck):
          "Use irreversible hashes: local-user ... password irreversible-cipher, password hash, username ... "
          "secret 9, enable secret; remove enable password and line passwords in favour of AAA login."))
 
-    def judge(self, device: Device, data: Data, ctx: CheckContext) -> Verdict:
+    def judge(self, device: Device, data: Data, ctx: CheckContext[NoParams]) -> Verdict:
         users, others = data["users"], data["other_secrets"]
         if users["value"] is None or others["value"] is None:
             return _unknown("the local accounts")
@@ -238,7 +239,7 @@ class NoPlaintextPasswords(DeviceCheck):
                        measured=0.0, threshold=0.0, unit="passwords")
 
 
-class LoginLockout(DeviceCheck):
+class LoginLockout(DeviceCheck[NoParams]):
     meta = _meta(
         "device.login_lockout",
         ("设备配置登录失败锁定", "Repeated login failures lock the account"),
@@ -253,7 +254,7 @@ class LoginLockout(DeviceCheck):
          "password-control login-attempt 3 exceed lock-time 15, login block-for 300 attempts 5 within 60, "
          "aaa local authentication attempts 3."))
 
-    def judge(self, device: Device, data: Data, ctx: CheckContext) -> Verdict:
+    def judge(self, device: Device, data: Data, ctx: CheckContext[NoParams]) -> Verdict:
         lock = data["lockout"]
         if lock["value"] is None:
             return _unknown("the login-failure settings")
@@ -269,7 +270,7 @@ class IdleTimeoutParams(BaseModel):
     max_minutes: float = Field(default=10, gt=0)
 
 
-class IdleTimeout(DeviceCheck):
+class IdleTimeout(DeviceCheck[IdleTimeoutParams]):
     meta = _meta(
         "device.idle_timeout",
         ("控制台与 VTY 会话空闲超时", "Console and VTY sessions time out when idle"),
@@ -281,8 +282,7 @@ class IdleTimeout(DeviceCheck):
          "Set idle-timeout / exec-timeout of at most 10 minutes on console and VTY lines; never 0 0."))
     params_model: ClassVar[type[BaseModel]] = IdleTimeoutParams
 
-    def judge(self, device: Device, data: Data, ctx: CheckContext) -> Verdict:
-        assert isinstance(ctx.params, IdleTimeoutParams)
+    def judge(self, device: Device, data: Data, ctx: CheckContext[IdleTimeoutParams]) -> Verdict:
         terminals = data["terminals"]
         if terminals["value"] is None:
             return _unknown("the console/VTY lines")
@@ -316,7 +316,7 @@ class DefaultAccountsParams(BaseModel):
     names: list[str] = Field(default_factory=lambda: list(DEFAULT_ACCOUNT_NAMES))
 
 
-class NoDefaultAccounts(DeviceCheck):
+class NoDefaultAccounts(DeviceCheck[DefaultAccountsParams]):
     meta = _meta(
         "device.no_default_accounts",
         ("设备无默认或共享管理账号", "No default or shared administrator accounts"),
@@ -329,8 +329,7 @@ class NoDefaultAccounts(DeviceCheck):
          "account, preferably authenticated centrally through AAA."))
     params_model: ClassVar[type[BaseModel]] = DefaultAccountsParams
 
-    def judge(self, device: Device, data: Data, ctx: CheckContext) -> Verdict:
-        assert isinstance(ctx.params, DefaultAccountsParams)
+    def judge(self, device: Device, data: Data, ctx: CheckContext[DefaultAccountsParams]) -> Verdict:
         users = data["users"]
         if users["value"] is None:
             return _unknown("the local accounts")
@@ -345,7 +344,7 @@ class NoDefaultAccounts(DeviceCheck):
                        "account is shared cannot be seen in a configuration", users["lines"])
 
 
-class RemoteAuth(DeviceCheck):
+class RemoteAuth(DeviceCheck[NoParams]):
     meta = _meta(
         "device.remote_auth",
         ("设备登录使用集中认证（RADIUS/TACACS）", "Logins use central AAA (RADIUS/TACACS)"),
@@ -359,7 +358,7 @@ class RemoteAuth(DeviceCheck):
          "the school runs a documented local-account policy instead, attest it as a manual item with "
          "the policy attached and waive this finding."))
 
-    def judge(self, device: Device, data: Data, ctx: CheckContext) -> Verdict:
+    def judge(self, device: Device, data: Data, ctx: CheckContext[NoParams]) -> Verdict:
         aaa = data["aaa"]
         if aaa["value"] is None:
             return _unknown("the AAA configuration")
@@ -371,7 +370,7 @@ class RemoteAuth(DeviceCheck):
                        f"({len(aaa['servers'])} server(s))", aaa["lines"])
 
 
-class RemoteSyslog(DeviceCheck):
+class RemoteSyslog(DeviceCheck[NoParams]):
     meta = _meta(
         "device.remote_syslog",
         ("设备日志发送到远程日志服务器", "Device logs go to a remote syslog server"),
@@ -383,7 +382,7 @@ class RemoteSyslog(DeviceCheck):
          "Send logs to a syslog server: info-center loghost <address> / logging host <address> / "
          "logging server <address>."))
 
-    def judge(self, device: Device, data: Data, ctx: CheckContext) -> Verdict:
+    def judge(self, device: Device, data: Data, ctx: CheckContext[NoParams]) -> Verdict:
         syslog = data["syslog"]
         if syslog["value"] is None:
             return _unknown("the logging configuration")
@@ -392,7 +391,7 @@ class RemoteSyslog(DeviceCheck):
         return Verdict(Status.PASS, "logs go to " + ", ".join(syslog["value"]), syslog["lines"])
 
 
-class Ntp(DeviceCheck):
+class Ntp(DeviceCheck[NoParams]):
     meta = _meta(
         "device.ntp",
         ("设备时钟经 NTP 同步", "Device clock is synchronised by NTP"),
@@ -403,7 +402,7 @@ class Ntp(DeviceCheck):
          "Configure NTP servers (ntp-service unicast-server / ntp server) and confirm the clock is "
          "synchronised."))
 
-    def judge(self, device: Device, data: Data, ctx: CheckContext) -> Verdict:
+    def judge(self, device: Device, data: Data, ctx: CheckContext[NoParams]) -> Verdict:
         servers, sync = data["ntp_servers"], data["ntp_sync"]
         lines = servers["lines"] + sync["lines"]
         if servers["value"] is None:
@@ -420,7 +419,7 @@ class Ntp(DeviceCheck):
                        f"{', '.join(servers['value'])}", lines)
 
 
-class SnmpHardened(DeviceCheck):
+class SnmpHardened(DeviceCheck[NoParams]):
     meta = _meta(
         "device.snmp_hardened",
         ("SNMP 无弱团体名、无写权限，优先 SNMPv3 加密", "SNMP has no weak or writable "
@@ -435,7 +434,7 @@ class SnmpHardened(DeviceCheck):
          "Remove weak and read-write communities and use SNMPv3 users with authPriv (authentication and "
          "encryption); where v2c must stay for now, use a long random community bound to an ACL."))
 
-    def judge(self, device: Device, data: Data, ctx: CheckContext) -> Verdict:
+    def judge(self, device: Device, data: Data, ctx: CheckContext[NoParams]) -> Verdict:
         snmp = data["snmp"]
         if snmp["enabled"] is None:
             return _unknown("the SNMP configuration")
@@ -459,7 +458,7 @@ class SnmpHardened(DeviceCheck):
         return Verdict(Status.PASS, "SNMP uses v3 authPriv only", lines)
 
 
-class MgmtAcl(DeviceCheck):
+class MgmtAcl(DeviceCheck[NoParams]):
     meta = _meta(
         "device.mgmt_acl",
         ("管理访问（VTY、SNMP）受 ACL 限制", "Management access (VTY, SNMP) is restricted by ACL"),
@@ -470,7 +469,7 @@ class MgmtAcl(DeviceCheck):
          "Bind an ACL to the VTY lines (acl N inbound / access-class N in) and to SNMP communities or "
          "v3 groups."))
 
-    def judge(self, device: Device, data: Data, ctx: CheckContext) -> Verdict:
+    def judge(self, device: Device, data: Data, ctx: CheckContext[NoParams]) -> Verdict:
         terminals, snmp, ssh_acl = data["terminals"], data["snmp"], data["ssh_acl"]
         if terminals["value"] is None or snmp["enabled"] is None:
             return _unknown("the VTY and SNMP configuration")
@@ -495,7 +494,7 @@ class UnusedPortsParams(BaseModel):
     ignore: list[str] = Field(default_factory=lambda: ["MEth*", "M-GigabitEthernet*", "GigabitEthernet0/0/0"])
 
 
-class UnusedPortsDown(DeviceCheck):
+class UnusedPortsDown(DeviceCheck[UnusedPortsParams]):
     meta = _meta(
         "device.unused_ports_down",
         ("未使用的接入端口已关闭", "Unused access ports are shut down"),
@@ -507,8 +506,7 @@ class UnusedPortsDown(DeviceCheck):
         requires=(CONFIG_PROBE, SNMP_PROBE))
     params_model: ClassVar[type[BaseModel]] = UnusedPortsParams
 
-    def judge(self, device: Device, data: Data, ctx: CheckContext) -> Verdict:
-        assert isinstance(ctx.params, UnusedPortsParams)
+    def judge(self, device: Device, data: Data, ctx: CheckContext[UnusedPortsParams]) -> Verdict:
         interfaces = data["interfaces"]["value"]
         if interfaces is None:
             return _unknown("the interfaces")
@@ -544,7 +542,7 @@ class UnusedPortsDown(DeviceCheck):
         return {i["key"]: i.get("link") for i in interfaces}, "the interface status output", ()
 
 
-class FirmwareReported(DeviceCheck):
+class FirmwareReported(DeviceCheck[NoParams]):
     meta = _meta(
         "device.firmware_reported",
         ("记录设备型号与软件版本", "Device model and software version are recorded"),
@@ -554,7 +552,7 @@ class FirmwareReported(DeviceCheck):
         ("确认能以审计账号执行 display version / show version。",
          "Make sure the audit account can run display version / show version."))
 
-    def judge(self, device: Device, data: Data, ctx: CheckContext) -> Verdict:
+    def judge(self, device: Device, data: Data, ctx: CheckContext[NoParams]) -> Verdict:
         version = data["version"]
         if version["value"] is None:
             return Verdict(Status.ERROR, "model and software version unknown: the version output is missing "
@@ -563,7 +561,7 @@ class FirmwareReported(DeviceCheck):
                        f"{version.get('version') or 'unknown'}", version["lines"])
 
 
-class ConfigChanged(DeviceCheck):
+class ConfigChanged(DeviceCheck[NoParams]):
     meta = _meta(
         "device.config_changed",
         ("设备配置自上次审计以来未变更", "Configuration unchanged since the last audit"),
@@ -574,7 +572,7 @@ class ConfigChanged(DeviceCheck):
          "Review the diff against the change records; once accepted, this configuration is the new "
          "baseline."))
 
-    def _finding(self, device: Device, fact: Fact, ctx: CheckContext) -> Finding:
+    def _finding(self, device: Device, fact: Fact, ctx: CheckContext[NoParams]) -> Finding:
         data = fact.data
         sha = str(data.get("config_sha256") or "")[:12]
         diff = data.get("diff_artifact")
@@ -590,7 +588,7 @@ class ConfigChanged(DeviceCheck):
                        f"{device.id} ({device.address}): {message}", facts=(fact.id,), artifacts=artifacts)
 
 
-class SnmpDefaultCommunity(DeviceCheck):
+class SnmpDefaultCommunity(DeviceCheck[NoParams]):
     meta = _meta(
         "snmp.default_community",
         ("设备不响应默认 SNMP 团体名", "Device does not answer default SNMP communities"),
@@ -604,7 +602,7 @@ class SnmpDefaultCommunity(DeviceCheck):
     kind = DEFAULT_COMMUNITY_KIND
     probe = DEFAULT_COMMUNITY_PROBE
 
-    def judge(self, device: Device, data: Data, ctx: CheckContext) -> Verdict:
+    def judge(self, device: Device, data: Data, ctx: CheckContext[NoParams]) -> Verdict:
         tried, answered = list(data.get("tried") or []), dict(data.get("answered") or {})
         if not tried:
             return Verdict(Status.ERROR, "no default community was tried")

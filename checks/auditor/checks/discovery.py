@@ -83,7 +83,7 @@ class UnknownHosts:
     )
     params_model: ClassVar[type[BaseModel]] = NoParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+    def evaluate(self, ctx: CheckContext[NoParams]) -> list[Finding]:
         inv = ctx.inventory
         if inv.discovery is None:
             return _no_discovery(self.meta)
@@ -156,7 +156,7 @@ class RogueDhcp:
     )
     params_model: ClassVar[type[BaseModel]] = NoParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+    def evaluate(self, ctx: CheckContext[NoParams]) -> list[Finding]:
         inv = ctx.inventory
         if inv.discovery is None:
             return _no_discovery(self.meta)

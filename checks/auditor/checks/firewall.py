@@ -36,7 +36,7 @@ class OutboundParams(BaseModel):
     reset_means_blocked: bool = False
 
 
-def per_firewall(meta: CheckMeta, ctx: CheckContext, fact_key: tuple[str, str],
+def per_firewall(meta: CheckMeta, ctx: CheckContext[Any], fact_key: tuple[str, str],
                  missing: Callable[[Firewall], str | None], judge: Judge) -> list[Finding]:
     """One finding per inventory firewall; ``missing`` says why it cannot be measured (skipped)."""
     kind, probe = fact_key
@@ -105,7 +105,7 @@ class PublishedOnly:
     )
     params_model: ClassVar[type[BaseModel]] = NoParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+    def evaluate(self, ctx: CheckContext[NoParams]) -> list[Finding]:
         def missing(fw: Firewall) -> str | None:
             if not fw.outside_addresses:
                 return "the inventory lists no outside_addresses for this firewall"
@@ -150,7 +150,7 @@ class ManagementNotExposed:
     )
     params_model: ClassVar[type[BaseModel]] = NoParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+    def evaluate(self, ctx: CheckContext[NoParams]) -> list[Finding]:
         def missing(fw: Firewall) -> str | None:
             if not fw.outside_addresses and fw.management_address is None:
                 return "the inventory lists neither outside_addresses nor management_address"
@@ -203,9 +203,8 @@ class OutboundBlocked:
     )
     params_model: ClassVar[type[BaseModel]] = OutboundParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+    def evaluate(self, ctx: CheckContext[OutboundParams]) -> list[Finding]:
         params = ctx.params
-        assert isinstance(params, OutboundParams)
         blocked = BLOCKED | ({"closed"} if params.reset_means_blocked else set())
 
         def missing(fw: Firewall) -> str | None:
@@ -259,7 +258,7 @@ class DefaultDrop:
     )
     params_model: ClassVar[type[BaseModel]] = NoParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+    def evaluate(self, ctx: CheckContext[NoParams]) -> list[Finding]:
         def missing(fw: Firewall) -> str | None:
             device = ctx.inventory.device(fw.device) if fw.device else None
             if device is None or device.ssh is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,7 +52,7 @@ def port_finding(meta: CheckMeta, target: str, label: str, fact: Fact | None,
     )
 
 
-def _lookup(ctx: CheckContext, ref: PortRef) -> Fact | None:
+def _lookup(ctx: CheckContext[Any], ref: PortRef) -> Fact | None:
     return ctx.facts.get(KIND, f"{ref.device}/{ref.port}")
 
 
@@ -73,9 +73,8 @@ class UplinkPortSpeed:
     )
     params_model: ClassVar[type[BaseModel]] = UplinkPortParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+    def evaluate(self, ctx: CheckContext[UplinkPortParams]) -> list[Finding]:
         params = ctx.params
-        assert isinstance(params, UplinkPortParams)
         uplink = ctx.inventory.uplink
         if uplink is None or uplink.port is None:
             return [Finding(self.meta.id, "uplink", Status.SKIPPED, self.meta.severity,
@@ -102,9 +101,8 @@ class ClassroomPortSpeed:
     )
     params_model: ClassVar[type[BaseModel]] = ClassroomPortParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+    def evaluate(self, ctx: CheckContext[ClassroomPortParams]) -> list[Finding]:
         params = ctx.params
-        assert isinstance(params, ClassroomPortParams)
         findings = []
         for room in ctx.inventory.classrooms:
             if room.access_port is None:

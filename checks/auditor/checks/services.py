@@ -49,7 +49,7 @@ def _open(fact_data: Any) -> list[dict[str, Any]]:
 Judge = Callable[[Server, list[dict[str, Any]]], tuple[list[dict[str, Any]], str, str]]
 
 
-def per_server(meta: CheckMeta, ctx: CheckContext, unit: str, judge: Judge) -> list[Finding]:
+def per_server(meta: CheckMeta, ctx: CheckContext[Any], unit: str, judge: Judge) -> list[Finding]:
     """One finding per inventory server: fail when ``judge`` returns offending ports."""
     def finding(server: Server, target: str, fact: Fact) -> Finding:
         bad, fail_text, pass_text = judge(server, _open(fact.data))
@@ -90,7 +90,7 @@ class RiskyServicesExposed:
     )
     params_model: ClassVar[type[BaseModel]] = NoParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+    def evaluate(self, ctx: CheckContext[NoParams]) -> list[Finding]:
         def judge(_server: Server, ports: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str, str]:
             risky = [p for p in ports if _key(p) in RISKY]
             text = "; ".join(f"{_describe(p)}: {RISKY[_key(p)][0]} ({RISKY[_key(p)][1]})" for p in risky)
@@ -117,7 +117,7 @@ class UnexpectedOpenPorts:
     )
     params_model: ClassVar[type[BaseModel]] = NoParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+    def evaluate(self, ctx: CheckContext[NoParams]) -> list[Finding]:
         def judge(server: Server, ports: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str, str]:
             allowed = ctx.inventory.allowed_ports(server)
             extra = [p for p in ports if port_key(_key(p)) not in allowed]

@@ -12,15 +12,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.checks._common import per_target
+from auditor.facts import Bss
 from auditor.inventory import WifiArea
 from auditor.model import Fact, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
-from auditor.probes.parsers.wifi_scan import Bss
 
 KIND = "wifi.survey"
 PROBE = "wifi.surveys"
@@ -57,7 +57,7 @@ def _points(fact: Fact) -> list[Point]:
     return points
 
 
-def per_area(meta: CheckMeta, ctx: CheckContext, ssids_param: list[str], judge: Judge) -> list[Finding]:
+def per_area(meta: CheckMeta, ctx: CheckContext[Any], ssids_param: list[str], judge: Judge) -> list[Finding]:
     """One finding per Wi-Fi area: missing evidence is error, else what ``judge`` says."""
     wifi = ctx.inventory.wifi
     if wifi is None:
@@ -122,9 +122,8 @@ class Signal:
     )
     params_model: ClassVar[type[BaseModel]] = SignalParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+    def evaluate(self, ctx: CheckContext[SignalParams]) -> list[Finding]:
         p = ctx.params
-        assert isinstance(p, SignalParams)
 
         def judge(area: WifiArea, points: list[Point], ssids: list[str]) -> Verdict:
             limit = {"teaching": p.teaching_dbm, "office": p.office_dbm,
@@ -183,9 +182,8 @@ class Band5GHz:
     )
     params_model: ClassVar[type[BaseModel]] = SsidParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+    def evaluate(self, ctx: CheckContext[SsidParams]) -> list[Finding]:
         p = ctx.params
-        assert isinstance(p, SsidParams)
 
         def judge(_area: WifiArea, points: list[Point], ssids: list[str]) -> Verdict:
             school = [(pt.label, b) for pt in points for b in pt.bss if b.ssid in ssids]
@@ -222,9 +220,8 @@ class Security:
     )
     params_model: ClassVar[type[BaseModel]] = SsidParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+    def evaluate(self, ctx: CheckContext[SsidParams]) -> list[Finding]:
         p = ctx.params
-        assert isinstance(p, SsidParams)
 
         def judge(_area: WifiArea, points: list[Point], ssids: list[str]) -> Verdict:
             school = _unique([b for pt in points for b in pt.bss if b.ssid in ssids])
@@ -291,9 +288,8 @@ class Rogue:
     )
     params_model: ClassVar[type[BaseModel]] = RogueParams
 
-    def evaluate(self, ctx: CheckContext) -> list[Finding]:
+    def evaluate(self, ctx: CheckContext[RogueParams]) -> list[Finding]:
         p = ctx.params
-        assert isinstance(p, RogueParams)
         known = set(ctx.inventory.wifi.known_bssids) if ctx.inventory.wifi else set()
 
         def judge(_area: WifiArea, points: list[Point], ssids: list[str]) -> Verdict:

@@ -20,7 +20,7 @@ from auditor.errors import ProbeError, TargetUnreachable
 from auditor.inventory import Inventory
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
-from auditor.wifi_survey import Survey, load_surveys, surveys_dir
+from auditor.probes.wifi_capture import Survey, load_surveys, surveys_dir
 
 KIND = "wifi.survey"
 

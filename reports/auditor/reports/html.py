@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from auditor.model import JsonDict
-from auditor.reports.options import RenderOptions
+from auditor.plugins import RenderOptions
 from auditor.reports.view import anchor, context
 
 

@@ -59,8 +59,6 @@ _LABELS: dict[str, tuple[str, str]] = {
     "auth.expired": ("已过期", "expired"),
     "auth.not_yet_valid": ("尚未生效", "not yet valid"),
     "auth.missing": ("无授权记录", "no authorisation record"),
-    "auth.lab": ("演示实验环境（命名空间演示学校，无需授权）",
-                 "lab run (the namespace demo school: no authorisation needed)"),
     "auth.valid": ("有效期", "valid"),
     "auth.document": ("授权文件", "document"),
     "auth.clock": ("审计时钟", "audit clock"),

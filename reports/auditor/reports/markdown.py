@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from auditor.model import JsonDict
-from auditor.reports.options import RenderOptions
+from auditor.plugins import RenderOptions
 
 STATUS_MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skipped": "SKIPPED",
                "not_applicable": "N/A", "manual": "MANUAL", "waived": "WAIVED"}

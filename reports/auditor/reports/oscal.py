@@ -63,8 +63,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from auditor.bundle import ENVELOPE_NAME, REPORT_NAME
-from auditor.model import JsonDict
+from auditor.model import ENVELOPE_NAME, REPORT_NAME, JsonDict
 from auditor.signing import PUBLIC_NAME
 
 OSCAL_VERSION = "1.1.3"

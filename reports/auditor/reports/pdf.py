@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import ClassVar
 
 from auditor.model import JsonDict
+from auditor.plugins import RenderOptions
 from auditor.reports import chromium
 from auditor.reports.html import render_page
-from auditor.reports.options import RenderOptions
 
 
 def _has_cjk_font() -> bool:

@@ -12,9 +12,9 @@ from typing import Any
 
 from auditor.evidence_index import build_evidence_index, upgrade_report
 from auditor.model import JsonDict
+from auditor.plugins import RenderOptions
 from auditor.reports import charts
 from auditor.reports.i18n import labels
-from auditor.reports.options import RenderOptions
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 NOT_PASSED = ("fail", "error", "waived", "skipped", "manual")

@@ -18,8 +18,8 @@ import re
 from typing import Any
 
 from auditor.probes.parsers.netconfig.mask import MASK
-from auditor.probes.parsers.netconfig.names import canonical, is_ethernet_port
 from auditor.probes.parsers.netconfig.tree import Config, Hit, lines_of
+from auditor.vendors.interfaces import canonical, is_ethernet_port
 
 View = dict[str, Any]
 VRP = ("huawei", "h3c")

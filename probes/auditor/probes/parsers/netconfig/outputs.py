@@ -19,7 +19,7 @@ import ntc_templates
 import textfsm
 
 from auditor.probes.parsers.netconfig.mask import mask_line
-from auditor.probes.parsers.netconfig.names import canonical
+from auditor.vendors.interfaces import canonical
 
 TEMPLATES = Path(ntc_templates.__file__).parent / "templates"
 

@@ -1,0 +1,118 @@
+"""Tampering: one flipped byte in each file of a bundle in turn, one file deleted in turn, one
+added; every case must be detected and the file named. A bundle re-signed by another key is
+accepted only without a pinned key (``--key``) or trusted keys (``--trusted-keys DIR``).
+
+The bundle comes from a real run whose targets lie outside the scope (nothing is sent), with
+every non-PDF rendering, an SM2 key, an attestation and an authorisation document, so it holds
+each kind of file a bundle can hold except the pcaps and tool outputs of a lab run (the lab
+suite runs the same sweep on a full demo bundle).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from auditor.bundle import canonical
+from auditor.model import ENVELOPE_NAME, REPORT_NAME
+from auditor.signing import PUBLIC_NAME, envelope, init_keys, load_signer, signing_entry
+from tests.support.cli import run_cli
+from tests.support.tamper import build_bundle, tamper_sweep, verdict
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_bundle(tmp_path_factory.mktemp("tamper"))
+
+
+def test_the_bundle_holds_every_kind_of_file(bundle: Path) -> None:
+    names = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()}
+    assert {REPORT_NAME, ENVELOPE_NAME, PUBLIC_NAME, "agent-sm2.pub", "report.html", "report.md",
+            "evidence-index.html", "assessment-results.json", "evidence/inventory/site.yaml",
+            "evidence/authorisation/authorisation.pdf"} <= names
+    assert any(n.startswith("evidence/attestations/files/") for n in names)
+    assert verdict(bundle) == []
+
+
+def test_every_flip_delete_and_addition_is_detected_and_named(bundle: Path, tmp_path: Path) -> None:
+    results = tamper_sweep(bundle, tmp_path)
+    files = sum(1 for p in bundle.rglob("*") if p.is_file())
+    assert len(results) == 2 * files + 2
+    missed = [r for r in results if not (r.detected and r.named)]
+    assert missed == [], "\n".join(f"{r.case} {r.target}: {r.message or 'not detected'}" for r in missed)
+
+
+def test_authorisation_document_is_hashed_into_the_report(bundle: Path) -> None:
+    report = json.loads((bundle / REPORT_NAME).read_bytes())
+    auth = report["authorisation"]
+    assert auth["status"] == "current" and auth["reference"] == "T-AUTH-2026-001"
+    assert auth["document"]["artifact"] == "evidence/authorisation/authorisation.pdf"
+    listed = {a["path"]: a["sha256"] for a in report["artifacts"]}
+    assert listed[auth["document"]["artifact"]] == auth["document"]["sha256"]
+    assert auth["clock"]["timezone"] == "Asia/Shanghai" and auth["clock"]["source"]
+
+
+def _resign(bundle: Path, dst: Path, keys: Path) -> Path:
+    """What a forger does: improve the report, sign it with their own key, ship that key."""
+    shutil.copytree(bundle, dst)
+    report = json.loads((dst / REPORT_NAME).read_bytes())
+    for finding in report["findings"]:
+        finding["status"] = "pass"
+    signer = load_signer(keys)
+    report["signing"] = signing_entry(signer)
+    payload = canonical(report)
+    (dst / REPORT_NAME).write_bytes(payload)
+    (dst / ENVELOPE_NAME).write_text(json.dumps(envelope(payload, signer)), encoding="utf-8")
+    (dst / PUBLIC_NAME).write_bytes(signer.public_key_pem())
+    (dst / "agent-sm2.pub").unlink()
+    return dst
+
+
+def test_a_bundle_resigned_by_another_key(bundle: Path, tmp_path: Path) -> None:
+    forger = tmp_path / "forger"
+    init_keys(forger)
+    forged = _resign(bundle, tmp_path / "forged", forger)
+    shipped = run_cli("verify", str(forged))
+    assert shipped.returncode == 0, shipped.stderr  # self-consistent: only a pinned key can tell
+    assert "key shipped in the bundle" in shipped.stdout
+    genuine = bundle / PUBLIC_NAME
+    pinned = run_cli("verify", str(forged), "--key", str(genuine))
+    assert pinned.returncode == 1 and "report.dsse.json" in pinned.stderr
+    assert "no signature by key" in pinned.stderr
+    trusted = tmp_path / "trusted"
+    trusted.mkdir()
+    shutil.copy(genuine, trusted / "school-a.pub")
+    shutil.copy(bundle / "agent-sm2.pub", trusted / "school-a-sm2.pub")
+    refused = run_cli("verify", str(forged), "--trusted-keys", str(trusted))
+    assert refused.returncode == 1 and "not one of the 2 trusted keys" in refused.stderr
+    accepted = run_cli("verify", str(bundle), "--trusted-keys", str(trusted))
+    assert accepted.returncode == 0 and f"a trusted key in {trusted}" in accepted.stdout, accepted.stderr
+
+
+def test_trusted_keys_must_cover_the_sm2_signature_too(bundle: Path, tmp_path: Path) -> None:
+    trusted = tmp_path / "only-ed25519"
+    trusted.mkdir()
+    shutil.copy(bundle / PUBLIC_NAME, trusted / "school-a.pub")
+    res = run_cli("verify", str(bundle), "--trusted-keys", str(trusted))
+    assert res.returncode == 1 and "signed by SM2 key" in res.stderr and "not one of" in res.stderr
+
+
+def test_a_bundle_dated_in_the_future_is_reported(bundle: Path, tmp_path: Path) -> None:
+    """The agent's clock was a year fast: the signature is fine, the dates are not believable."""
+    keys = tmp_path / "k"
+    init_keys(keys)
+    future = _resign(bundle, tmp_path / "future", keys)
+    report = json.loads((future / REPORT_NAME).read_bytes())
+    report["run"]["started_at"] = "2099-01-01T00:00:00Z"
+    report["run"]["finished_at"] = "2099-01-01T00:05:00Z"
+    payload = canonical(report)
+    (future / REPORT_NAME).write_bytes(payload)
+    (future / ENVELOPE_NAME).write_text(json.dumps(envelope(payload, load_signer(keys))), encoding="utf-8")
+    res = run_cli("verify", str(future))
+    assert res.returncode == 1 and "run.started_at is 2099-01-01" in res.stderr
+    assert "after this computer's clock" in res.stderr and "cannot be trusted" in res.stderr
+    assert base64.b64decode(json.loads((future / ENVELOPE_NAME).read_text())["payload"]) == payload
