@@ -9,10 +9,11 @@
 * **tampering**: one flipped byte in every file of a bundle in turn, every file deleted in
   turn, and two files added (``tests/support/tamper.py``); detected = verification
   fails and names the file.
-* ``--lab``: runs ``tests/lab/test_reliability_lab.py`` (builds the demo school with prefix
-  ``car``, about ten minutes) and sums what it records: faults injected / survived / false
-  passes, the demo bundle's tamper cases, secrets found, and every packet the agent sent
-  during a full demo audit (captured / sent by the agent / outside the scope).
+* ``--lab``: runs ``tests/lab/test_reliability_lab.py`` and ``test_lab_faults.py`` (they build
+  the demo school with prefix ``cat``, about eight minutes) and sums what they record: faults
+  injected / survived / false passes, the demo bundle's tamper cases, secrets found, and every
+  packet the agent sent during a full demo audit (captured / sent by the agent / outside the
+  scope).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def tampering(work: Path) -> dict[str, Any]:
 def lab(work: Path) -> list[dict[str, Any]]:
     figures = work / "figures.jsonl"
     argv = [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
-            str(ROOT / "tests/lab/test_reliability_lab.py")]
+            str(ROOT / "tests/lab/test_reliability_lab.py"), str(ROOT / "tests/lab/test_lab_faults.py")]
     done = subprocess.run(argv, cwd=ROOT, env={**os.environ, "RELIABILITY_FIGURES": str(figures)},
                           capture_output=True, text=True, check=False)
     print(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-2000:])

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # README command 2: install everything, lint, type-check, check the import layers, then run the
 # whole test suite in its three tiers:
-#   tests/unit         pure, in parallel (seconds)
-#   tests/integration  CLI subprocesses, servers on loopback, PostgreSQL, Chromium, in parallel
-#   tests/lab          network namespaces (root), one test at a time: bandwidth is measured there
-# As root the lab tier builds its own namespace school; without root it is skipped.
+#   tests/unit         pure (seconds)
+#   tests/integration  CLI subprocesses, servers on loopback, PostgreSQL, Chromium
+#   tests/lab          network namespaces (root): each xdist worker builds its own demo school
+# All of them run in parallel except the lab tests that measure bandwidth (marked `bandwidth`),
+# which run afterwards, one at a time, with nothing else competing for the CPU.
+# As root the lab tier builds its own namespace schools; without root it is skipped.
 #
 #   ./scripts/test.sh --fast     the unit tier with ruff, mypy and the layer contract, no set-up
 #   ./scripts/test.sh [PYTEST ARGS]   everything (extra arguments go to every pytest run)
@@ -22,7 +24,7 @@ fi
 PY=.venv/bin/python
 results=.test-results
 rm -rf "$results" && mkdir -p "$results"
-workers=$($PY -c 'import os; print(max(2, min(4, os.cpu_count() or 2)))')
+workers=$($PY -c 'import os; print(max(4, min(8, 2 * (os.cpu_count() or 2))))')  # most tests wait on I/O
 
 .venv/bin/ruff check .
 .venv/bin/mypy
@@ -33,7 +35,8 @@ if [ "$fast" -eq 1 ]; then
 fi
 
 status=0
-$PY -m pytest tests/unit tests/integration -n "$workers" --junitxml="$results/parallel.xml" "$@" || status=$?
-$PY -m pytest tests/lab --junitxml="$results/lab.xml" "$@" || status=$?
+$PY -m pytest tests/unit tests/integration tests/lab -m "not bandwidth" -n "$workers" --dist loadfile \
+  --junitxml="$results/parallel.xml" "$@" || status=$?
+$PY -m pytest tests/lab -m bandwidth --junitxml="$results/bandwidth.xml" "$@" || status=$?
 $PY -m tests.support.slowest 15 "$results"/*.xml
 exit "$status"

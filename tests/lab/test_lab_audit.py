@@ -16,7 +16,7 @@ import pytest
 from tests.support.cli import run_cli
 from tests.support.lab import LAB_PREFIX, PROFILE, audit, site_copy
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.bandwidth]  # measures throughput: runs alone
 def _item(report: dict[str, Any], item: str = "smart-env.facilities.1") -> dict[str, Any]:
     return next(i for i in report["indicators"]
                 if i["profile"] == PROFILE and i["indicator"] == item)
@@ -29,7 +29,7 @@ def _findings(report: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
 @pytest.fixture(scope="module")
 def demo(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("demo")
-    res, out, report = audit(lab, tmp, site_copy(tmp), "iperf3.bandwidth.duration_s=2",
+    res, out, report = audit(lab, tmp, site_copy(tmp), "iperf3.bandwidth.duration_s=1",
                               "iperf3.bandwidth.omit_s=1", "iperf3.bandwidth.runs=3",
                               profiles=(PROFILE, "gbt22239-2019-level2"), formats="html,pdf,md,oscal")
     assert res.returncode == 1, res.stdout + res.stderr  # the slow room fails

@@ -44,7 +44,7 @@ from tests.support.browser import ARGS, CHROMIUM, PageLoad, require_chromium
 from tests.support.cli import run_cli
 from tests.support.lab import cannot_build_lab
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.bandwidth]  # measures throughput: runs alone
 LAB = Lab("dt")  # schools dta and dtb, district dtd-district: prefixes no one else uses
 CODES = ("DEMO-0001", "DEMO-0002")
 NAMES = ("演示学校（北京市海淀区示范中学）", "演示学校（北京市海淀区实验小学）")
@@ -81,6 +81,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         pytest.skip(reason)
     out = tmp_path_factory.mktemp("district-demo")
     sets = [a for k, v in FAST.items() for a in ("--set", f"iperf3.bandwidth.{k}={v}")]
+    sets += ["--set", "nmap.services.service_detection=false"]  # the test reads no service names
     try:
         res = _demo("--out", str(out), "--keep", *sets, timeout=480)
         assert res.returncode == 0 and "Traceback" not in res.stderr, res.stdout + res.stderr
@@ -129,7 +130,8 @@ def test_both_bundles_ingested_and_verified_against_the_pinned_keys(demo: Demo) 
         assert res.returncode == 0, res.stdout + res.stderr
         report = json.loads((bundle / "report.json").read_text(encoding="utf-8"))
         assert report["site"]["school"] == {"code": code, "district": "海淀区", "name": name}
-        assert report["run"]["options"]["probe_overrides"] == {"iperf3.bandwidth": FAST}
+        assert report["run"]["options"]["probe_overrides"] == {
+            "iperf3.bandwidth": FAST, "nmap.services": {"service_detection": False}}
         assert report["run"]["options"]["allow_class_hours"] is True
     jobs = sorted(demo.query("select member, status, bundle_digest from district_jobs"))
     assert jobs == [(c, "done", uploads[c][2]) for c in CODES]

@@ -10,14 +10,17 @@ import pytest
 from tests.support.cli import run_cli
 from tests.support.lab import audit as _audit
 from tests.support.lab import site_copy as _site
+from tests.support.paths import DATA
 
 pytestmark = pytest.mark.lab
 GBT2 = "gbt22239-2019-level2"
+SERVICES_ONLY = str(DATA / "profiles" / "services-only.yaml")  # only the nmap probe runs
 QUICK = ("nmap.services.service_detection=false",)
 
 
-def _scan(lab: Any, tmp: Path, edit: Any = None, *sets: str) -> tuple[Any, Path, dict[str, Any]]:
-    res, out, report = _audit(lab, tmp, _site(tmp, edit), *QUICK, *sets, profiles=(GBT2,))
+def _scan(lab: Any, tmp: Path, edit: Any = None, *sets: str,
+          profile: str = GBT2) -> tuple[Any, Path, dict[str, Any]]:
+    res, out, report = _audit(lab, tmp, _site(tmp, edit), *QUICK, *sets, profiles=(profile,))
     assert "Traceback" not in res.stderr
     return res, out, report
 
@@ -66,11 +69,13 @@ def test_unreachable_host_and_missing_nmap_are_errors(lab: Any, tmp_path: Path) 
     def ghost(data: dict[str, Any]) -> None:
         data["servers"][0]["address"] = "10.200.99.2"  # in scope, no route
 
-    _res, _out, report = _scan(lab, tmp_path, ghost, "nmap.services.tcp_ports=[22,80]")
+    _res, _out, report = _scan(lab, tmp_path, ghost, "nmap.services.tcp_ports=[22,80]",
+                               "nmap.services.host_timeout_s=10", profile=SERVICES_ONLY)
     risky = _by_check(report)["services.risky_exposed"]
     assert risky["status"] == "error" and "filtered" in risky["message"]
     other = tmp_path / "b"
     other.mkdir()
-    _res, _out, report = _scan(lab, other, None, "nmap.services.binary=/nonexistent/nmap")
+    _res, _out, report = _scan(lab, other, None, "nmap.services.binary=/nonexistent/nmap",
+                               profile=SERVICES_ONLY)
     risky = _by_check(report)["services.risky_exposed"]
     assert risky["status"] == "error" and "apt-get install nmap" in risky["message"]

@@ -14,7 +14,9 @@ import yaml
 
 from tests.support.cli import run_cli
 
-LAB_PREFIX = "cat"
+# The lab tier's demo school; under pytest-xdist each worker builds its own (cat0, cat1, ...), so
+# tests that do not measure bandwidth can run side by side.
+LAB_PREFIX = "cat" + os.environ.get("PYTEST_XDIST_WORKER", "").removeprefix("gw")
 AGENT = f"{LAB_PREFIX}-agent"
 # `auditor lab up` renders the demo inventory (with the lab's paths and namespace names) here
 DEMO_SITE = Path("/run/campus-auditor-lab") / LAB_PREFIX / "site.yaml"

@@ -49,10 +49,14 @@ def _threads() -> set[str]:
 
 
 def _state(config: pytest.Config) -> dict[str, set[str]]:
-    state = {"namespaces": {f"network namespace {n}" for n in _namespaces()}}
-    if not hasattr(config, "workerinput") and config.pluginmanager.hasplugin("dsession"):
-        return state  # the xdist controller: its workers check their own processes
-    state.update(processes=_children(), sockets=_listening(), threads=_threads())
+    """Namespaces are machine-wide: the xdist controller (or a plain run) checks them, once every
+    worker is done. Processes, sockets and threads belong to a process: each worker checks its own."""
+    state: dict[str, set[str]] = {}
+    worker = hasattr(config, "workerinput")
+    if not worker:
+        state["namespaces"] = {f"network namespace {n}" for n in _namespaces()}
+    if worker or not config.pluginmanager.hasplugin("dsession"):
+        state.update(processes=_children(), sockets=_listening(), threads=_threads())
     return state
 
 

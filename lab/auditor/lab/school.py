@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
-from auditor.lab import backuphost, firewall, lan, netdevices
+from auditor.lab import backuphost, base, firewall, lan, netdevices
 from auditor.lab.base import (
     LAB_NET,
     LEAF_BY_ROLE,
@@ -63,9 +63,9 @@ from auditor.lab.base import (
     veth_names,
     wait_ready,
 )
-from auditor.lab.base import stop_pid as stop_pid  # part of the school's public API
 
 DEFAULT_PREFIX = "ca"
+stop_pid = base.stop_pid  # part of the school's public API (stop a process the lab started)
 SNMP_COMMUNITY = "campus-demo-ro"
 # The server namespace: a real web server on 80, and listeners on ports a school server should
 # not expose (telnet, MySQL, Redis) for the exposed-services probe to find.
