@@ -7,6 +7,7 @@ permission-checked secrets file), never inline.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import ipaddress
 from collections.abc import Iterator
@@ -15,10 +16,20 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from auditor.errors import InputError, SecretError
 from auditor.secrets import SecretRef, read_secrets_file
+from auditor.vendors import names as vendor_names
 from auditor.yamlsrc import FieldError, format_loc, line_of, load_yaml, validate
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
@@ -67,13 +78,27 @@ class SshAccess(_Model):
         return self
 
 
+def _vendor_name(value: str) -> str:
+    allowed = (*vendor_names(), *NON_DEVICE_VENDORS)
+    if value not in allowed:
+        close = difflib.get_close_matches(value, allowed, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(f"unknown vendor {value!r}: {hint}use one of {', '.join(allowed)}")
+    return value
+
+
+NON_DEVICE_VENDORS = ("linux", "other")  # devices the auditor knows but has no configuration checks for
+VendorName = Annotated[str, AfterValidator(_vendor_name),
+                       WithJsonSchema({"type": "string", "enum": [*vendor_names(), *NON_DEVICE_VENDORS]})]
+
+
 class Device(_Model):
     """A network device: switch, router, firewall, WLAN controller."""
 
     id: Ident
     name: str | None = None
     address: ipaddress.IPv4Address
-    vendor: Literal["huawei", "h3c", "ruijie", "cisco", "linux", "other"]
+    vendor: VendorName
     platform: str | None = None
     role: Literal["core", "access", "distribution", "firewall", "wlc", "router", "other"] = "other"
     driver: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")] | None = None  # netmiko type override

@@ -129,6 +129,8 @@ class Finding:
     waiver: Mapping[str, Any] | None = None
     lines: tuple[str, ...] = ()  # configuration lines (or output lines) the verdict relied on
     id: str = ""  # unique within a report (``F0001`` ...), set once every check has run
+    evidence: tuple[Mapping[str, Any], ...] = ()  # those lines with their file and line number
+    fix: tuple[str, ...] = ()  # commands that fix a failure, in the target's own syntax
 
     def to_json(self) -> JsonDict:
         return {
@@ -146,6 +148,8 @@ class Finding:
             "original_status": self.original_status.value if self.original_status else None,
             "waiver": dict(self.waiver) if self.waiver else None,
             "lines": list(self.lines),
+            "evidence": [dict(e) for e in self.evidence],
+            "fix": list(self.fix),
         }
 
 

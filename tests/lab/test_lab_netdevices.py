@@ -106,6 +106,10 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
 }
 PROMPTS = {"core-sw": "<core-sw>", "access-h3c": "<access-h3c>", "access-cisco": "access-cisco#",
            "access-ruijie": "access-ruijie#"}
+# Switches that answer every audit command with their CLI's error reply (one per vendor).
+ERROR_DEVICES = tuple(nd.EmulatedDevice(f"mute-{d.vendor}", d.vendor, d.platform, f"10.200.30.{21 + i}",
+                                        d.hardened, d.profile, answers="errors")
+                      for i, d in enumerate(nd.DEMO_DEVICES))
 ENTERPRISE = {"huawei": "1.3.6.1.4.1.2011.", "h3c": "1.3.6.1.4.1.25506.", "cisco": "1.3.6.1.4.1.9.",
               "ruijie": "1.3.6.1.4.1.4881."}
 
@@ -209,11 +213,12 @@ def _require_lab() -> None:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Lab]:
     _require_lab()
-    _build_namespaces([dev.address for dev in nd.DEMO_DEVICES])
-    running = _Lab(tmp_path_factory.mktemp("hb-netdevices"), nd.DEMO_DEVICES)
+    devices = (*nd.DEMO_DEVICES, *ERROR_DEVICES)
+    _build_namespaces([dev.address for dev in devices])
+    running = _Lab(tmp_path_factory.mktemp("hb-netdevices"), devices)
     try:
         running.start()
-        print(f"\n[hb] 4 devices ready in {running.start_seconds:.2f}s")
+        print(f"\n[hb] {len(devices)} devices ready in {running.start_seconds:.2f}s")
         yield running
     finally:
         running.stop()
@@ -241,9 +246,9 @@ def _snmpget(addr: str, community: str, oid: str) -> subprocess.CompletedProcess
 
 
 def test_netmiko_runs_every_command_on_every_vendor(lab: _Lab) -> None:
-    result = _netmiko(lab, list(lab.devices))
-    assert set(result) == {d.id for d in lab.devices}
-    for dev in lab.devices:
+    result = _netmiko(lab, list(nd.DEMO_DEVICES))
+    assert set(result) == {d.id for d in nd.DEMO_DEVICES}
+    for dev in nd.DEMO_DEVICES:
         got = result[dev.id]
         assert got["prompt"] == PROMPTS[dev.id]
         for command in dev.commands:
@@ -291,7 +296,7 @@ def test_unknown_host_key_is_rejected(lab: _Lab) -> None:
 
 
 def test_snmp_identity_and_communities(lab: _Lab) -> None:
-    for dev in lab.devices:
+    for dev in nd.DEMO_DEVICES:
         res = _snmpget(dev.address, nd.SNMP_COMMUNITY, "1.3.6.1.2.1.1.2.0")
         assert res.returncode == 0, res.stderr
         assert f"OID: .{ENTERPRISE[dev.vendor]}" in res.stdout
@@ -315,7 +320,7 @@ def test_snmp_interfaces_and_lldp_topology(lab: _Lab) -> None:
     core = lab.devices[0]
     rem_names = set(walk(core.address, "1.0.8802.1.1.2.1.4.1.1.9").values())
     assert rem_names == {"access-h3c", "access-cisco", "access-ruijie"}
-    for dev in lab.devices[1:]:
+    for dev in nd.DEMO_DEVICES[1:]:
         assert set(walk(dev.address, "1.0.8802.1.1.2.1.4.1.1.9").values()) == {"core-sw"}
     # ifTable agrees with the CLI: admin-down ports are shut down in the configuration.
     result = _netmiko(lab, [core])
@@ -335,3 +340,55 @@ def test_telnet_listens_only_where_configured(lab: _Lab) -> None:
     for dev in lab.devices:
         res = _in_client([sys.executable, "-I", "-c", script, dev.address], timeout=20)
         assert (res.returncode == 0) == dev.telnet, dev.id
+
+
+def test_a_switch_that_answers_every_command_with_an_error_passes_nothing(lab: _Lab, tmp_path: Path) -> None:
+    """The evidence rule over real SSH: each vendor's error reply to every audit command (the
+    configuration included) is recorded as such, and no device check passes on it."""
+    import yaml
+
+    from auditor.plugins import load_plugins
+
+    checks = sorted(n for n, c in load_plugins().checks.items() if n.startswith("device."))
+    profile = {"schema": 2, "id": "mute-devices", "title": "mute", "version": "1", "source": "tests",
+               "groups": [{"id": "dev", "title": "devices", "items": [
+                   {"id": c, "text": c, "checks": [{"check": c, "params": {}}]} for c in checks]}]}
+    (tmp_path / "profile.yaml").write_text(yaml.safe_dump(profile), encoding="utf-8")
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text(yaml.safe_dump({"user": nd.DEVICE_USERNAME, "password": nd.DEVICE_PASSWORD,
+                                       "enable": nd.ENABLE_SECRET}), encoding="utf-8")
+    secrets.chmod(0o600)
+    (tmp_path / "known_hosts").write_text(nd.known_hosts(lab.state, ERROR_DEVICES), encoding="utf-8")
+    site = {"version": 1, "school": {"name": "mute switches"}, "scope": {"allow": ["10.200.30.0/24"]},
+            "authorisation": {"authorised_by": "张校长", "role": "校长", "reference": "T-MUTE-1",
+                              "valid_from": "2020-01-01", "valid_until": "2099-12-31"},
+            "secrets_file": str(secrets), "agent": {"known_hosts": str(tmp_path / "known_hosts")},
+            "devices": [{"id": d.id, "address": d.address, "vendor": d.vendor,
+                         "ssh": {"username": {"secret": "user"}, "password": {"secret": "password"},
+                                 **({"enable": {"secret": "enable"}} if d.vendor in ("cisco", "ruijie")
+                                    else {})}} for d in ERROR_DEVICES]}
+    (tmp_path / "site.yaml").write_text(yaml.safe_dump(site), encoding="utf-8")
+    auditor = str(Path(sys.executable).parent / "auditor")
+    assert subprocess.run([auditor, "keys", "init", "--key-dir", str(tmp_path / "keys")],
+                          capture_output=True, check=False).returncode == 0
+    res = _in_client([auditor, "run", "-q", "-i", str(tmp_path / "site.yaml"), "-p",
+                      str(tmp_path / "profile.yaml"), "-o", str(tmp_path / "out"), "--key-dir",
+                      str(tmp_path / "keys"), "--allow-class-hours", "--attestations",
+                      str(tmp_path / "none")], timeout=300)
+    assert "Traceback" not in res.stderr, res.stderr
+    assert res.returncode == 1, res.stdout + res.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_bytes())
+    facts = {f["subject"]: f for f in report["facts"] if f["kind"] == "device.config"}
+    for dev in ERROR_DEVICES:
+        fact = facts[f"device/{dev.id}"]
+        assert fact["status"] == "ok", fact  # the session worked: the device answered, with errors
+        states = fact["data"]["view"]["outputs"]
+        assert states["config"]["status"] == "error_reply", (dev.id, states["config"])
+        assert {s["status"] for s in states.values()} == {"error_reply"}, (dev.id, states)
+    findings = [f for f in report["findings"] if f["target"].startswith("device/mute-")]
+    assert len(findings) == len(checks) * len(ERROR_DEVICES)
+    passed = [(f["check"], f["target"], f["message"]) for f in findings if f["status"] == "pass"]
+    assert not passed, passed
+    telnet = next(f for f in findings
+                  if f["check"] == "device.telnet_disabled" and f["target"] == "device/mute-cisco")
+    assert "answered with an error" in telnet["message"] and "Invalid input" in telnet["message"]

@@ -20,10 +20,11 @@ from typing import Any
 from auditor.probes.parsers.file_listing import parse_listing
 from auditor.probes.parsers.if_table import build_if_table, parse_snmpwalk_numeric
 from auditor.probes.parsers.iperf3_json import parse_iperf3_json
-from auditor.probes.parsers.netconfig import parse_device
 from auditor.probes.parsers.nft import parse_nft_json, parse_nft_text
 from auditor.probes.parsers.nmap_xml import parse_nmap_xml
 from auditor.probes.parsers.wifi_scan import parse_iw_scan, parse_nmcli_terse
+from auditor.vendors import family
+from auditor.vendors.contract import Outputs
 from tests.support.paths import DATA
 
 SUFFIX = ".expected.json"
@@ -70,7 +71,7 @@ def _file_parser(path: Path) -> Callable[[], Any] | None:
 def _device_parser(folder: Path) -> Callable[[], Any]:
     vendor = folder.parent.name
     outputs = {p.stem: _text(p) for p in sorted(folder.glob("*.txt"))}
-    return lambda: parse_device(vendor, outputs)
+    return lambda: family(vendor).read(Outputs(texts=outputs)).model_dump(mode="json")
 
 
 def cases() -> Iterator[tuple[str, Path, Callable[[], Any]]]:

@@ -1,5 +1,6 @@
-"""Device hardening checks on facts built from the parsed fixtures: pass on every vendor's
-hardened configuration, fail on its weak one, error when the fact is missing or failed."""
+"""Device checks on facts built from the project's vendor fixtures: pass on every vendor's hardened
+configuration, fail on its weak one (or error where the vendor documents no default), error when the
+fact is missing or failed, and never a pass without evidence."""
 
 from __future__ import annotations
 
@@ -7,32 +8,69 @@ from typing import Any
 
 import pytest
 
+from auditor.checks import device_access, device_hardening
+from auditor.checks.device_base import DeviceCheck, NoParams
 from auditor.checks.device_hardening import (
-    CHECKS,
     ConfigChanged,
     DefaultAccountsParams,
     HttpMgmtSecure,
     IdleTimeout,
     IdleTimeoutParams,
-    NoParams,
+    NoDefaultAccounts,
     SnmpDefaultCommunity,
     SnmpHardened,
     TelnetDisabled,
     UnusedPortsDown,
     UnusedPortsParams,
 )
+from auditor.facts import LoginUsed
 from auditor.inventory import Inventory
 from auditor.model import Fact, FactStatus, Finding, Severity, Status
 from auditor.plugins import Check, CheckContext, FactIndex
-from auditor.probes.parsers.netconfig import MASK, parse_device
-from tests.support.paths import DATA as TEST_DATA
+from auditor.vendors.mask import MASK
+from tests.support.devices import NETCONFIG as TEST_NETCONFIG
+from tests.support.devices import VENDORS, config_fact, read
 
-DATA = TEST_DATA / "netconfig"
-VENDORS = ("huawei", "h3c", "cisco", "ruijie")
-KEYS = ("config", "version", "ntp", "ssh", "interfaces")
-# Checks that fail because something is absent have no configuration line to show for it.
-ABSENCE_CHECKS = {"device.login_lockout", "device.remote_auth", "device.remote_syslog"}
+CHECKS: list[type[Any]] = sorted(
+    {obj for mod in (device_hardening, device_access) for obj in vars(mod).values()
+     if isinstance(obj, type) and issubclass(obj, DeviceCheck) and obj is not DeviceCheck
+     and hasattr(obj, "meta")}, key=lambda c: c.meta.id)
 CONFIG_CHECKS = [c for c in CHECKS if c not in (ConfigChanged, SnmpDefaultCommunity)]
+# Checks that fail because something is absent have no configuration line to show for it.
+ABSENCE_CHECKS = {"device.login_lockout", "device.remote_auth", "device.remote_syslog", "device.ntp",
+                  "device.password_recovery_off"}
+# (check, vendor) that does not fail on the weak fixture, and what it gives instead, with why.
+WEAK_EXCEPTIONS = {
+    ("device.login_lockout", "huawei"): Status.PASS,  # VRP locks after 3 failures by default (documented)
+    ("device.line_login_required", "huawei"): Status.PASS,  # its VTY lines authenticate by password
+    ("device.line_login_required", "cisco"): Status.PASS,
+    ("device.line_passwords_without_users", "h3c"): Status.PASS,  # VTY scheme login
+    ("device.line_login_required", "ruijie"): Status.ERROR,  # RGOS documents no console login default
+    ("device.line_passwords_without_users", "ruijie"): Status.ERROR,
+    ("device.login_lockout", "ruijie"): Status.ERROR,  # RGOS documents no lockout default
+    ("device.server_keys_protected", "huawei"): Status.NOT_APPLICABLE,  # no AAA server at all
+    ("device.server_keys_protected", "h3c"): Status.NOT_APPLICABLE,
+    ("device.server_keys_protected", "cisco"): Status.NOT_APPLICABLE,
+    ("device.server_keys_protected", "ruijie"): Status.NOT_APPLICABLE,
+    ("device.password_recovery_off", "huawei"): Status.NOT_APPLICABLE,  # no such switch in VRP
+    ("device.password_recovery_off", "ruijie"): Status.NOT_APPLICABLE,
+    ("device.firmware_reported", "huawei"): Status.PASS,  # informational: passes whenever known
+    ("device.firmware_reported", "h3c"): Status.PASS,
+    ("device.firmware_reported", "cisco"): Status.PASS,
+    ("device.firmware_reported", "ruijie"): Status.PASS,
+    ("device.clock_synced", "huawei"): Status.ERROR,  # the fixtures hold no clock output
+    ("device.clock_synced", "h3c"): Status.ERROR,
+    ("device.clock_synced", "cisco"): Status.ERROR,
+    ("device.clock_synced", "ruijie"): Status.ERROR,
+}
+HARDENED_EXCEPTIONS = {
+    ("device.password_recovery_off", "huawei"): Status.NOT_APPLICABLE,
+    ("device.password_recovery_off", "ruijie"): Status.NOT_APPLICABLE,
+    ("device.clock_synced", "huawei"): Status.ERROR,
+    ("device.clock_synced", "h3c"): Status.ERROR,
+    ("device.clock_synced", "cisco"): Status.ERROR,
+    ("device.clock_synced", "ruijie"): Status.ERROR,
+}
 
 INV = Inventory.model_validate({
     "school": {"name": "t"},
@@ -41,20 +79,6 @@ INV = Inventory.model_validate({
     "devices": [{"id": f"sw-{v}", "address": f"10.200.9.{i + 2}", "vendor": v} for i, v in enumerate(VENDORS)]
     + [{"id": "srv", "address": "10.200.9.50", "vendor": "linux"}],
 })
-
-
-def config_fact(vendor: str, variant: str, tcp: dict[str, str] | None = None,
-                keys: tuple[str, ...] = KEYS, **extra: Any) -> Fact:
-    outputs = {k: (DATA / vendor / variant / f"{k}.txt").read_text() for k in keys}
-    hardened = variant == "hardened"
-    data = {"vendor": vendor, "address": "x", "parsed": parse_device(vendor, outputs),
-            "outputs": {k: f"evidence/device/sw-{vendor}/{k}.txt" for k in keys},
-            "tcp": tcp if tcp is not None else {"23": "closed" if hardened else "open",
-                                                 "80": "closed" if hardened else "open", "443": "open"},
-            "changed": None, "diff_artifact": None, "previous_sha256": None, "config_sha256": "ab" * 32,
-            **extra}
-    return Fact("device.config", f"device/sw-{vendor}", "ssh.device_config", FactStatus.OK, data,
-                artifacts=(f"evidence/device/sw-{vendor}/config.txt",))
 
 
 def index(*facts: Fact) -> FactIndex:
@@ -76,16 +100,19 @@ def test_pass_on_hardened_fail_on_weak(check_cls: type[Any]) -> None:
     hardened = run(check, index(*(config_fact(v, "hardened") for v in VENDORS)))
     weak = run(check, index(*(config_fact(v, "weak") for v in VENDORS)))
     assert set(hardened) == set(weak) == {f"device/sw-{v}" for v in VENDORS}  # the linux host is skipped
-    informational = check_cls.meta.id == "device.firmware_reported"  # reports, passes whenever known
+    cid = check_cls.meta.id
     for vendor in VENDORS:
         good, bad = hardened[f"device/sw-{vendor}"], weak[f"device/sw-{vendor}"]
-        assert good.status is Status.PASS, (vendor, good.message)
-        assert bad.status is (Status.PASS if informational else Status.FAIL), (vendor, bad.message)
+        assert good.status is HARDENED_EXCEPTIONS.get((cid, vendor), Status.PASS), (vendor, good.message)
+        assert bad.status is WEAK_EXCEPTIONS.get((cid, vendor), Status.FAIL), (vendor, bad.message)
         assert good.facts[0] == f"device.config:device/sw-{vendor}"
         assert f"evidence/device/sw-{vendor}/config.txt" in good.artifacts
-        if check_cls.meta.id not in ABSENCE_CHECKS:
-            assert bad.lines, (vendor, "a failure names the lines it relied on")
-        assert good.lines, (vendor, "a pass names the lines it relied on")
+        if bad.status is Status.FAIL and cid not in ABSENCE_CHECKS:
+            assert bad.lines and bad.evidence, (vendor, "a failure names the lines it relied on")
+            assert all(e["line"] > 0 and e["file"] for e in bad.evidence)
+            assert bad.fix, (vendor, "a failure shows the commands that fix it")
+        if good.status is Status.PASS:
+            assert good.lines, (vendor, "a pass names the lines it relied on")
         shown = "\n".join(bad.lines + good.lines)
         assert not any(s in shown for s in ("Huawei@123", "cisco123", "ruijie123"))
 
@@ -100,21 +127,60 @@ def test_missing_or_failed_fact_is_error(check_cls: type[Any]) -> None:
     assert "authentication failed" in found["device/sw-huawei"].message
     assert found["device/sw-cisco"].status is Status.ERROR
     # the test inventory gives its switches no ssh: a configuration check says so
-    expected = "not audited" if check.kind == "device.config" else "no measurement"
-    assert expected in found["device/sw-cisco"].message
+    assert "not audited" in found["device/sw-cisco"].message
 
 
-@pytest.mark.parametrize("check_cls", [c for c in CONFIG_CHECKS if c.meta.id != "device.firmware_reported"],
+NOT_FROM_CONFIG = {"device.firmware_reported"}  # reads the version output only
+
+
+@pytest.mark.parametrize("check_cls", [c for c in CONFIG_CHECKS if c.meta.id not in NOT_FROM_CONFIG],
                          ids=lambda c: c.meta.id)
-def test_missing_configuration_output_is_error(check_cls: type[Any]) -> None:
-    facts = index(*(config_fact(v, "hardened", keys=("version",)) for v in VENDORS))
-    for finding in run(check_cls(), facts).values():
-        assert finding.status is Status.ERROR, finding.message
+@pytest.mark.parametrize("answer", [
+    None,  # not collected
+    "",  # an empty answer
+    "                ^\nError: Unrecognized command found at '^' position.",  # VRP's error reply
+    "% Invalid input detected at '^' marker.",  # IOS's
+    "% Unknown command.",  # RGOS's
+], ids=["missing", "empty", "vrp-error", "ios-error", "rgos-error"])
+def test_no_configuration_evidence_is_never_a_pass(check_cls: type[Any], answer: str | None) -> None:
+    """The evidence rule: a configuration that is missing, empty or an error reply decides nothing."""
+    for vendor in VENDORS:
+        texts = {"version": (TEST_NETCONFIG / vendor / "hardened" / "version.txt").read_text()}
+        if answer is not None:
+            texts["config"] = answer
+        fact = config_fact(vendor, "hardened", keys=(), the_view=read(vendor, texts), tcp={})
+        finding = run(check_cls(), index(fact))[f"device/sw-{vendor}"]
+        assert finding.status in (Status.ERROR, Status.NOT_APPLICABLE), (vendor, finding.message)
+        assert finding.status is not Status.PASS
 
 
-def test_firmware_error_without_version_output() -> None:
-    facts = index(*(config_fact(v, "hardened", keys=("config",)) for v in VENDORS))
-    assert {f.status for f in run(CONFIG_CHECKS[-1](), facts).values()} == {Status.ERROR}
+@pytest.mark.parametrize("check_cls", [c for c in CONFIG_CHECKS if c.meta.id not in NOT_FROM_CONFIG],
+                         ids=lambda c: c.meta.id)
+def test_a_truncated_configuration_is_never_a_pass(check_cls: type[Any]) -> None:
+    for vendor in VENDORS:
+        full = (TEST_NETCONFIG / vendor / "hardened" / "config.txt").read_text()
+        cut = "\n".join(full.splitlines()[: len(full.splitlines()) * 2 // 3]) + "\n"
+        fact = config_fact(vendor, "hardened", keys=(), the_view=read(vendor, {"config": cut}), tcp={})
+        finding = run(check_cls(), index(fact))[f"device/sw-{vendor}"]
+        assert finding.status in (Status.ERROR, Status.NOT_APPLICABLE), (vendor, finding.message)
+
+
+def test_an_unprivileged_login_is_named_with_its_fix() -> None:
+    texts = {"config": "% Invalid input detected at '^' marker."}
+    view = read("cisco", texts, prompt="access-sw>")
+    assert view.outputs["config"].status == "unprivileged"
+    assert "`ssh.enable` secret" in view.outputs["config"].reason
+    finding = run(TelnetDisabled(), index(config_fact("cisco", "hardened", keys=(), the_view=view, tcp={})))
+    assert finding["device/sw-cisco"].status is Status.ERROR
+    assert "user mode" in finding["device/sw-cisco"].message
+
+
+def test_a_well_known_default_login_fails_default_accounts() -> None:
+    login = LoginUsed(username="admin", well_known_default=True, reason="admin with its published default")
+    fact = config_fact("huawei", "hardened", login=login.model_dump(mode="json"))
+    found = run(NoDefaultAccounts(), index(fact))["device/sw-huawei"]
+    assert found.status is Status.FAIL and "default password" in found.message
+    assert "admin@huawei" not in found.message.lower()
 
 
 def test_telnet_config_and_tcp_disagree() -> None:
@@ -122,8 +188,10 @@ def test_telnet_config_and_tcp_disagree() -> None:
     finding = run(TelnetDisabled(), facts)["device/sw-huawei"]
     assert finding.status is Status.FAIL and "disagree" in finding.message
     assert "telnet off" in finding.message and "TCP 23 is open" in finding.message
-    no_tcp = run(TelnetDisabled(), index(config_fact("huawei", "hardened", tcp={})))
-    assert no_tcp["device/sw-huawei"].status is Status.ERROR
+    # offline (a saved configuration) there is no measurement: the configuration line decides
+    no_tcp = run(TelnetDisabled(), index(config_fact("huawei", "hardened", tcp={})))["device/sw-huawei"]
+    assert no_tcp.status is Status.PASS and "TCP 23 not measured" in no_tcp.message
+    assert no_tcp.evidence[0]["text"] == "undo telnet server enable"
 
 
 def test_http_port_open_fails_even_if_config_says_off() -> None:
@@ -144,14 +212,14 @@ def test_idle_timeout_threshold_param() -> None:
 
 def test_default_accounts_param() -> None:
     facts = index(config_fact("huawei", "hardened"))
-    found = run(CONFIG_CHECKS[6](), facts, DefaultAccountsParams(names=["netops"]))["device/sw-huawei"]
+    found = run(NoDefaultAccounts(), facts, DefaultAccountsParams(names=["netops"]))["device/sw-huawei"]
     assert found.status is Status.FAIL and "netops" in found.message
 
 
 def test_snmp_v2c_only_is_a_lower_weight_failure() -> None:
-    parsed = parse_device("cisco", {"config": "hostname s\nsnmp-server community Zq7-long-rand0m RO 10\n"})
-    fact = Fact("device.config", "device/sw-cisco", "ssh.device_config", FactStatus.OK,
-                {"vendor": "cisco", "parsed": parsed, "tcp": {}})
+    config = "hostname s\nsnmp-server community Zq7-long-rand0m RO 10\nend\n"
+    view = read("cisco", {"config": config})
+    fact = config_fact("cisco", "hardened", keys=("config",), the_view=view, tcp={})
     finding = run(SnmpHardened(), index(fact))["device/sw-cisco"]
     assert finding.status is Status.FAIL and finding.severity is Severity.LOW
     assert "lower weight" in finding.message and "Zq7-long-rand0m" not in finding.message
@@ -201,9 +269,9 @@ def test_default_community_check() -> None:
 
 def test_meta_is_complete_and_ids_unique() -> None:
     ids = [c.meta.id for c in CHECKS]
-    assert len(ids) == len(set(ids)) == 16
+    assert len(ids) == len(set(ids)) == 21
     for cls in CHECKS:
         meta = cls.meta
         assert meta.title_zh and meta.title_en and meta.rationale_zh and meta.remediation_en and meta.requires
         assert cls.params_model is NoParams or cls.params_model.model_config.get("extra") == "forbid"
-    assert "documented local" in CHECKS[7].meta.remediation_en
+    assert "documented local" in device_hardening.RemoteAuth.meta.remediation_en

@@ -29,7 +29,11 @@ BANDWIDTH_CHECKS = {"bandwidth.uplink_goodput", "bandwidth.classroom_goodput", "
 SERVICE_CHECKS = {"services.risky_exposed", "services.unexpected_open"}
 FIREWALL_DENY = {"firewall.default_drop", "firewall.published_only"}
 OUTBOUND = {"firewall.outbound_blocked"}
-ACCOUNTS = {"device.no_default_accounts", "device.no_plaintext_passwords"}
+# a line that asks no login, or a shared line password, identifies nobody (身份鉴别 a)
+ACCOUNTS = {"device.no_default_accounts", "device.no_plaintext_passwords", "device.line_login_required",
+            "device.line_passwords_without_users"}
+# audit records carry the date and time: the clock must be synchronised and right (安全审计 b)
+CLOCK = {"device.ntp", "device.clock_synced"}
 LOGIN_FAILURE = {"device.login_lockout", "device.idle_timeout"}
 DEFAULTS = {"device.no_default_accounts", "snmp.default_community", "device.snmp_hardened"}
 PORTS = SERVICE_CHECKS | {"device.telnet_disabled", "device.http_mgmt_secure", "device.unused_ports_down"}
@@ -44,13 +48,13 @@ MEASURED: dict[str, set[str]] = {
     "6.1.3.2.a": FIREWALL_DENY, "6.1.3.2.c": OUTBOUND, "6.1.4.1.a": ACCOUNTS, "6.1.4.1.b": LOGIN_FAILURE,
     "6.1.4.2.b": DEFAULTS, "6.1.4.3.b": PORTS, "6.1.4.7.a": BACKUP,
     "7.1.3.2.a": FIREWALL_DENY, "7.1.3.2.c": OUTBOUND, "7.1.4.1.a": ACCOUNTS, "7.1.4.1.b": LOGIN_FAILURE,
-    "7.1.4.1.c": REMOTE_MGMT, "7.1.4.2.b": DEFAULTS, "7.1.4.3.a": SYSLOG, "7.1.4.3.b": {"device.ntp"},
+    "7.1.4.1.c": REMOTE_MGMT, "7.1.4.2.b": DEFAULTS, "7.1.4.3.a": SYSLOG, "7.1.4.3.b": CLOCK,
     "7.1.4.3.c": SYSLOG, "7.1.4.4.b": PORTS, "7.1.4.4.c": MGMT_ACL, "7.1.4.8.a": BACKUP,
     "7.1.4.8.b": {"backup.offsite"},
     "8.1.2.1.b": BANDWIDTH_CHECKS, "8.1.3.1.b": {"discovery.unknown_hosts", "discovery.rogue_dhcp"},
     "8.1.3.1.c": OUTBOUND, "8.1.3.1.d": {"wifi.security", "wifi.rogue"}, "8.1.3.2.a": FIREWALL_DENY,
     "8.1.3.2.c": OUTBOUND, "8.1.4.1.a": ACCOUNTS, "8.1.4.1.b": LOGIN_FAILURE, "8.1.4.1.c": REMOTE_MGMT,
-    "8.1.4.2.b": DEFAULTS, "8.1.4.3.a": SYSLOG, "8.1.4.3.b": {"device.ntp"}, "8.1.4.3.c": SYSLOG,
+    "8.1.4.2.b": DEFAULTS, "8.1.4.3.a": SYSLOG, "8.1.4.3.b": CLOCK, "8.1.4.3.c": SYSLOG,
     "8.1.4.4.b": PORTS, "8.1.4.4.c": MGMT_ACL, "8.1.4.9.a": BACKUP, "8.1.4.9.b": {"backup.offsite"},
     "8.1.5.4.d": SYSLOG,
 }

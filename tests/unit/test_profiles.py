@@ -22,6 +22,7 @@ def test_the_baseline_is_informational() -> None:
     assert baseline.scoring == "status"
     own = {ref.check for _c, item in baseline.walk_items() for ref in item.checks}
     assert own == {"device.firmware_reported", "device.config_changed", "device.remote_auth",
+                   "device.server_keys_protected", "device.password_recovery_off",
                    "backup.device_configs", "wifi.band_5ghz"}
     for name in NAMES:
         if name != "campus-auditor-baseline":

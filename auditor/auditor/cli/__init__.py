@@ -19,7 +19,7 @@ from importlib.metadata import entry_points
 
 import click
 
-from auditor.cli import agent, audit, district, history, keys, reports, scheduling, standards, wifi
+from auditor.cli import agent, audit, device, district, history, keys, reports, scheduling, standards, wifi
 from auditor.cli._common import EXIT_INPUT, EXIT_INTERNAL, err_console
 from auditor.errors import AuditorError
 from auditor.plugins import CLI_GROUP
@@ -35,7 +35,7 @@ for _command in (
     audit.run, audit.verify, audit.score_cmd, reports.report,
     standards.attest, standards.profiles, standards.schema, standards.validate,
     standards.probes, standards.checks,
-    keys.keys, wifi.wifi, history.history, history.diff, district.district, agent.agent,
+    keys.keys, wifi.wifi, device.device, history.history, history.diff, district.district, agent.agent,
     scheduling.schedule,
 ):
     cli.add_command(_command)

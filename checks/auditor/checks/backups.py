@@ -17,6 +17,7 @@ from auditor.checks._common import per_target
 from auditor.inventory import BackupTarget
 from auditor.model import Fact, FactStatus, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
+from auditor.vendors import names as vendor_names
 
 KIND = "backup.listing"
 PROBE = "backup.files"
@@ -306,7 +307,6 @@ def _restore_verdict(backup: BackupTarget, data: Mapping[str, Any], limit: int,
                 measured=float(max(age, 0)), threshold=float(limit), unit="days")
 
 
-CONFIG_VENDORS = frozenset({"huawei", "h3c", "ruijie", "cisco"})  # what ssh.device_config reads
 
 
 class DeviceConfigsArchived:
@@ -329,7 +329,7 @@ class DeviceConfigsArchived:
 
     def evaluate(self, ctx: CheckContext[NoParams]) -> list[Finding]:
         # the switches and routers whose configuration the audit reads (not Linux hosts)
-        devices = [d for d in ctx.inventory.devices if d.ssh is not None and d.vendor in CONFIG_VENDORS]
+        devices = [d for d in ctx.inventory.devices if d.ssh is not None and d.vendor in vendor_names()]
         if not devices:
             return [Finding(self.meta.id, "devices", Status.NOT_APPLICABLE, self.meta.severity,
                             "no inventory switch or router has SSH access, so no configuration can be "

@@ -36,12 +36,14 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import paramiko
 
 from auditor.lab import base
+from auditor.vendors import families
 
 DEVICE_USERNAME = "auditor"
 # Lab-only credentials of the emulated devices (never real ones), like the lab SNMP community.
@@ -62,24 +64,11 @@ VENDOR_PLATFORMS: dict[str, str] = {
 }
 
 # The five commands every device answers, per vendor, in the order the auditor runs them.
+# The commands each emulated switch answers from stored outputs: the audit's own commands (the
+# vendor module's), the interface table last; the clock is answered live.
+STORED_OUTPUTS = ("config", "version", "ntp", "ssh", "interfaces")
 VENDOR_COMMANDS: dict[str, tuple[str, ...]] = {
-    "huawei": (
-        "display current-configuration",
-        "display version",
-        "display ntp-service status",
-        "display ssh server status",
-        "display interface brief",
-    ),
-    "cisco": (
-        "show running-config",
-        "show version",
-        "show ntp status",
-        "show ip ssh",
-        "show interfaces status",
-    ),
-}
-VENDOR_COMMANDS["h3c"] = VENDOR_COMMANDS["huawei"]
-VENDOR_COMMANDS["ruijie"] = VENDOR_COMMANDS["cisco"]
+    name: tuple(fam.commands[kind] for kind in STORED_OUTPUTS) for name, fam in families().items()}
 
 _DATA_DIR = Path(__file__).resolve().parent / "data" / "netdevices"
 _HOST_KEY_BITS = 2048
@@ -101,6 +90,9 @@ class EmulatedDevice:
     profile: str
     telnet: bool = False
     snmp_communities: tuple[str, ...] = (SNMP_COMMUNITY,)
+    # "errors": every command the audit sends gets the CLI's unknown-command reply (a device whose
+    # software lacks them, or a view that hides them); logging in and paging still work
+    answers: str = "normal"
 
     @property
     def commands(self) -> tuple[str, ...]:
@@ -654,7 +646,8 @@ def _nos_commands(dev: EmulatedDevice, style: _Style, out_dir: Path) -> dict[str
     prompts = [style.user_prompt] + ([style.enable_prompt] if style.enable_prompt else [])
     commands: dict[str, dict[str, Any]] = {"_default_": {"output": style.unknown}}
     for command in dev.commands:
-        text = (out_dir / _command_file(command)).read_text(encoding="utf-8").rstrip("\n")
+        text = (style.unknown.rstrip("\n") if dev.answers == "errors"
+                else (out_dir / _command_file(command)).read_text(encoding="utf-8").rstrip("\n"))
         allowed = [style.enable_prompt] if command in style.privileged and style.enable_prompt else prompts
         commands[command] = {"output": text, "prompt": allowed, "help": f"execute {command}"}
     for command, text in style.session.items():
@@ -671,8 +664,26 @@ def _nos_commands(dev: EmulatedDevice, style: _Style, out_dir: Path) -> dict[str
     return commands
 
 
-def _shell_class(style: _Style, vendor: str) -> type[Any]:
-    """A fakenos CMDShell that asks for the enable secret like the real device does."""
+def clock_output(vendor: str, now: datetime | None = None) -> str:
+    """What ``display clock`` / ``show clock`` prints now, in the vendor's format (China time)."""
+    now = (now or datetime.now(UTC)).astimezone(timezone(timedelta(hours=8)))
+    if vendor == "huawei":
+        return f"{now:%Y-%m-%d %H:%M:%S}+08:00\n{now:%A}\nTime Zone(Beijing) : UTC+08:00"
+    if vendor == "h3c":
+        return (f"{now:%H:%M:%S}.{now.microsecond // 1000:03d} Beijing {now:%a %m/%d/%Y}\n"
+                "Time Zone : Beijing add 08:00:00")
+    utc = now.astimezone(UTC)
+    if vendor == "ruijie":
+        return f"{utc:%H:%M:%S} UTC {utc:%a}, {utc:%b} {utc.day}, {utc.year}"
+    return f"*{utc:%H:%M:%S}.{utc.microsecond // 1000:03d} UTC {utc:%a %b} {utc.day} {utc.year}"
+
+
+CLOCK_COMMANDS = {name: fam.commands["clock"] for name, fam in families().items()}
+
+
+def _shell_class(style: _Style, vendor: str, clock: bool = True) -> type[Any]:
+    """A fakenos CMDShell that asks for the enable secret like the real device does, and tells the
+    time as the device's clock would (the clock is read live, so it cannot be a stored output)."""
     from fakenos.plugins.shell.cmd_shell import CMDShell  # noqa: PLC0415 - lab extra, only when serving
 
     class VendorShell(CMDShell):  # type: ignore[misc]
@@ -680,6 +691,9 @@ def _shell_class(style: _Style, vendor: str) -> type[Any]:
         base_prompt: str
 
         def default(self, line: str) -> bool:
+            if clock and line.strip() == CLOCK_COMMANDS[vendor]:
+                self.writeline(clock_output(vendor))
+                return False
             if self.prompt == _PASSWORD_PROMPT and style.enable_prompt:
                 if line.strip() == ENABLE_SECRET:
                     self.prompt = style.enable_prompt.format(base_prompt=self.base_prompt)
@@ -727,7 +741,7 @@ def _fakenos_for(state_dir: Path, dev: EmulatedDevice) -> Any:
         }
     }
     net = FakeNOS(inventory=inventory, plugins=[nos])
-    net.shell_plugins["CMDShell"] = _shell_class(style, dev.vendor)
+    net.shell_plugins["CMDShell"] = _shell_class(style, dev.vendor, clock=dev.answers != "errors")
     return net
 
 

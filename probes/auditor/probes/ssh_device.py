@@ -3,9 +3,10 @@
 One session per device: the agent's TCP connects to the management ports (23, 80, 443) come
 first, so the telnet check can confirm the configuration with a measurement; then netmiko logs
 in (host key checked by :mod:`auditor.sshclient`), enters enable mode where a secret is given,
-and runs the few read-only commands of ``parsers.netconfig.COMMANDS`` for the vendor. Every
-output is masked (password hashes, communities, keys) before it is stored as evidence; the
-parser reads it as printed and masks every line it quotes. The masked running configuration
+and runs the read-only commands of the device's vendor family (``auditor.vendors``), which reads
+them into a :class:`~auditor.facts.DeviceView` (an error reply, an empty or cut answer is not
+evidence). Every output is masked (password hashes, communities, keys) before it is stored as
+evidence; the family reads it as printed and masks every line it quotes. The masked running configuration
 is compared with the one archived by the previous audit in the agent's state directory
 ("configuration changed since the last audit").
 Addresses found in a configuration (NTP, syslog, RADIUS servers) are never contacted.
@@ -19,6 +20,9 @@ import difflib
 import hashlib
 import json
 import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,15 +30,18 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.context import RunContext
-from auditor.errors import ProbeError
 from auditor.evidence import safe_name
+from auditor.facts import LoginUsed
 from auditor.inventory import Device, Inventory
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
 from auditor.sshclient import Credentials, KnownHosts, host_entry, map_ssh_error
+from auditor.vendors import family
+from auditor.vendors import names as vendor_names
+from auditor.vendors.contract import Outputs, VendorFamily
+from auditor.vendors.mask import mask_config
 
 KIND = "device.config"
-DRIVERS = {"huawei": "huawei", "h3c": "hp_comware", "ruijie": "ruijie_os", "cisco": "cisco_ios"}
 TCP_PORTS = (23, 80, 443)
 # Lines that change without a configuration change (timestamps, byte counts) are left out of the diff.
 _VOLATILE = re.compile(
@@ -72,56 +79,58 @@ class SshDeviceConfigProbe:
                       params={"device": d.id, "settings": settings.model_dump()},
                       produces=((KIND, f"device/{d.id}"),), safety=Safety.PASSIVE,
                       locks=frozenset({f"ssh:{d.address}"}), estimated_seconds=min(budget, 15.0))
-            for d in inventory.devices if d.ssh is not None and d.vendor in DRIVERS
+            for d in inventory.devices if d.ssh is not None and d.vendor in vendor_names()
         ]
 
     async def run(self, task: ProbeTask, ctx: RunContext) -> list[Fact]:
-        from auditor.probes.parsers.netconfig import (  # noqa: PLC0415 - ntc-templates load lazily
-            COMMANDS,
-            mask_config,
-            parse_device,
-        )
-
         device = ctx.inventory.device(task.params["device"])
         assert device.ssh is not None
+        fam = family(device.vendor)
         s = SshDeviceSettings.model_validate(task.params["settings"])
         tcp = {str(port): await tcp_state(str(device.address), port, s.tcp_timeout_s) for port in TCP_PORTS}
         creds = Credentials.resolve(device.ssh, ctx.secrets, f"devices[{device.id}].ssh")
-        commands = COMMANDS[device.vendor]
         known = ctx.known_hosts()
-        raw = await asyncio.to_thread(_collect, device, creds, known, commands, s)
-        outputs: dict[str, str] = {}
-        masked: dict[str, str] = {}
-        artifacts: dict[str, str] = {}
-        failed: dict[str, str] = {}
-        for key, command in commands.items():
-            got = raw.get(key)
-            if isinstance(got, Exception):
-                failed[key] = f"{command}: {got}"
-                continue
-            if got is None:
-                continue
-            outputs[key] = ctx.secrets.mask(got)  # parsed as read; the parser masks what it quotes
-            text = mask_config(device.vendor, outputs[key])
-            masked[key] = text
-            artifact = ctx.evidence.put(f"devices/{device.id}/{safe_name(command)}.txt", text.encode(),
-                                        "text/plain", f"`{command}` on {device.id} (secrets masked)")
-            artifacts[key] = artifact.path
-        if "config" not in outputs:
-            raise ProbeError(f"device {device.id}: could not read the running configuration "
-                             f"({failed.get('config', 'no output')})")
-        parsed = parse_device(device.vendor, outputs)
+        session = await asyncio.to_thread(_collect, device, creds, known, fam.commands, s)
+        texts = {kind: ctx.secrets.mask(text) for kind, text in session.texts.items()}  # parsed as read
+        outputs = Outputs(texts=texts, prompt=session.prompt, enable_given=creds.enable is not None,
+                          agent_time=session.clock_at, failures=session.failures)
+        view = fam.read(outputs)
+        artifacts = {}
+        for kind, text in texts.items():
+            command = fam.commands[kind]
+            artifact = ctx.evidence.put(f"devices/{device.id}/{safe_name(command)}.txt",
+                                        mask_config(device.vendor, text).encode(), "text/plain",
+                                        f"`{command}` on {device.id} (secrets masked)")
+            artifacts[kind] = artifact.path
+        view = view.model_copy(update={"outputs": {
+            k: state.model_copy(update={"artifact": artifacts.get(k)}) for k, state in view.outputs.items()}})
         data: dict[str, Any] = {
-            "vendor": device.vendor, "driver": device.driver or DRIVERS[device.vendor],
-            "address": str(device.address), "parsed": parsed, "outputs": artifacts, "tcp": tcp,
-            "failed_commands": failed,
+            "vendor": device.vendor, "driver": device.driver or fam.netmiko_driver, "live": True,
+            "address": str(device.address), "view": view.model_dump(mode="json"), "outputs": artifacts,
+            "tcp": tcp, "failed_commands": dict(session.failures),
             "host_key": known.verified.get(host_entry(str(device.address), device.ssh.port)),
+            "login": login_used(fam, creds).model_dump(mode="json"),
         }
-        data.update(_archive(ctx, device, masked["config"]))
+        if view.complete:
+            data.update(_archive(ctx, device, mask_config(device.vendor, texts["config"])))
         fact_artifacts = tuple(artifacts.values())
         if data.get("diff_artifact"):
             fact_artifacts += (data["diff_artifact"],)
         return [Fact(KIND, task.target, self.name, FactStatus.OK, data=data, artifacts=fact_artifacts)]
+
+
+def login_used(fam: VendorFamily, creds: Credentials) -> LoginUsed:
+    """Whether the audit's own login is a well-known default pair (the password is never kept)."""
+    for user, password, source in (*fam.default_logins, *GENERIC_DEFAULT_LOGINS):
+        if creds.username == user and creds.password == password:
+            return LoginUsed(username=creds.username, well_known_default=True,
+                             reason=f"{user} with its published default password: {source}")
+    return LoginUsed(username=creds.username, well_known_default=False)
+
+
+GENERIC_DEFAULT_LOGINS = (("admin", "admin", "generic default"), ("admin", "password", "generic default"),
+                          ("root", "root", "generic default"), ("admin", "123456", "generic default"),
+                          ("admin", "", "empty password"))
 
 
 async def tcp_state(address: str, port: int, timeout_s: float) -> str:
@@ -140,8 +149,19 @@ async def tcp_state(address: str, port: int, timeout_s: float) -> str:
     return "open"
 
 
-def _collect(device: Device, creds: Credentials, known: KnownHosts, commands: dict[str, str],
-             s: SshDeviceSettings) -> dict[str, str | Exception]:
+@dataclass
+class Session:
+    """What one SSH session read: outputs by kind, commands that failed, the prompt, when the
+    clock was read."""
+
+    texts: dict[str, str] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+    prompt: str | None = None
+    clock_at: float | None = None
+
+
+def _collect(device: Device, creds: Credentials, known: KnownHosts, commands: Mapping[str, str],
+             s: SshDeviceSettings) -> Session:
     """Blocking netmiko session: log in, enable if asked, run each command."""
     from netmiko import ConnectHandler  # noqa: PLC0415 - netmiko is slow to import
 
@@ -150,7 +170,7 @@ def _collect(device: Device, creds: Credentials, known: KnownHosts, commands: di
     conn = None
     try:
         conn = ConnectHandler(
-            device_type=device.driver or DRIVERS[device.vendor], host=str(device.address),
+            device_type=device.driver or family(device.vendor).netmiko_driver, host=str(device.address),
             port=device.ssh.port, username=creds.username, password=creds.password or "",
             key_file=creds.key_file, use_keys=creds.key_file is not None, secret=creds.enable or "",
             allow_agent=False, ssh_strict=True, system_host_keys=False, alt_host_keys=False,
@@ -162,13 +182,15 @@ def _collect(device: Device, creds: Credentials, known: KnownHosts, commands: di
         conn._open()
         if creds.enable and not conn.check_enable_mode():
             conn.enable()
-        out: dict[str, str | Exception] = {}
-        for key, command in commands.items():
+        session = Session(prompt=str(conn.find_prompt()))
+        for kind, command in commands.items():
             try:
-                out[key] = _send(conn, command, s.command_timeout_s)
+                if kind == "clock":
+                    session.clock_at = time.time()
+                session.texts[kind] = _send(conn, command, s.command_timeout_s)
             except Exception as exc:  # one failed command must not lose the others
-                out[key] = map_ssh_error(exc, where, s.command_timeout_s)
-        return out
+                session.failures[kind] = str(map_ssh_error(exc, where, s.command_timeout_s))
+        return session
     except Exception as exc:
         raise map_ssh_error(exc, where, s.connect_timeout_s) from None
     finally:
@@ -179,7 +201,9 @@ def _collect(device: Device, creds: Credentials, known: KnownHosts, commands: di
 
 def _send(conn: Any, command: str, timeout_s: float) -> str:
     """One command's output. An empty answer is asked again once (a prompt can be matched before
-    the output arrives), then it is an error: no output must never read as "nothing configured"."""
+    the output arrives); a second empty answer is kept as it is, and the vendor family calls it
+    empty: no output must never read as "nothing configured"."""
+    text = ""
     for _attempt in range(2):
         text = str(conn.send_command(command, read_timeout=timeout_s, strip_prompt=True,
                                      strip_command=True))
@@ -187,7 +211,7 @@ def _send(conn: Any, command: str, timeout_s: float) -> str:
             return text
         conn.clear_buffer()  # drop whatever arrived late, so it is not taken for the next output
         conn.find_prompt()
-    raise ProbeError(f"`{command}` returned no output")
+    return text
 
 
 def _stable(text: str) -> list[str]:

@@ -1,6 +1,6 @@
 """Vendor and platform from SNMPv2-MIB system values (sysObjectID, sysDescr), and LLDP-MIB rows.
 
-The enterprise number under 1.3.6.1.4.1 names the vendor (IANA Private Enterprise Numbers);
+The enterprise number under 1.3.6.1.4.1 names the vendor (``auditor.vendors.enterprise_vendor``);
 the platform is the first product-like token of sysDescr when the vendor prints one.
 """
 
@@ -10,19 +10,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from auditor.vendors import enterprise_vendor
+
 ENTERPRISES = "1.3.6.1.4.1."
-# IANA enterprise number -> vendor family (as the inventory names it)
-VENDORS: dict[int, str] = {
-    2011: "huawei",
-    25506: "h3c",
-    4881: "ruijie",
-    9: "cisco",
-    11: "hpe",  # older H3C/HP Comware and ProCurve agents answer under HP's number
-    2636: "juniper",
-    8072: "linux",  # net-snmp
-    14988: "mikrotik",
-    41112: "ubiquiti",
-}
 _PLATFORM = re.compile(
     r"\b(S\d{4}[A-Z0-9-]*|CE\d{4}[A-Z0-9-]*|AR\d{3,4}[A-Z0-9-]*|AC\d{4}[A-Z0-9-]*|"  # Huawei
     r"MSR\d{2,4}[A-Z0-9-]*|WX\d{4}[A-Z0-9-]*|"  # H3C
@@ -46,7 +36,7 @@ def identify(sys_object_id: str, sys_descr: str) -> SystemIdentity:
     if oid.startswith(ENTERPRISES):
         arc = oid[len(ENTERPRISES):].split(".", 1)[0]
         enterprise = int(arc) if arc.isdigit() else None
-    vendor = VENDORS.get(enterprise) if enterprise is not None else None
+    vendor = enterprise_vendor(enterprise) if enterprise is not None else None
     platform = _PLATFORM.search(sys_descr)
     version = _VERSION.search(sys_descr)
     return SystemIdentity(vendor, enterprise, platform.group(1) if platform else None,
