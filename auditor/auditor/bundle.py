@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import rfc8785
+from cryptography.hazmat.primitives import hashes
 
 from auditor.errors import AuditorError, InputError, VerificationError
 from auditor.evidence import EvidenceStore
@@ -316,20 +318,80 @@ class Verification:
         return not self.problems
 
 
+# The largest fixed-name file read whole (report.json, the envelope, a key): reports of the largest
+# schools are a few MiB; anything bigger is not a bundle this tool wrote.
+MAX_FIXED_BYTES = 64 * 1024 * 1024
+_CHUNK = 1024 * 1024
+
+
+def shown(name: str) -> str:
+    """A file name (or any text from a bundle) safe to print: control characters escaped, so a
+    name cannot move the cursor or rewrite what the verifier printed."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in name)
+
+
+def _kind(mode: int) -> str:
+    for test, what in ((stat.S_ISDIR, "a directory"), (stat.S_ISLNK, "a symbolic link"),
+                       (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return what
+    return "not a regular file"
+
+
+@contextlib.contextmanager
+def open_regular(path: Path) -> Iterator[tuple[int, int]]:
+    """An open descriptor and the size of ``path``, which must be a regular file and not a link.
+
+    Opened without following a link and without blocking (a FIFO would hang an ordinary open),
+    then checked on the descriptor itself, so what is checked is what is read. Raises
+    VerificationError naming the file and what it is instead.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+    except FileNotFoundError:
+        raise VerificationError(f"{shown(path.name)}: missing") from None
+    except OSError as exc:
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            raise VerificationError(f"{shown(path.name)}: cannot be opened ({exc.strerror})") from None
+        raise VerificationError(f"{shown(path.name)}: {_kind(mode)}, where a file belongs") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise VerificationError(f"{shown(path.name)}: {_kind(info.st_mode)}, where a file belongs")
+        yield fd, info.st_size
+    finally:
+        os.close(fd)
+
+
+def read_regular(path: Path, limit: int = MAX_FIXED_BYTES) -> bytes:
+    """The whole of a small regular file of a bundle (see :func:`open_regular`)."""
+    with open_regular(path) as (fd, size):
+        if size > limit:
+            raise VerificationError(f"{shown(path.name)}: {size} bytes, more than a bundle's "
+                                    f"{limit // 2**20} MiB limit for it")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read(limit + 1)
+
+
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise VerificationError(f"{path.name} is missing: not a report bundle?") from None
+        return json.loads(read_regular(path))
+    except VerificationError as exc:
+        if str(exc).endswith(": missing"):
+            raise VerificationError(f"{shown(path.name)} is missing: not a report bundle?") from None
+        raise
     except (ValueError, UnicodeDecodeError):
-        raise VerificationError(f"{path.name} is not valid JSON (altered or truncated)") from None
+        raise VerificationError(f"{shown(path.name)} is not valid JSON (altered or truncated)") from None
 
 
 def _read_key(path: Path) -> bytes:
     try:
-        return path.read_bytes()
-    except OSError:
-        raise VerificationError(f"{path}: public key not readable") from None
+        return read_regular(path, limit=64 * 1024)
+    except VerificationError as exc:
+        raise VerificationError(f"{shown(str(path))}: public key not readable ({exc})") from None
 
 
 def split_pinned_keys(paths: Sequence[Path]) -> tuple[Path | None, Path | None]:
@@ -450,7 +512,7 @@ def verify_bundle(bundle: Path, pinned_key: Path | None = None,
             f"the report names signing key {signed_key}, but it was verified with {result.keyid}"
         )
     if pinned_key is not None and (bundle / PUBLIC_NAME).exists():
-        shipped = load_public_key((bundle / PUBLIC_NAME).read_bytes(), PUBLIC_NAME)
+        shipped = load_public_key(_read_key(bundle / PUBLIC_NAME), PUBLIC_NAME)
         if fingerprint(shipped) != result.keyid:
             result.problems.append(f"{PUBLIC_NAME} is not the pinned key")
     _check_sm2(bundle, env, report, pinned_sm2, result)
@@ -495,34 +557,62 @@ def _check_sm2(bundle: Path, env: Any, report: JsonDict, pinned: Path | None,
 
 def _check_report_file(bundle: Path, payload: bytes, result: Verification) -> None:
     try:
-        on_disk = (bundle / REPORT_NAME).read_bytes()
-    except FileNotFoundError:
-        result.problems.append(f"{REPORT_NAME} is missing")
+        on_disk = read_regular(bundle / REPORT_NAME)
+    except VerificationError as exc:
+        result.problems.append(str(exc).replace(": missing", " is missing"))
         return
     if on_disk != payload:
         result.problems.append(f"{REPORT_NAME} differs from the signed report (altered)")
 
 
 def _check_file(bundle: Path, entry: JsonDict, result: Verification) -> None:
+    """One listed file: a regular file inside the bundle, of the size the report records, whose
+    digests match (read in chunks: memory stays bounded whatever its size)."""
     rel = str(entry.get("path", ""))
-    path = (bundle / rel).resolve()
-    if bundle.resolve() not in path.parents:
-        result.problems.append(f"{rel}: path leaves the bundle directory")
+    name = shown(rel)
+    path = bundle / rel
+    if ".." in Path(rel).parts or Path(rel).is_absolute() or not rel:
+        result.problems.append(f"{name}: path leaves the bundle directory")
         return
+    parent = bundle
+    for part in Path(rel).parts[:-1]:  # no directory on the way may be a link out of the bundle
+        parent = parent / part
+        if parent.is_symlink():
+            result.problems.append(f"{name}: {shown(part)} is a symbolic link, where a directory belongs")
+            return
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        result.problems.append(f"{rel}: missing")
+        with open_regular(path) as (fd, size):
+            result.files_checked += 1
+            expected = entry.get("size")
+            if isinstance(expected, int) and size != expected:
+                result.problems.append(f"{name}: {size} bytes, the signed report says {expected} (altered)")
+                return
+            sha, sm3 = hashlib.sha256(), (hashes.Hash(hashes.SM3()) if entry.get("sm3") else None)
+            while chunk := os.read(fd, _CHUNK):
+                sha.update(chunk)
+                if sm3 is not None:
+                    sm3.update(chunk)
+    except VerificationError as exc:
+        result.problems.append(f"{name}: {str(exc).split(': ', 1)[1]}")
         return
-    result.files_checked += 1
-    if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
-        result.problems.append(f"{rel}: SHA-256 does not match the signed report (altered)")
-    elif entry.get("sm3") and sm3_hex(data) != entry["sm3"]:
-        result.problems.append(f"{rel}: SM3 does not match the signed report (altered)")
+    if sha.hexdigest() != entry.get("sha256"):
+        result.problems.append(f"{name}: SHA-256 does not match the signed report (altered)")
+    elif sm3 is not None and sm3.finalize().hex() != entry["sm3"]:
+        result.problems.append(f"{name}: SM3 does not match the signed report (altered)")
 
 
 def _check_unlisted(bundle: Path, listed: set[str], result: Verification) -> None:
-    for path in sorted(bundle.rglob("*")):
-        rel = path.relative_to(bundle).as_posix()
-        if path.is_file() and rel not in listed and rel not in _FIXED:
-            result.problems.append(f"{rel}: not part of the signed report (added after signing)")
+    """Anything in the bundle the report does not list: a file added after signing, or an entry
+    that is no file at all (a FIFO, a link, a device, a directory no listed file is in)."""
+    needed = {p.as_posix() for rel in listed for p in Path(rel).parents if p.as_posix() != "."}
+    for root, dirs, files in os.walk(bundle, followlinks=False):
+        for entry in sorted([*dirs, *files]):
+            path = Path(root) / entry
+            rel = path.relative_to(bundle).as_posix()
+            if rel in listed or rel in _FIXED:
+                continue  # checked as a listed or fixed file
+            mode = os.lstat(path).st_mode
+            if stat.S_ISDIR(mode) and rel in needed:
+                continue
+            what = "" if stat.S_ISREG(mode) else f"{_kind(mode)}, "
+            result.problems.append(f"{shown(rel)}: {what}not part of the signed report (added after signing)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -116,3 +117,68 @@ def test_a_bundle_dated_in_the_future_is_reported(bundle: Path, tmp_path: Path) 
     assert res.returncode == 1 and "run.started_at is 2099-01-01" in res.stderr
     assert "after this computer's clock" in res.stderr and "cannot be trusted" in res.stderr
     assert base64.b64decode(json.loads((future / ENVELOPE_NAME).read_text())["payload"]) == payload
+
+
+def _replace(kind: str, path: Path, bundle: Path) -> None:
+    """Put something that is not the file in the file's place."""
+    path.unlink()
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "symlink-inside":
+        path.symlink_to(bundle / REPORT_NAME)
+    elif kind == "symlink-outside":
+        path.symlink_to("/etc/hostname")
+    elif kind == "dangling":
+        path.symlink_to(bundle / "no-such-file")
+    elif kind == "huge":  # 1 GiB, sparse: the size is checked before anything is hashed
+        with path.open("wb") as handle:
+            handle.truncate(2**30)
+
+
+KINDS = ["directory", "fifo", "symlink-inside", "symlink-outside", "dangling", "huge"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("target", ["evidence/inventory/site.yaml", REPORT_NAME, ENVELOPE_NAME, PUBLIC_NAME])
+def test_what_is_not_a_regular_file_is_named_and_never_opened(bundle: Path, tmp_path: Path, kind: str,
+                                                                target: str) -> None:
+    """A FIFO, a directory, a link or a 1 GiB file where a file of the bundle belongs: verify names
+    it and exits 1, without hanging, crashing or reading it whole (run as the real command)."""
+    copy = tmp_path / "b"
+    shutil.copytree(bundle, copy)
+    _replace(kind, copy / target, copy)
+    res = run_cli("verify", str(copy), timeout=20)
+    assert res.returncode == 1, (res.returncode, res.stdout, res.stderr)
+    assert "Traceback" not in res.stderr and "internal error" not in res.stderr
+    assert target.rsplit("/", 1)[-1] in res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "dangling", "symlink-inside", "file"])
+def test_an_added_entry_of_any_kind_is_rejected(bundle: Path, tmp_path: Path, kind: str) -> None:
+    copy = tmp_path / "b"
+    shutil.copytree(bundle, copy)
+    added = copy / "evidence" / "added"
+    if kind == "fifo":
+        os.mkfifo(added)
+    elif kind == "directory":
+        added.mkdir()
+    elif kind == "dangling":
+        added.symlink_to(copy / "nothing")
+    elif kind == "symlink-inside":
+        added.symlink_to(copy / REPORT_NAME)
+    else:
+        added.write_text("{}\n", encoding="utf-8")
+    res = run_cli("verify", str(copy), timeout=20)
+    assert res.returncode == 1 and "evidence/added" in res.stdout + res.stderr, (res.stdout, res.stderr)
+
+
+def test_names_with_terminal_escapes_are_printed_escaped(bundle: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "b"
+    shutil.copytree(bundle, copy)
+    (copy / "evil\x1b[2J\x1b[1;1HOK.txt").write_text("x", encoding="utf-8")
+    res = run_cli("verify", str(copy), timeout=20)
+    assert res.returncode == 1
+    out = res.stdout + res.stderr
+    assert "\x1b" not in out and "evil\\x1b[2J" in out

@@ -61,10 +61,13 @@ def tamper_sweep(bundle: Path, work: Path) -> list[Tamper]:
         path.write_bytes(original)
     for rel in ("notes.txt", "evidence/extra/added.json"):
         added = copy / rel
+        made = not added.parent.exists()
         added.parent.mkdir(parents=True, exist_ok=True)
         added.write_text("{}\n", encoding="utf-8")
         out.append(_case("add", rel, verdict(copy)))
         added.unlink()
+        if made:
+            added.parent.rmdir()  # an empty directory left behind is itself an unlisted entry
     assert verdict(copy) == [], "the copy did not restore cleanly"
     return out
 

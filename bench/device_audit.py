@@ -15,7 +15,7 @@ Prints, from one run:
   3. peak memory (RSS) of this process, and of one ``auditor device audit FOLDER`` process over
      the 1,000 files with its wall time.
 
-Usage: .venv/bin/python bench/config_audit_bench.py [--count 1000] [--seed 7]
+Usage: .venv/bin/python bench/device_audit.py [--count 1000] [--seed 7]
 """
 
 from __future__ import annotations
@@ -46,14 +46,15 @@ _IFACE = re.compile(r"^interface (\S+?)(\d+)$|^interface (\S+ )(\d+(?:/\d+)*)$")
 
 
 def bases() -> list[tuple[str, str]]:
-    """(vendor, text) of every complete real configuration and fixture."""
+    """(vendor, text) of every complete real configuration and fixture that has an interface
+    section to grow from."""
     out = []
     for path in sorted(CORPUS.glob("*/*.cfg")):
         if "truncated" not in path.name:
             out.append((path.parent.name, read_export(path)))
     for path in sorted(FIXTURES.glob("*/*/config.txt")):
         out.append((path.parent.parent.name, path.read_text(encoding="utf-8")))
-    return out
+    return [(vendor, text) for vendor, text in out if re.search(r"^interface ", text, re.MULTILINE)]
 
 
 def grow(vendor: str, text: str, lines: int, serial: int) -> str:
@@ -102,7 +103,7 @@ def main() -> None:
         for i in range(args.count):
             vendor, text = sources[i % len(sources)]
             target = int(math.exp(rng.uniform(math.log(100), math.log(20_000))))
-            grown = grow(vendor, text, target, i)
+            grown = grow(vendor, text, max(target, 100), i)
             folder = tmp / vendor
             folder.mkdir(exist_ok=True)
             path = folder / f"cfg{i:04d}.cfg"
