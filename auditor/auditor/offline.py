@@ -13,13 +13,13 @@ from __future__ import annotations
 import csv
 import ipaddress
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
-from auditor.facts import DeviceView
+from auditor.facts import DeviceConfig, DeviceView, FactKind, fact_data
 from auditor.inventory import Inventory
 from auditor.model import Fact, FactStatus, Finding, Status
 from auditor.plugins import CheckContext, FactIndex, Plugins
@@ -102,9 +102,14 @@ def audit_saved(vendor: str, files: Mapping[str, Path], plugins: Plugins,
         k: s.model_copy(update={"artifact": str(files[k]) if k in files else None})
         for k, s in view.outputs.items()}})
     name = device or _slug(files["config"].stem)
-    fact = Fact("device.config", f"device/{name}", CONFIG_PROBE, FactStatus.OK,
-                data={"vendor": vendor, "live": False, "view": view.model_dump(mode="json"),
-                      "outputs": {k: str(p) for k, p in files.items()}})
+    data = DeviceConfig(vendor=vendor, live=False, view=view, outputs={k: str(p) for k, p in files.items()})
+    fact = Fact(FactKind.DEVICE_CONFIG, f"device/{name}", CONFIG_PROBE, FactStatus.OK, data=fact_data(data))
+    return DeviceResult(name, vendor, {k: str(p) for k, p in files.items()}, view,
+                        _evaluate(name, vendor, fact, plugins))
+
+
+def _evaluate(name: str, vendor: str, fact: Fact, plugins: Plugins) -> tuple[Finding, ...]:
+    """Every device check on one device's fact, as ``auditor run`` would (one-device inventory)."""
     index = FactIndex()
     index.add(fact)
     inventory = Inventory.model_validate({
@@ -114,19 +119,31 @@ def audit_saved(vendor: str, files: Mapping[str, Path], plugins: Plugins,
     for _name, check in device_checks(plugins):
         params = check.params_model()
         findings.extend(check.evaluate(CheckContext(inventory, index, params)))
-    return DeviceResult(name, vendor, {k: str(p) for k, p in files.items()}, view, tuple(findings))
+    return tuple(findings)
 
 
-def audit_many(entries: Sequence[tuple[Path, str]], plugins: Plugins) -> list[DeviceResult]:
-    """Audit several saved configurations ((file, vendor) pairs); names are made unique."""
-    results, seen = [], set()
+def audit_many(entries: Sequence[tuple[Path, str]], plugins: Plugins) -> Iterator[DeviceResult]:
+    """Audit several saved configurations ((file, vendor) pairs), one at a time (a folder of a
+    thousand exports is never held in memory at once); names are made unique. A file that cannot
+    be read is that device's result (every check an error naming why), and the rest go on."""
+    seen: set[str] = set()
     for path, vendor in entries:
         name = _slug(path.stem)
         while name in seen:
             name += "-x"
         seen.add(name)
-        results.append(audit_saved(vendor, {"config": path}, plugins, device=name))
-    return results
+        try:
+            yield audit_saved(vendor, {"config": path}, plugins, device=name)
+        except InputError as exc:
+            yield _unread(vendor, path, name, str(exc), plugins)
+
+
+def _unread(vendor: str, path: Path, name: str, why: str, plugins: Plugins) -> DeviceResult:
+    fam = family(vendor)
+    view = fam.read(Outputs(texts={}, failures={"config": why}))
+    data = DeviceConfig(vendor=vendor, live=False, view=view, outputs={"config": str(path)})
+    fact = Fact(FactKind.DEVICE_CONFIG, f"device/{name}", CONFIG_PROBE, FactStatus.OK, data=fact_data(data))
+    return DeviceResult(name, vendor, {"config": str(path)}, view, _evaluate(name, vendor, fact, plugins))
 
 
 def entries_from(target: Path, vendor: str | None) -> list[tuple[Path, str]]:
@@ -141,8 +158,11 @@ def entries_from(target: Path, vendor: str | None) -> list[tuple[Path, str]]:
         return [(p, vendor) for p in files]
     if target.suffix.lower() == ".csv":
         return _csv_entries(target, vendor)
+    if not target.is_file():
+        raise InputError(f"{target}: not a file; give the saved configuration, a folder of them or a CSV")
     if vendor is None:
         raise InputError(f"{target}: say which vendor wrote it: --vendor {{{','.join(names())}}}")
+    read_export(target)  # one file: an unreadable one is bad input (exit 2), not a device's error
     return [(target, vendor)]
 
 
@@ -167,7 +187,7 @@ def _csv_entries(path: Path, default_vendor: str | None) -> list[tuple[Path, str
     return out
 
 
-def exit_status(results: Sequence[DeviceResult]) -> int:
+def exit_status(results: Iterable[DeviceResult]) -> int:
     """As ``auditor run``: 0 when every finding passes or does not apply, else 1."""
     ok = {Status.PASS, Status.NOT_APPLICABLE}
     return 0 if all(f.status in ok for r in results for f in r.findings) else 1

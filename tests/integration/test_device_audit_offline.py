@@ -121,3 +121,17 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, args: list[str], needle: st
     assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
     assert needle in res.stderr and "Traceback" not in res.stderr
     assert len([line for line in res.stderr.splitlines() if line.strip()]) <= 3
+
+
+def test_an_unreadable_file_in_a_folder_is_its_own_error_and_the_rest_go_on(tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "a-good.cfg").write_text(outputs("cisco", "hardened", ("config",))["config"], encoding="utf-8")
+    with (folder / "b-huge.cfg").open("wb") as handle:  # sparse: larger than any configuration
+        handle.truncate(40 * 2**20)
+    code, doc, _ = audit(str(folder), "--vendor", "cisco")
+    assert code == 1 and isinstance(doc, list) and [d["device"] for d in doc] == ["a-good", "b-huge"]
+    huge = doc[1]
+    assert {f["status"] for f in huge["findings"]} <= {"error", "not_applicable"}
+    assert "larger than" in huge["outputs"]["config"]["reason"]
+    assert any(f["status"] == "pass" for f in doc[0]["findings"])

@@ -243,7 +243,7 @@ def _report_edited(bundle: Path) -> None:
 
 
 BAD = {
-    "tampered-evidence": (_tampered, 422, "SHA-256 does not match"),
+    "tampered-evidence": (_tampered, 422, "the signed report says"),  # one byte longer: the size tells
     "report-edited": (_report_edited, 422, "differs from the signed report"),
     "unsigned": (_unsigned, 422, "not signed"),
     "no-signatures": (_no_signatures, 422, "carries no signature"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.facts import DeviceView
+from auditor.facts import DeviceConfig, DeviceView, LoginUsed, fact_data
 from auditor.model import Fact, FactStatus
 from auditor.vendors import family
 from auditor.vendors.contract import Outputs
@@ -31,14 +31,20 @@ def view(vendor: str, variant: str, keys: tuple[str, ...] = KEYS) -> DeviceView:
 
 def config_fact(vendor: str, variant: str, tcp: dict[str, str] | None = None, keys: tuple[str, ...] = KEYS,
                 device: str | None = None, the_view: DeviceView | None = None, **extra: Any) -> Fact:
-    """The ``device.config`` fact of a fixture device (its TCP results as a hardened/weak one's)."""
+    """The ``device.config`` fact of a fixture device as the live probe writes it (its TCP results as a
+    hardened/weak one's; a complete configuration archived as a first audit's, ``extra`` overrides)."""
     hardened = variant == "hardened"
     shown = the_view or view(vendor, variant, keys)
-    data = {"vendor": vendor, "address": "x", "live": True, "view": shown.model_dump(mode="json"),
-            "outputs": {k: f"evidence/device/sw-{vendor}/{k}.txt" for k in keys},
-            "tcp": tcp if tcp is not None else {"23": "closed" if hardened else "open",
-                                                 "80": "closed" if hardened else "open", "443": "open"},
-            "changed": None, "diff_artifact": None, "previous_sha256": None, "config_sha256": "ab" * 32,
-            **extra}
+    fields: dict[str, Any] = {
+        "vendor": vendor, "driver": family(vendor).netmiko_driver, "live": True, "address": "192.0.2.10",
+        "view": shown, "outputs": {k: f"evidence/device/sw-{vendor}/{k}.txt" for k in keys},
+        "tcp": tcp if tcp is not None else {"23": "closed" if hardened else "open",
+                                            "80": "closed" if hardened else "open", "443": "open"},
+        "failed_commands": {}, "host_key": "SHA256:" + "A" * 43,
+        "login": LoginUsed(username="auditor", well_known_default=False)}
+    if shown.complete:
+        fields.update(config_sha256="ab" * 32, changed=None, previous_sha256=None, previous_audit=None,
+                      diff_artifact=None, diff_lines=0)
+    data = DeviceConfig(**{**fields, **extra})
     return Fact("device.config", f"device/{device or f'sw-{vendor}'}", "ssh.device_config", FactStatus.OK,
-                data, artifacts=(f"evidence/device/sw-{vendor}/config.txt",))
+                fact_data(data), artifacts=(f"evidence/device/sw-{vendor}/config.txt",))

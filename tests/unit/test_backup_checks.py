@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from auditor.inventory import Inventory
 from auditor.model import Fact, FactStatus, Finding, Status
 from auditor.plugins import CheckContext, FactIndex
 from auditor.probes.parsers.file_listing import parse_listing
+from tests.support.devices import NETCONFIG, config_fact, read
 from tests.support.paths import DATA
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
@@ -58,7 +60,7 @@ def nightly(newest_age_h: float, count: int = 7, size: int = 1_000_000,
 
 def loc(files: list[dict[str, Any]], path: str = "/srv/sis") -> dict[str, Any]:
     return {"host": "10.200.21.2", "path": path, "pattern": "db-*.gz",
-            "remote_time": int(NOW.timestamp()), "files": files}
+            "remote_time": int(NOW.timestamp()), "files": files, "clock_skew_s": 0.4}
 
 
 def listing(subject: str, primary: list[dict[str, Any]], **extra: Any) -> Fact:
@@ -182,8 +184,8 @@ def test_restore_record_problems(state: str, status: Status) -> None:
 
 def _config(device: str, ok: bool) -> Fact:
     if ok:
-        return Fact("device.config", f"device/{device}", "ssh.device_config", FactStatus.OK,
-                    {"vendor": "huawei"}, artifacts=(f"evidence/configs/{device}.txt",))
+        return replace(config_fact("huawei", "hardened", device=device),
+                       artifacts=(f"evidence/configs/{device}.txt",))
     return Fact("device.config", f"device/{device}", "ssh.device_config", FactStatus.ERROR,
                 error=f"device {device}: SSH login refused")
 
@@ -201,3 +203,13 @@ def test_device_configs_all_some_none_and_not_applicable() -> None:
     no_ssh = INV.model_copy(update={"devices": [INV.devices[2]]})
     found = run(DeviceConfigsArchived(), NoParams(), inv=no_ssh)
     assert found["devices"].status is Status.NOT_APPLICABLE
+
+
+def test_a_cut_configuration_is_not_counted_as_archived() -> None:
+    """The probe keeps no copy of a configuration it could not read whole: no archive, no pass."""
+    text = (NETCONFIG / "huawei" / "hardened" / "config.txt").read_text(encoding="utf-8")
+    cut = read("huawei", {"config": text[: len(text) // 2]})
+    fact = config_fact("huawei", "hardened", device="core", the_view=cut, keys=("config",))
+    found = run(DeviceConfigsArchived(), NoParams(), fact, _config("acc", True))
+    assert found["devices"].status is Status.FAIL
+    assert "core (the configuration read was not complete" in found["devices"].message

@@ -13,6 +13,7 @@ from auditor.checks.port_speed import (
     UplinkPortParams,
     UplinkPortSpeed,
 )
+from auditor.facts import AgentNic, Goodput, GoodputRun, PortSpeed, fact_data
 from auditor.inventory import Inventory
 from auditor.model import Fact, FactStatus, Status, combine
 from auditor.plugins import CheckContext, FactIndex
@@ -31,11 +32,24 @@ INV = Inventory.model_validate({
 })
 
 
+def goodput_data(subject: str, median: float, valid: bool = True,
+                  reasons: list[str] | None = None) -> dict[str, Any]:
+    """A ``bandwidth.goodput`` fact's data as the iperf3 probe writes it (one run of ``median``)."""
+    link, target, direction = subject.split("/")
+    run = GoodputRun(goodput_mbps=median, sender_mbps=median, seconds=5.0, retransmits=0,
+                     host_cpu_pct=12.5, remote_cpu_pct=20.0, artifact="evidence/iperf3/x.json")
+    return fact_data(Goodput(
+        link=link, target=target, direction=direction, server="10.200.0.2:5201",
+        reverse_mode=direction == "downstream", command="iperf3 -c 10.200.0.2 -p 5201 --json",
+        duration_s=5, omit_s=1, runs=(run,), median_mbps=median, min_mbps=median, max_mbps=median,
+        expected_link_mbps=1000 if link == "uplink" else 100,
+        agent_nic=AgentNic(name="eth0", speed_mbps=10000), agent_cpu_pct=(30.0,), valid=valid,
+        invalid_reasons=tuple(reasons or ()), overlapping_tests=()))
+
+
 def goodput(subject: str, median: float, valid: bool = True, reasons: list[str] | None = None,
             status: FactStatus = FactStatus.OK, error: str | None = None) -> Fact:
-    data: dict[str, Any] = {} if status is not FactStatus.OK else {
-        "median_mbps": median, "runs": [{"goodput_mbps": median}], "valid": valid,
-        "invalid_reasons": reasons or []}
+    data = goodput_data(subject, median, valid, reasons) if status is FactStatus.OK else {}
     return Fact("bandwidth.goodput", subject, "iperf3.bandwidth", status, data, error,
                 ("evidence/iperf3/x.json",))
 
@@ -85,10 +99,14 @@ def test_probe_error_skip_and_missing_fact() -> None:
 
 
 def port(subject: str, speed: float | None, oper: str = "up") -> Fact:
+    """An ``snmp.interface`` fact as the port-speed probe writes it."""
     device, name = subject.split("/", 1)
-    return Fact("snmp.interface", subject, "snmp.port_speed", FactStatus.OK, {
-        "device": device, "port": name, "if_name": name, "if_index": 7, "speed_mbps": speed,
-        "oper_status": oper, "admin_status": "up"})
+    data = PortSpeed(device=device, address="10.200.9.2", sys_name=device, port=name, if_index=7,
+                     if_name=name, if_descr=name, if_alias=None,
+                     high_speed_mbps=None if speed is None else int(speed),
+                     speed_bps=None if speed is None else int(speed * 1e6), speed_mbps=speed,
+                     admin_status="up", oper_status=oper)
+    return Fact("snmp.interface", subject, "snmp.port_speed", FactStatus.OK, fact_data(data))
 
 
 @pytest.mark.parametrize(("speed", "oper", "expected"), [
@@ -121,15 +139,18 @@ def test_combine_never_passes_on_missing_evidence() -> None:
 def test_validity_rules_of_a_bandwidth_measurement() -> None:
     from auditor.probes.iperf3 import _invalid_reasons
 
-    run = {"host_cpu_pct": 20.0, "remote_cpu_pct": 30.0}
-    fast_nic = {"name": "eth0", "speed_mbps": 10000}
+    def run_at(host: float, remote: float) -> GoodputRun:
+        return GoodputRun(goodput_mbps=900.0, sender_mbps=901.0, seconds=5.0, retransmits=0,
+                          host_cpu_pct=host, remote_cpu_pct=remote, artifact="evidence/iperf3/x.json")
+
+    run = run_at(20.0, 30.0)
+    fast_nic = AgentNic(name="eth0", speed_mbps=10000)
     assert _invalid_reasons([run], fast_nic, [40.0], 1000, 90) == []
-    slow = _invalid_reasons([run], {"name": "eth0", "speed_mbps": 100}, [40.0], 1000, 90)
+    slow = _invalid_reasons([run], AgentNic(name="eth0", speed_mbps=100), [40.0], 1000, 90)
     assert len(slow) == 1 and "eth0 runs at 100 Mbit/s" in slow[0]
-    unknown = _invalid_reasons([run], {"name": "veth", "speed_mbps": 0}, [40.0], 1000, 90)
+    unknown = _invalid_reasons([run], AgentNic(name="veth", speed_mbps=0), [40.0], 1000, 90)
     assert unknown == []  # an unknown NIC speed is recorded, not held against the test
-    hot = _invalid_reasons([{"host_cpu_pct": 97.0, "remote_cpu_pct": 95.0}], fast_nic,
-                           [99.0], 1000, 90)
+    hot = _invalid_reasons([run_at(97.0, 95.0)], fast_nic, [99.0], 1000, 90)
     assert [r.split(":")[1].split(" CPU")[0].strip() for r in hot[:2]] == [
         "agent's iperf3", "server's iperf3"]
     assert "CPUs were 99% busy" in hot[2]

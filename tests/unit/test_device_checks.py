@@ -227,11 +227,14 @@ def test_snmp_v2c_only_is_a_lower_weight_failure() -> None:
 
 
 def test_unused_ports_from_snmp_when_available() -> None:
-    snmp = Fact("device.snmp", "device/sw-cisco", "snmp.device_info", FactStatus.OK, {"interfaces": [
-        {"index": 1, "name": "Fa0/1", "descr": "FastEthernet0/1", "admin": "up", "oper": "up"},
-        {"index": 2, "name": "Fa0/2", "descr": "FastEthernet0/2", "admin": "up", "oper": "up"},
-        {"index": 3, "name": "Fa0/3", "descr": "FastEthernet0/3", "admin": "up", "oper": "down"},
-    ]})
+    rows = [{"index": n, "name": f"Fa0/{n}", "descr": f"FastEthernet0/{n}", "alias": None, "admin": "up",
+             "oper": oper, "speed_mbps": 100.0} for n, oper in ((1, "up"), (2, "up"), (3, "down"))]
+    snmp = Fact("device.snmp", "device/sw-cisco", "snmp.device_info", FactStatus.OK, {
+        "address": "192.0.2.10", "sys_descr": "Cisco IOS Software, C2960 Software, Version 15.0(2)SE11",
+        "sys_object_id": "1.3.6.1.4.1.9.1.1208", "sys_name": "sw-cisco", "uptime_s": 86400.0,
+        "vendor": "cisco", "enterprise": 9, "platform": "C2960", "version": "15.0(2)SE11",
+        "inventory_vendor": "cisco", "snmp_version": "2c", "security": "community", "interfaces": rows,
+        "lldp": []})
     finding = run(UnusedPortsDown(), index(config_fact("cisco", "weak"), snmp))["device/sw-cisco"]
     assert finding.status is Status.FAIL and "SNMP ifTable" in finding.message
     assert "FastEthernet0/3" in finding.message and "FastEthernet0/2" not in finding.message
@@ -256,8 +259,11 @@ def test_config_changed() -> None:
 
 def test_default_community_check() -> None:
     def fact(answered: dict[str, str]) -> Fact:
+        silent = [c for c in ("public", "private") if c not in answered]
         return Fact("device.default_community", "device/sw-ruijie", "snmp.default_community", FactStatus.OK,
-                    {"tried": ["public", "private"], "answered": answered})
+                    {"address": "192.0.2.10", "port": 161, "tried": ["public", "private"],
+                     "answered": answered, "silent": silent, "control_requests_answered": 2 * len(silent),
+                     "note": "a silent community was asked 4 times"})
     bad = run(SnmpDefaultCommunity(), index(fact({"public": "Ruijie S2910 RGOS 11.0"})))["device/sw-ruijie"]
     assert bad.status is Status.FAIL and "public" in bad.message
     silent_and_down = run(SnmpDefaultCommunity(), index(fact({})))["device/sw-ruijie"]

@@ -49,8 +49,9 @@ def offer(server: str | None, source: str, mac: str, offered: str, relay: str | 
 
 def offers_fact(offers: list[dict[str, Any]], status: FactStatus = FactStatus.OK,
                 error: str | None = None) -> Fact:
-    data = {"interface": "eth1", "listened_s": 6.0, "discovers_sent": 2,
-            "offers": offers} if status is FactStatus.OK else {}
+    data = {"interface": "eth1", "client_mac": "02:ca:28:00:00:0a", "client_mac_mode": "interface",
+            "xid": "0x1a2b3c4d", "discovers_sent": 2, "listened_s": 6.0, "segments": [SEG, SEG2],
+            "offers": offers, "seconds": 6.004} if status is FactStatus.OK else {}
     return Fact("discovery.dhcp_offers", "dhcp/eth1", "discovery.dhcp", status, data, error,
                 ("evidence/discovery/dhcp-eth1.json",))
 

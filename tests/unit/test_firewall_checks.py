@@ -17,11 +17,12 @@ from auditor.checks.firewall import (
     OutboundParams,
     PublishedOnly,
 )
+from auditor.facts import fact_data
 from auditor.inventory import Inventory
 from auditor.model import Fact, FactStatus, Status
 from auditor.plugins import CheckContext, FactIndex
-from auditor.probes.firewall import outside_targets
-from auditor.probes.parsers.nft import filter_summary, parse_nft_text
+from auditor.probes.firewall import outside_targets, ruleset_data
+from auditor.probes.parsers.nft import parse_nft_text
 from tests.support.paths import DATA as TEST_DATA
 
 DATA = TEST_DATA / "nft"
@@ -43,18 +44,20 @@ def r(address: str, port: int, state: str, proto: str = "tcp") -> dict[str, Any]
 
 def outside(*results: dict[str, Any]) -> Fact:
     return Fact("firewall.outside", "firewall/edge", "firewall.outside_view", FactStatus.OK,
-                {"vantage": "netns:isp", "results": list(results)}, artifacts=("evidence/o.jsonl",))
+                {"vantage": "netns:isp", "timeout_s": 2.0, "results": list(results)},
+                artifacts=("evidence/o.jsonl",))
 
 
 def outbound(*results: dict[str, Any]) -> Fact:
     return Fact("firewall.outbound", "firewall/edge", "firewall.outbound", FactStatus.OK,
-                {"probe_address": "10.200.0.2", "results": list(results)})
+                {"probe_address": "10.200.0.2", "timeout_s": 2.0, "results": list(results)})
 
 
 def ruleset(name: str) -> Fact:
-    chains = filter_summary(parse_nft_text((DATA / f"{name}.txt").read_text()))
-    return Fact("firewall.ruleset", "firewall/edge", "firewall.ruleset", FactStatus.OK,
-                {"source": "text", "chains": chains}, artifacts=("evidence/r.txt",))
+    """The fact the ruleset probe makes of a recorded ``nft -a list ruleset``."""
+    data = fact_data(ruleset_data("fw", parse_nft_text((DATA / f"{name}.txt").read_text())))
+    return Fact("firewall.ruleset", "firewall/edge", "firewall.ruleset", FactStatus.OK, data,
+                artifacts=("evidence/r.txt",))
 
 
 def run(check: Any, *facts: Fact, inv: Inventory = INV, params: Any = None) -> Any:
@@ -124,7 +127,7 @@ def test_default_drop_on_recorded_rulesets() -> None:
     assert edge.status is Status.FAIL and edge.measured == 1 and "0.0.0.0/0 accept" in edge.message
     assert "ip filter input: log prefix \"in-drop \" counter packets 0 bytes 0 drop" in edge.lines
     empty = Fact("firewall.ruleset", "firewall/edge", "firewall.ruleset", FactStatus.OK,
-                 {"source": "json", "chains": []})
+                 {"device": "fw", "source": "json", "chains": [], "tables": []})
     none = run(DefaultDrop(), empty)
     assert none.status is Status.FAIL and "no IPv4 filter base chain on the input hook" in none.message
 

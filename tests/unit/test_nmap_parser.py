@@ -33,9 +33,9 @@ def test_service_detection_scan() -> None:
 def test_connect_scan_and_probe_data() -> None:
     run = _run("server-connect.xml")
     data = _data(run, "10.200.20.2", ["nmap"], udp=False)
-    assert [(p["port"], p["service"]) for p in data["open"]] == [
+    assert [(p.port, p.service) for p in data.open] == [
         (23, "telnet"), (80, "http"), (3306, "mysql"), (6379, "redis")]
-    assert len(data["scanned"]) == 6
+    assert len(data.scanned) == 6
 
 
 def test_all_filtered_is_unmeasurable_not_clean() -> None:

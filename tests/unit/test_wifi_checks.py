@@ -45,12 +45,15 @@ def scan(name: str) -> list[dict[str, Any]]:
 
 
 def fact(*points: tuple[str | None, str]) -> FactIndex:
-    surveys = [{"taken_at": "2025-03-04T01:30:00Z", "point": p, "host": "h", "tool": "iw",
-                "bss": scan(name)} for p, name in points]
+    """A ``wifi.survey`` fact as the probe writes it, one survey point per recorded scan."""
+    surveys = [{"taken_at": "2025-03-04T01:30:00Z", "point": p, "host": "h",
+                "tool": "nmcli" if name.startswith("nmcli") else "iw", "tool_version": None,
+                "interface": "wlan0", "record": f"evidence/wifi/a/{n}.json", "bss": scan(name)}
+               for n, (p, name) in enumerate(points)]
     index = FactIndex()
     index.add(Fact("wifi.survey", "area/a", "wifi.surveys", FactStatus.OK,
-                   {"area": "a", "area_class": "teaching", "surveys": surveys}, None,
-                   ("evidence/wifi/a/x.json",)))
+                   {"area": "a", "area_name": "教学楼 301", "area_class": "teaching", "max_age_days": 180,
+                    "superseded": 0, "surveys": surveys}, None, ("evidence/wifi/a/x.json",)))
     return index
 
 

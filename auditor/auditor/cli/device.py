@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
@@ -12,6 +14,9 @@ from rich.table import Table
 from auditor.cli._common import STATUS_STYLE, console_out
 from auditor.errors import InputError
 from auditor.vendors import names as vendor_names
+
+if TYPE_CHECKING:
+    from auditor.offline import DeviceResult
 
 _HEAD = {"zh": ("设备", "厂商", "配置完整", "检查", "结论", "说明", "依据"),
          "en": ("device", "vendor", "complete", "check", "status", "message", "lines")}
@@ -39,20 +44,39 @@ def audit(target: Path, vendor: str | None, outputs: tuple[str, ...], as_json: b
     from auditor.plugins import load_plugins
 
     plugins = load_plugins()
+    single = target.is_file() and target.suffix.lower() != ".csv"
     if outputs:
-        if not target.is_file() or target.suffix.lower() == ".csv" or vendor is None:
+        if not single or vendor is None:
             raise InputError("--output goes with one saved configuration and its --vendor")
         files = {"config": target, **_outputs(outputs)}
-        results = [audit_saved(vendor, files, plugins)]
+        results: Iterable[DeviceResult] = [audit_saved(vendor, files, plugins)]
     else:
         results = audit_many(entries_from(target, vendor), plugins)
-    if as_json:
-        doc = [r.to_json() for r in results]
-        click.echo(json.dumps(doc[0] if len(doc) == 1 and target.is_file() and target.suffix != ".csv"
-                              else doc, ensure_ascii=False, indent=2))
+    # one result at a time, printed and let go: a folder of a thousand exports stays small
+    codes: list[int] = []
+    summary: list[tuple[str, dict[str, int]]] = []
+    if as_json and single:
+        result = next(iter(results))
+        codes.append(exit_status([result]))
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    elif as_json:
+        click.echo("[")
+        for n, result in enumerate(results):
+            codes.append(exit_status([result]))
+            text = json.dumps(result.to_json(), ensure_ascii=False, indent=2)
+            click.echo(("," if n else "") + text)
+        click.echo("]")
     else:
-        _table(results, lang, plugins)
-    sys.exit(exit_status(results))
+        titles = {name: (c.meta.title_zh if lang == "zh" else c.meta.title_en)
+                  for name, c in plugins.checks.items()}
+        for result in results:
+            codes.append(exit_status([result]))
+            _table(result, lang, titles)
+            summary.append((result.device, {s: sum(1 for f in result.findings if f.status.value == s)
+                                            for s in _STATUSES}))
+        if len(summary) > 1:
+            _summary(summary, lang)
+    sys.exit(max(codes, default=0))
 
 
 def _outputs(items: tuple[str, ...]) -> dict[str, Path]:
@@ -67,33 +91,29 @@ def _outputs(items: tuple[str, ...]) -> dict[str, Path]:
     return out
 
 
-def _table(results: list, lang: str, plugins: object) -> None:  # type: ignore[type-arg]
-    from auditor.plugins import Plugins
+_STATUSES = ("pass", "fail", "error", "not_applicable")
 
-    assert isinstance(plugins, Plugins)
+
+def _table(result: DeviceResult, lang: str, titles: dict[str, str]) -> None:
     head = _HEAD[lang]
-    console = console_out()
-    titles = {name: (c.meta.title_zh if lang == "zh" else c.meta.title_en)
-              for name, c in plugins.checks.items()}
-    for result in results:
-        doc = result.to_json()
-        table = Table(title=f"{head[0]} {doc['device']} ({doc['vendor']}): {head[2]} "
-                            f"{'✓' if doc['complete'] else '✗'}")
-        for col in head[3:]:
-            table.add_column(col, overflow="fold")
-        for f in doc["findings"]:
-            style = STATUS_STYLE.get(f["status"], "")
-            where = ", ".join(f"{Path(e['file']).name}:{e['line']}" for e in f["evidence"][:4])
-            table.add_row(f"{f['check']}\n{titles.get(f['check'], '')}", f"[{style}]{f['status']}[/]",
-                          f["message"], where)
-        console.print(table)
-    if len(results) > 1:
-        summary = Table(title="summary" if lang == "en" else "汇总")
-        summary.add_column(head[0])
-        for status in ("pass", "fail", "error", "not_applicable"):
-            summary.add_column(status)
-        for result in results:
-            counts = {s: sum(1 for f in result.findings if f.status.value == s)
-                      for s in ("pass", "fail", "error", "not_applicable")}
-            summary.add_row(result.device, *(str(counts[s]) for s in counts))
-        console.print(summary)
+    doc = result.to_json()
+    table = Table(title=f"{head[0]} {doc['device']} ({doc['vendor']}): {head[2]} "
+                        f"{'✓' if doc['complete'] else '✗'}")
+    for col in head[3:]:
+        table.add_column(col, overflow="fold")
+    for f in doc["findings"]:
+        style = STATUS_STYLE.get(f["status"], "")
+        where = ", ".join(f"{Path(e['file']).name}:{e['line']}" for e in f["evidence"][:4])
+        table.add_row(f"{f['check']}\n{titles.get(f['check'], '')}", f"[{style}]{f['status']}[/]",
+                      f["message"], where)
+    console_out().print(table)
+
+
+def _summary(rows: list[tuple[str, dict[str, int]]], lang: str) -> None:
+    table = Table(title="summary" if lang == "en" else "汇总")
+    table.add_column(_HEAD[lang][0])
+    for status in _STATUSES:
+        table.add_column(status)
+    for device, counts in rows:
+        table.add_row(device, *(str(counts[s]) for s in _STATUSES))
+    console_out().print(table)

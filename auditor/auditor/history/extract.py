@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from auditor.facts import FactKind
 from auditor.history.errors import BundleRefused
 from auditor.history.models import STATUSES
 from auditor.model import JsonDict
@@ -157,17 +158,17 @@ def _measure(name: str, subject: str, value: Any, unit: str, valid: bool = True)
 
 def _measurements(facts: list[JsonDict]) -> Iterator[Row]:
     rows: list[Row | None] = []
-    for f in _ok(facts, "bandwidth.goodput"):
+    for f in _ok(facts, FactKind.BANDWIDTH_GOODPUT):
         d, subject = f.get("data") or {}, str(f.get("subject"))
         valid = bool(d.get("valid", True))
         rows += [_measure(f"bandwidth.goodput.{stat}", subject, d.get(f"{stat}_mbps"), "Mbit/s", valid)
                  for stat in ("median", "min", "max")]
-    for f in _ok(facts, "snmp.interface"):
+    for f in _ok(facts, FactKind.SNMP_INTERFACE):
         rows.append(_measure("port.speed", str(f.get("subject")), (f.get("data") or {}).get("speed_mbps"),
                              "Mbit/s"))
-    for f in _ok(facts, "wifi.survey"):
+    for f in _ok(facts, FactKind.WIFI_SURVEY):
         rows += _wifi(f)
-    for f in _ok(facts, "backup.listing"):
+    for f in _ok(facts, FactKind.BACKUP_LISTING):
         rows += _backup(f)
     yield from (r for r in rows if r is not None)
 
@@ -201,7 +202,7 @@ def _backup(fact: JsonDict) -> list[Row | None]:
 
 def _configs(facts: list[JsonDict], report: JsonDict) -> Iterator[Row]:
     hashes = {a.get("path"): a.get("sha256") for a in report.get("artifacts", []) if isinstance(a, dict)}
-    for f in _ok(facts, "device.config"):
+    for f in _ok(facts, FactKind.DEVICE_CONFIG):
         d = f.get("data") or {}
         if not d.get("config_sha256"):
             continue
@@ -213,14 +214,14 @@ def _configs(facts: list[JsonDict], report: JsonDict) -> Iterator[Row]:
 
 
 def _ports(facts: list[JsonDict]) -> Iterator[Row]:
-    for f in _ok(facts, "services.ports"):
+    for f in _ok(facts, FactKind.SERVICES_PORTS):
         d = f.get("data") or {}
         for p in d.get("open", []):
             if _float(p.get("port")) is not None:
                 yield {"view": "inside", "host": str(f.get("subject")), "address": d.get("address"),
                        "proto": str(p.get("proto") or "tcp"), "port": int(p["port"]),
                        "service": p.get("service")}
-    for f in _ok(facts, "firewall.outside"):
+    for f in _ok(facts, FactKind.FIREWALL_OUTSIDE):
         for r in (f.get("data") or {}).get("results", []):
             if r.get("state") == "open" and _float(r.get("port")) is not None:
                 yield {"view": "outside", "host": str(r.get("address")), "address": r.get("address"),
@@ -240,7 +241,7 @@ def _unknown(findings: list[JsonDict]) -> dict[str, set[str]]:
 
 def _hosts(facts: list[JsonDict], findings: list[JsonDict]) -> Iterator[Row]:
     unknown = _unknown(findings)
-    for f in _ok(facts, "discovery.hosts"):
+    for f in _ok(facts, FactKind.DISCOVERY_HOSTS):
         d, subject = f.get("data") or {}, str(f.get("subject"))
         judged = unknown.get(subject)
         for h in d.get("hosts", []):

@@ -13,6 +13,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 
+from auditor.facts import FactKind
+
 
 def registry_for(report: dict[str, Any] | None, school: str, duration_s: float, exit_status: int,
                  regressions: int, last_success: float | None) -> CollectorRegistry:
@@ -56,7 +58,7 @@ def _report_metrics(reg: CollectorRegistry, report: dict[str, Any], school: str)
     goodput = Gauge("campus_auditor_goodput_mbps", "Median goodput per link and direction (Mbit/s)",
                     ["school", "link", "direction"], registry=reg)
     for fact in report.get("facts", []):
-        if fact.get("kind") == "bandwidth.goodput" and fact.get("status") == "ok":
+        if fact.get("kind") == FactKind.BANDWIDTH_GOODPUT and fact.get("status") == "ok":
             subject = fact["subject"].rsplit("/", 1)
             goodput.labels(school, subject[0], subject[-1]).set(fact["data"]["median_mbps"])
 

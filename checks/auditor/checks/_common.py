@@ -1,10 +1,12 @@
-"""Helpers shared by checks: turning a missing, failed or skipped fact into a finding."""
+"""Helpers shared by checks: turning a missing, failed, skipped or unreadable fact into a finding."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, TypeVar
 
+from auditor.facts import UnreadableFact
 from auditor.model import Fact, FactStatus, Finding, Status
 from auditor.plugins import CheckContext, CheckMeta
 
@@ -23,16 +25,32 @@ def unmeasured(meta: CheckMeta, target: str, fact: Fact | None, probe: str) -> F
                    facts=(fact.id,), artifacts=fact.artifacts)
 
 
+def unreadable(meta: CheckMeta, target: str, fact: Fact, exc: UnreadableFact) -> Finding:
+    """An ``error`` for a fact (``fact``, or another one the check read beside it) whose data is not
+    the shape its probe writes: it is not evidence, so nothing is judged from it."""
+    return Finding(meta.id, target, Status.ERROR, meta.severity, str(exc),
+                   facts=tuple(dict.fromkeys((fact.id, exc.fact_id))), artifacts=fact.artifacts)
+
+
+def judged(meta: CheckMeta, target: str, fact: Fact, judge: Callable[[], Finding]) -> Finding:
+    """``judge()``'s finding, or an ``error`` when a fact it reads is unreadable (never a crash)."""
+    try:
+        return judge()
+    except UnreadableFact as exc:
+        return unreadable(meta, target, fact, exc)
+
+
 def per_target(meta: CheckMeta, ctx: CheckContext[Any], kind: str, probe: str,
                items: Iterable[tuple[str, T]], judge: Callable[[T, str, Fact], Finding]) -> list[Finding]:
     """One finding per ``(target, item)``: the fact of ``kind`` for the target judged, or an
-    ``error``/``skipped`` finding when the probe measured nothing usable (never a pass)."""
+    ``error``/``skipped`` finding when the probe measured nothing usable (never a pass), or its data
+    is not the shape the probe writes."""
     findings = []
     for target, item in items:
         fact = ctx.facts.get(kind, target)
         problem = unmeasured(meta, target, fact, probe)
         if problem is None:
             assert fact is not None  # unmeasured() returns a finding for a missing fact
-            problem = judge(item, target, fact)
+            problem = judged(meta, target, fact, partial(judge, item, target, fact))
         findings.append(problem)
     return findings

@@ -7,21 +7,30 @@ times come from the backup host. One finding per inventory backup target.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.checks._common import per_target
+from auditor.facts import (
+    BackupFile,
+    BackupListing,
+    DeviceConfig,
+    FactKind,
+    ListedLocation,
+    UnreadableFact,
+    read_fact,
+)
 from auditor.inventory import BackupTarget
 from auditor.model import Fact, FactStatus, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
 from auditor.vendors import names as vendor_names
 
-KIND = "backup.listing"
+KIND = FactKind.BACKUP_LISTING
 PROBE = "backup.files"
-CONFIG_KIND = "device.config"
+CONFIG_KIND = FactKind.DEVICE_CONFIG
 CONFIG_PROBE = "ssh.device_config"
 FUTURE_SLACK_S = 3600.0  # file times more than this ahead of the agent's clock are not believed
 PREVIOUS = 5  # how many earlier files the size comparison looks at
@@ -62,21 +71,17 @@ class NoParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _files(location: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return sorted(location.get("files", []), key=lambda f: (f["mtime"], f["name"]))
+def _files(location: ListedLocation) -> list[BackupFile]:
+    return sorted(location.files, key=lambda f: (f.mtime, f.name))
 
 
-def _listed_at(data: Mapping[str, Any]) -> float:
-    return datetime.fromisoformat(str(data["listed_at"])).timestamp()
+def _listed_at(data: BackupListing) -> float:
+    return datetime.fromisoformat(data.listed_at).timestamp()
 
 
 def _record_day(iso: str) -> date:
     """The calendar day of the record's ISO date or date-time (as the probe stored it)."""
     return date.fromisoformat(iso) if len(iso) == 10 else datetime.fromisoformat(iso).date()
-
-
-def _where(location: Mapping[str, Any]) -> str:
-    return f"{location['host']}:{location['path']}/{location['pattern']}"
 
 
 def _size(n: float) -> str:
@@ -92,18 +97,18 @@ def _hours(seconds: float) -> str:
     return f"{hours:.1f} h" if hours < 72 else f"{hours:.1f} h ({hours / 24:.1f} days)"
 
 
-# (target, fact, finding factory) -> finding
-Judge = Callable[[BackupTarget, Fact, Callable[..., Finding]], Finding]
+# (target, its listing, finding factory) -> finding
+Judge = Callable[[BackupTarget, BackupListing, Callable[..., Finding]], Finding]
 
 
 def per_backup(meta: CheckMeta, ctx: CheckContext[Any], judge: Judge) -> list[Finding]:
-    """One finding per inventory backup target; a missing or failed listing is an error."""
+    """One finding per inventory backup target; a missing, failed or unreadable listing is an error."""
     def finding(backup: BackupTarget, target: str, fact: Fact) -> Finding:
         def make(status: Status, message: str, **kw: Any) -> Finding:
             return Finding(meta.id, target, status, meta.severity, message, facts=(fact.id,),
                            artifacts=fact.artifacts, **kw)
 
-        return judge(backup, fact, make)
+        return judge(backup, read_fact(fact, BackupListing), make)
 
     targets = [(f"backup/{backup.id}", backup) for backup in ctx.inventory.backups]
     return per_target(meta, ctx, KIND, PROBE, targets, finding) or [
@@ -111,21 +116,21 @@ def per_backup(meta: CheckMeta, ctx: CheckContext[Any], judge: Judge) -> list[Fi
                 "the inventory lists no backup targets; declare them under 'backups'")]
 
 
-def _age_verdict(location: Mapping[str, Any], listed_at: float, limit_h: float, what: str,
+def _age_verdict(location: ListedLocation, listed_at: float, limit_h: float, what: str,
                  make: Callable[..., Finding]) -> Finding:
     """Pass when the newest file of ``location`` is at most ``limit_h`` hours old."""
     files = _files(location)
     if not files:
-        return make(Status.FAIL, f"no {what} file matches {_where(location)}", threshold=limit_h, unit="h")
+        return make(Status.FAIL, f"no {what} file matches {location.where()}", threshold=limit_h, unit="h")
     newest = files[-1]
-    age = listed_at - float(newest["mtime"])
+    age = listed_at - float(newest.mtime)
     if age < -FUTURE_SLACK_S:
-        return make(Status.ERROR, f"newest {what} {newest['name']} at {_where(location)} is dated "
+        return make(Status.ERROR, f"newest {what} {newest.name} at {location.where()} is dated "
                     f"{_hours(-age)} in the future; fix the host's clock", threshold=limit_h, unit="h")
     age_h = max(age, 0.0) / 3600
     ok = age_h <= limit_h
     return make(Status.PASS if ok else Status.FAIL,
-                f"newest {what} {newest['name']} at {_where(location)} is {_hours(max(age, 0.0))} old "
+                f"newest {what} {newest.name} at {location.where()} is {_hours(max(age, 0.0))} old "
                 f"({'≤' if ok else '>'} {limit_h:g} h)",
                 measured=round(age_h, 2), threshold=limit_h, unit="h")
 
@@ -156,8 +161,8 @@ class BackupFresh:
     def evaluate(self, ctx: CheckContext[FreshParams]) -> list[Finding]:
         limit = ctx.params.max_age_hours
 
-        def judge(_b: BackupTarget, fact: Fact, make: Callable[..., Finding]) -> Finding:
-            return _age_verdict(fact.data["primary"], _listed_at(fact.data), limit, "backup", make)
+        def judge(_b: BackupTarget, data: BackupListing, make: Callable[..., Finding]) -> Finding:
+            return _age_verdict(data.primary, _listed_at(data), limit, "backup", make)
 
         return per_backup(self.meta, ctx, judge)
 
@@ -183,33 +188,33 @@ class BackupSize:
     def evaluate(self, ctx: CheckContext[SizeParams]) -> list[Finding]:
         ratio = ctx.params.min_ratio
 
-        def judge(_b: BackupTarget, fact: Fact, make: Callable[..., Finding]) -> Finding:
-            return _size_verdict(fact.data["primary"], ratio, make)
+        def judge(_b: BackupTarget, data: BackupListing, make: Callable[..., Finding]) -> Finding:
+            return _size_verdict(data.primary, ratio, make)
 
         return per_backup(self.meta, ctx, judge)
 
 
-def _size_verdict(location: Mapping[str, Any], min_ratio: float, make: Callable[..., Finding]) -> Finding:
+def _size_verdict(location: ListedLocation, min_ratio: float, make: Callable[..., Finding]) -> Finding:
     files = _files(location)
     if not files:
-        return make(Status.FAIL, f"no backup file matches {_where(location)}", threshold=min_ratio)
+        return make(Status.FAIL, f"no backup file matches {location.where()}", threshold=min_ratio)
     newest, earlier = files[-1], files[-1 - PREVIOUS:-1]
-    size = int(newest["size"])
+    size = newest.size
     if size == 0:
-        return make(Status.FAIL, f"newest backup {newest['name']} at {_where(location)} is empty (0 bytes)",
+        return make(Status.FAIL, f"newest backup {newest.name} at {location.where()} is empty (0 bytes)",
                     measured=0.0, threshold=min_ratio, unit="ratio")
     if not earlier:
-        return make(Status.PASS, f"newest backup {newest['name']} is {_size(size)}; no earlier backup to "
+        return make(Status.PASS, f"newest backup {newest.name} is {_size(size)}; no earlier backup to "
                     f"compare with", threshold=min_ratio, unit="ratio")
-    median = statistics.median(int(f["size"]) for f in earlier)
-    shown = ", ".join(_size(int(f["size"])) for f in earlier)
+    median = statistics.median(f.size for f in earlier)
+    shown = ", ".join(_size(f.size) for f in earlier)
     if median == 0:
-        return make(Status.PASS, f"newest backup {newest['name']} is {_size(size)}; the previous "
+        return make(Status.PASS, f"newest backup {newest.name} is {_size(size)}; the previous "
                     f"{len(earlier)} were empty ({shown})", threshold=min_ratio, unit="ratio")
     got = size / median
     ok = got >= min_ratio
     return make(Status.PASS if ok else Status.FAIL,
-                f"newest backup {newest['name']} is {_size(size)}, {got:.0%} of the median {_size(median)} "
+                f"newest backup {newest.name} is {_size(size)}, {got:.0%} of the median {_size(median)} "
                 f"of the previous {len(earlier)} ({shown}); {'at least' if ok else 'below'} {min_ratio:.0%}",
                 measured=round(got, 3), threshold=min_ratio, unit="ratio")
 
@@ -236,15 +241,15 @@ class BackupOffsite:
     def evaluate(self, ctx: CheckContext[OffsiteParams]) -> list[Finding]:
         limit = ctx.params.max_age_hours
 
-        def judge(backup: BackupTarget, fact: Fact, make: Callable[..., Finding]) -> Finding:
+        def judge(backup: BackupTarget, data: BackupListing, make: Callable[..., Finding]) -> Finding:
             if backup.offsite is None:
                 return make(Status.FAIL, f"{backup.id}: no off-site copy declared in the inventory",
                             threshold=limit, unit="h")
-            if fact.data.get("offsite_error") or not fact.data.get("offsite"):
-                reason = fact.data.get("offsite_error") or "the off-site location was not listed"
+            if data.offsite_error or data.offsite is None:
+                reason = data.offsite_error or "the off-site location was not listed"
                 return make(Status.ERROR, f"{backup.id}: off-site copy not measured: {reason}",
                             threshold=limit, unit="h")
-            return _age_verdict(fact.data["offsite"], _listed_at(fact.data), limit, "off-site copy", make)
+            return _age_verdict(data.offsite, _listed_at(data), limit, "off-site copy", make)
 
         return per_backup(self.meta, ctx, judge)
 
@@ -274,28 +279,28 @@ class BackupRestoreTested:
     def evaluate(self, ctx: CheckContext[RestoreParams]) -> list[Finding]:
         limit = ctx.params.max_age_days
 
-        def judge(backup: BackupTarget, fact: Fact, make: Callable[..., Finding]) -> Finding:
-            return _restore_verdict(backup, fact.data, limit, make)
+        def judge(backup: BackupTarget, data: BackupListing, make: Callable[..., Finding]) -> Finding:
+            return _restore_verdict(backup, data, limit, make)
 
         return per_backup(self.meta, ctx, judge)
 
 
-def _restore_verdict(backup: BackupTarget, data: Mapping[str, Any], limit: int,
+def _restore_verdict(backup: BackupTarget, data: BackupListing, limit: int,
                      make: Callable[..., Finding]) -> Finding:
-    state = data.get("restore_record_state")
-    record = data.get("restore_record")
+    state = data.restore_record_state
+    record = data.restore_record
     if backup.restore_record is None:
         return make(Status.MANUAL, f"{backup.id}: no restore-test record file declared; attest the last "
                     f"restore test (auditor attest) or declare restore_record", threshold=float(limit),
                     unit="days")
     if state in ("missing", "invalid"):
-        return make(Status.FAIL, f"{backup.id}: {data.get('restore_record_error')}", threshold=float(limit),
+        return make(Status.FAIL, f"{backup.id}: {data.restore_record_error}", threshold=float(limit),
                     unit="days")
-    if state != "ok" or not record:
-        return make(Status.ERROR, f"{backup.id}: {data.get('restore_record_error') or 'record not read'}",
+    if state != "ok" or record is None:
+        return make(Status.ERROR, f"{backup.id}: {data.restore_record_error or 'record not read'}",
                     threshold=float(limit), unit="days")
-    day = _record_day(str(record["date"]))
-    age = (datetime.fromisoformat(str(data["listed_at"])).date() - day).days
+    day = _record_day(record.date)
+    age = (datetime.fromisoformat(data.listed_at).date() - day).days
     if age < -1:
         return make(Status.FAIL, f"{backup.id}: restore record {backup.restore_record} is dated {day}, in "
                     f"the future; it proves nothing", measured=float(age), threshold=float(limit),
@@ -336,8 +341,18 @@ class DeviceConfigsArchived:
                             "archived")]
         facts = {d.id: ctx.facts.get(CONFIG_KIND, f"device/{d.id}") for d in devices}
         ok = {i: f for i, f in facts.items() if f is not None and f.status is FactStatus.OK}
+        unreadable = {i: _unreadable(f) for i, f in ok.items()}
+        if any(unreadable.values()):
+            return [Finding(self.meta.id, "devices", Status.ERROR, self.meta.severity,
+                            "; ".join(why for why in unreadable.values() if why),
+                            facts=tuple(f.id for i, f in ok.items() if unreadable[i]))]
+        # archived only when the whole configuration was read (the probe stores no copy of a cut,
+        # refused or unreadable one)
+        incomplete = {i for i, f in ok.items() if not read_fact(f, DeviceConfig).config_sha256}
         missing = {i: (f.error if f is not None and f.error else "no configuration read")
                    for i, f in facts.items() if i not in ok}
+        missing |= {i: "the configuration read was not complete, so no copy was archived" for i in incomplete}
+        ok = {i: f for i, f in ok.items() if i not in incomplete}
         status = Status.PASS if not missing else (Status.FAIL if ok else Status.ERROR)
         text = f"{len(ok)} of {len(devices)} device configurations archived"
         if missing:
@@ -346,3 +361,12 @@ class DeviceConfigsArchived:
                         measured=float(len(ok)), threshold=float(len(devices)), unit="devices",
                         facts=tuple(f"{CONFIG_KIND}:device/{i}" for i in sorted(facts)),
                         artifacts=tuple(a for f in ok.values() for a in f.artifacts))]
+
+
+def _unreadable(fact: Fact) -> str | None:
+    """Why a ``device.config`` fact's data is not evidence (None: it is)."""
+    try:
+        read_fact(fact, DeviceConfig)
+    except UnreadableFact as exc:
+        return str(exc)
+    return None

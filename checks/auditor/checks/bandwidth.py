@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditor.checks._common import unmeasured
+from auditor.checks._common import judged, unmeasured
+from auditor.facts import FactKind, Goodput, read_fact
 from auditor.model import Fact, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta, FactIndex
 
-KIND = "bandwidth.goodput"
+KIND = FactKind.BANDWIDTH_GOODPUT
 PROBE = "iperf3.bandwidth"
 Direction = Literal["downstream", "upstream"]
 BOTH: tuple[Direction, ...] = ("downstream", "upstream")
@@ -40,12 +42,16 @@ def goodput_finding(meta: CheckMeta, target: str, label: str, fact: Fact | None,
     if problem is not None:
         return problem
     assert fact is not None
-    data = fact.data
-    median = float(data["median_mbps"])
-    runs = ", ".join(f"{r['goodput_mbps']:.1f}" for r in data["runs"])
+    return judged(meta, target, fact, partial(_judge, meta, target, label, fact, min_mbps))
+
+
+def _judge(meta: CheckMeta, target: str, label: str, fact: Fact, min_mbps: float) -> Finding:
+    data = read_fact(fact, Goodput)
+    median = data.median_mbps
+    runs = ", ".join(f"{r.goodput_mbps:.1f}" for r in data.runs)
     facts, artifacts = (fact.id,), fact.artifacts
-    if not data.get("valid", False):
-        reasons = "; ".join(data.get("invalid_reasons", [])) or "unknown"
+    if not data.valid:
+        reasons = "; ".join(data.invalid_reasons) or "unknown"
         return Finding(meta.id, target, Status.ERROR, meta.severity,
                        f"{label}: measurement invalid ({reasons}); measured {median:.1f} Mbit/s",
                        measured=median, threshold=min_mbps, unit="Mbit/s", facts=facts, artifacts=artifacts)

@@ -10,23 +10,28 @@ it fails, the commands that fix it in the device's own syntax.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from auditor.checks._common import unmeasured
-from auditor.facts import DeviceView, Known, LineRef, LoginUsed
+from auditor.facts import (
+    DeviceConfig,
+    DeviceView,
+    FactKind,
+    Known,
+    LineRef,
+    LoginUsed,
+    UnreadableFact,
+    read_fact,
+)
 from auditor.inventory import Device
 from auditor.model import Fact, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
 from auditor.vendors import family, names
 
 P = TypeVar("P", bound=BaseModel)
-CONFIG_KIND = "device.config"
-SNMP_KIND = "device.snmp"
-DEFAULT_COMMUNITY_KIND = "device.default_community"
 CONFIG_PROBE = "ssh.device_config"
 SNMP_PROBE = "snmp.device_info"
 DEFAULT_COMMUNITY_PROBE = "snmp.default_community"
@@ -52,41 +57,27 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Subject:
-    """One device as a check sees it: the inventory entry, its view, the fact behind it."""
+    """One device as a check sees it: the inventory entry, what was read from it, the fact."""
 
     device: Device
-    view: DeviceView
+    config: DeviceConfig
     fact: Fact
 
     @property
+    def view(self) -> DeviceView:
+        return self.config.view
+
+    @property
     def live(self) -> bool:
-        return bool(self.fact.data.get("live", True))
+        return self.config.live
 
     def tcp(self, port: int) -> str | None:
         """What a TCP connect to ``port`` found (``open``/``closed``/``filtered``); None offline."""
-        value = (self.fact.data.get("tcp") or {}).get(str(port))
-        return str(value) if value is not None else None
+        return (self.config.tcp or {}).get(str(port))
 
     @property
     def login(self) -> LoginUsed | None:
-        raw = self.fact.data.get("login")
-        return LoginUsed.model_validate(raw) if raw else None
-
-
-# Views by the fact that carries them, for as long as the fact lives (one audit).
-_VIEWS: dict[int, tuple[weakref.ref[Fact], DeviceView]] = {}
-
-
-def device_view(fact: Fact) -> DeviceView:
-    """The device view a ``device.config`` fact carries, validated once for all the checks that
-    read it (a switch with thousands of interfaces takes milliseconds to validate)."""
-    key = id(fact)
-    cached = _VIEWS.get(key)
-    if cached is not None and cached[0]() is fact:
-        return cached[1]
-    view = DeviceView.model_validate(fact.data["view"])
-    _VIEWS[key] = (weakref.ref(fact, lambda _ref: _VIEWS.pop(key, None)), view)
-    return view
+        return self.config.login
 
 
 def unknown(setting: Known[Any], what: str) -> Verdict:
@@ -119,7 +110,7 @@ class DeviceCheck(Generic[P]):
             if device.vendor not in names():
                 continue
             target = f"device/{device.id}"
-            fact = ctx.facts.get(CONFIG_KIND, target)
+            fact = ctx.facts.get(FactKind.DEVICE_CONFIG, target)
             if fact is None and device.ssh is None:
                 findings.append(Finding(
                     self.meta.id, target, Status.ERROR, self.meta.severity,
@@ -136,12 +127,14 @@ class DeviceCheck(Generic[P]):
 
     def finding(self, device: Device, fact: Fact, ctx: CheckContext[P]) -> Finding:
         try:
-            view = device_view(fact)
-        except (KeyError, ValidationError) as exc:
-            verdict = Verdict(Status.ERROR, f"the {CONFIG_KIND} fact carries no readable device view ({exc})")
-            return self._to_finding(device, fact, verdict, None)
-        subject = Subject(device, view, fact)
-        return self._to_finding(device, fact, self.judge(subject, ctx), view)
+            config = read_fact(fact, DeviceConfig)
+        except UnreadableFact as exc:
+            return self._to_finding(device, fact, Verdict(Status.ERROR, str(exc)), None)
+        try:
+            verdict = self.judge(Subject(device, config, fact), ctx)
+        except UnreadableFact as exc:  # another fact the check reads beside this one
+            verdict = Verdict(Status.ERROR, str(exc), facts=(exc.fact_id,))
+        return self._to_finding(device, fact, verdict, config.view)
 
     def _to_finding(self, device: Device, fact: Fact, verdict: Verdict, view: DeviceView | None) -> Finding:
         artifacts = tuple(dict.fromkeys(fact.artifacts))

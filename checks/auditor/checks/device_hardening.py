@@ -11,12 +11,10 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from auditor.checks._common import unmeasured, unreadable
 from auditor.checks.device_base import (
-    CONFIG_KIND,
     CONFIG_PROBE,
-    DEFAULT_COMMUNITY_KIND,
     DEFAULT_COMMUNITY_PROBE,
-    SNMP_KIND,
     SNMP_PROBE,
     DeviceCheck,
     NoParams,
@@ -25,7 +23,17 @@ from auditor.checks.device_base import (
     meta,
     unknown,
 )
-from auditor.facts import Interface, LineRef, Terminal
+from auditor.facts import (
+    DefaultCommunity,
+    DeviceConfig,
+    DeviceSnmp,
+    FactKind,
+    Interface,
+    LineRef,
+    Terminal,
+    UnreadableFact,
+    read_fact,
+)
 from auditor.model import Fact, FactStatus, Finding, Severity, Status
 from auditor.plugins import CheckContext
 from auditor.vendors import family
@@ -449,7 +457,7 @@ class UnusedPortsDown(DeviceCheck[UnusedPortsParams]):
         interfaces = subject.view.interfaces
         if interfaces.value is None:
             return unknown(interfaces, "the interfaces")
-        snmp_fact = ctx.facts.get(SNMP_KIND, f"device/{subject.device.id}")
+        snmp_fact = ctx.facts.get(FactKind.DEVICE_SNMP, f"device/{subject.device.id}")
         links, source, facts = _links(interfaces.value, snmp_fact)
         ports = [i for i in interfaces.value if i.mode == "access" and i.shutdown is False
                  and not any(fnmatch.fnmatch(i.name, p) for p in ctx.params.ignore)]
@@ -471,13 +479,14 @@ class UnusedPortsDown(DeviceCheck[UnusedPortsParams]):
 
 def _links(interfaces: tuple[Interface, ...], snmp: Fact | None) -> tuple[dict[str, str | None], str,
                                                                           tuple[str, ...]]:
-    if snmp is not None and snmp.status is FactStatus.OK and snmp.data.get("interfaces"):
+    rows = read_fact(snmp, DeviceSnmp).interfaces if snmp is not None and snmp.status is FactStatus.OK else ()
+    if snmp is not None and rows:
         by_key: dict[str, str | None] = {}
-        for row in snmp.data["interfaces"]:
-            state = "up" if row.get("oper") == "up" else "down"
-            for name in (row.get("name"), row.get("descr")):
+        for row in rows:
+            state = "up" if row.oper == "up" else "down"
+            for name in (row.name, row.descr):
                 if name:
-                    by_key[canonical(str(name))] = state
+                    by_key[canonical(name)] = state
         return by_key, "SNMP ifTable", (snmp.id,)
     return {i.key: i.link for i in interfaces}, "the interface status output", ()
 
@@ -512,22 +521,25 @@ class ConfigChanged(DeviceCheck[NoParams]):
          "baseline."))
 
     def finding(self, device: Any, fact: Fact, ctx: CheckContext[NoParams]) -> Finding:
-        data = fact.data
-        sha = str(data.get("config_sha256") or "")[:12]
-        diff = data.get("diff_artifact")
-        if not data.get("live", True):
+        try:
+            data = read_fact(fact, DeviceConfig)
+        except UnreadableFact as exc:
+            return unreadable(self.meta, f"device/{device.id}", fact, exc)
+        sha = (data.config_sha256 or "")[:12]
+        diff = data.diff_artifact
+        if not data.live:
             status, message = Status.NOT_APPLICABLE, ("an offline audit keeps no earlier configuration "
                                                      "to compare")
-        elif not data.get("config_sha256"):
+        elif not data.config_sha256:
             status, message = Status.ERROR, "no complete configuration was read, so no baseline was stored"
-        elif data.get("previous_sha256") is None or data.get("changed") is None:
+        elif data.previous_sha256 is None or data.changed is None:
             status, message = Status.PASS, f"first audit: baseline stored (sha256 {sha}…)"
-        elif data["changed"]:
+        elif data.changed:
             status, message = Status.FAIL, (f"configuration changed since the last audit (sha256 "
-                                            f"{str(data['previous_sha256'])[:12]}… → {sha}…); see {diff}")
+                                            f"{data.previous_sha256[:12]}… → {sha}…); see {diff}")
         else:
             status, message = Status.PASS, f"configuration unchanged since the last audit (sha256 {sha}…)"
-        artifacts = tuple(dict.fromkeys(fact.artifacts + ((str(diff),) if diff else ())))
+        artifacts = tuple(dict.fromkeys(fact.artifacts + ((diff,) if diff else ())))
         return Finding(self.meta.id, f"device/{device.id}", status, self.meta.severity,
                        f"{device.id} ({device.address}): {message}", facts=(fact.id,), artifacts=artifacts)
 
@@ -545,20 +557,22 @@ class SnmpDefaultCommunity(DeviceCheck[NoParams]):
         requires=(DEFAULT_COMMUNITY_PROBE, SNMP_PROBE))
 
     def evaluate(self, ctx: CheckContext[NoParams]) -> list[Finding]:
-        from auditor.checks._common import unmeasured  # noqa: PLC0415
-
         findings = []
         for device in ctx.inventory.devices:
             if device.vendor not in family_names():
                 continue
             target = f"device/{device.id}"
-            fact = ctx.facts.get(DEFAULT_COMMUNITY_KIND, target)
+            fact = ctx.facts.get(FactKind.DEFAULT_COMMUNITY, target)
             problem = unmeasured(self.meta, target, fact, DEFAULT_COMMUNITY_PROBE)
             if problem is not None:
                 findings.append(problem)
                 continue
             assert fact is not None
-            verdict = self._judge(target, fact, ctx)
+            try:
+                verdict = self._judge(target, fact, ctx)
+            except UnreadableFact as exc:
+                findings.append(unreadable(self.meta, target, fact, exc))
+                continue
             findings.append(Finding(self.meta.id, target, verdict.status, self.meta.severity,
                                     f"{device.id} ({device.address}): {verdict.message}",
                                     measured=verdict.measured, threshold=verdict.threshold, unit=verdict.unit,
@@ -567,7 +581,8 @@ class SnmpDefaultCommunity(DeviceCheck[NoParams]):
 
     @staticmethod
     def _judge(target: str, fact: Fact, ctx: CheckContext[NoParams]) -> Verdict:
-        tried, answered = list(fact.data.get("tried") or []), dict(fact.data.get("answered") or {})
+        data = read_fact(fact, DefaultCommunity)
+        tried, answered = data.tried, data.answered
         if not tried:
             return Verdict(Status.ERROR, "no default community was tried")
         if answered:
@@ -576,7 +591,8 @@ class SnmpDefaultCommunity(DeviceCheck[NoParams]):
                            measured=float(len(answered)), threshold=0.0, unit="communities")
         # Silence only means something from a device that answered the audit otherwise: a device
         # that is down or filtered is silent to every community.
-        alive = [f for f in (ctx.facts.get(SNMP_KIND, target), ctx.facts.get(CONFIG_KIND, target))
+        alive = [f for f in (ctx.facts.get(FactKind.DEVICE_SNMP, target),
+                             ctx.facts.get(FactKind.DEVICE_CONFIG, target))
                  if f is not None and f.status is FactStatus.OK]
         if not alive:
             return Verdict(Status.ERROR, f"no answer to the default communities tried ({', '.join(tried)}), "

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from functools import partial
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from auditor.checks._common import unmeasured
+from auditor.checks._common import judged, unmeasured
+from auditor.facts import DhcpOffer, DhcpOffers, FactKind, LanHosts, read_fact
 from auditor.inventory import Inventory
-from auditor.model import Finding, Severity, Status
+from auditor.model import Fact, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
 
-HOSTS = "discovery.hosts"
-OFFERS = "discovery.dhcp_offers"
+HOSTS = FactKind.DISCOVERY_HOSTS
+OFFERS = FactKind.DHCP_OFFERS
 ARP_PROBE = "discovery.arp_sweep"
 DHCP_PROBE = "discovery.dhcp"
 
@@ -49,11 +51,6 @@ def known_addresses(inv: Inventory) -> set[str]:
 def _declared_macs(inv: Inventory) -> dict[str, str]:
     hosts = inv.discovery.known_hosts if inv.discovery else []
     return {str(h.address): h.mac for h in hosts if h.mac}
-
-
-def _describe(host: dict[str, Any]) -> str:
-    vendor = f" ({host['vendor']})" if host.get("vendor") else ""
-    return f"{host['ip']} {host['mac']}{vendor}"
 
 
 def _no_discovery(meta: CheckMeta) -> list[Finding]:
@@ -97,42 +94,40 @@ class UnknownHosts:
                 findings.append(problem)
                 continue
             assert fact is not None
-            hosts = list(fact.data.get("hosts", []))
-            mine = known | {str(fact.data.get("agent_ip"))}
-            unknown = [h for h in hosts if h["ip"] not in mine]
-            moved = [h for h in hosts if h["ip"] in macs and h["mac"] != macs[h["ip"]]]
-            parts = []
-            if unknown:
-                parts.append(f"{len(unknown)} host(s) not in the inventory: "
-                             f"{', '.join(map(_describe, unknown))}")
-            if moved:
-                parts.append("answering from a MAC the inventory does not give: " + ", ".join(
-                    f"{_describe(h)} (inventory: {macs[h['ip']]})" for h in moved))
-            bad = unknown + moved
-            text = "; ".join(parts) if bad else f"all {len(hosts)} live host(s) are in the inventory"
-            findings.append(Finding(
-                self.meta.id, target, Status.FAIL if bad else Status.PASS, self.meta.severity,
-                f"{segment} on {fact.data.get('interface')}: {text}", measured=float(len(bad)),
-                threshold=0.0, unit="unknown hosts", facts=(fact.id,), artifacts=fact.artifacts,
-                lines=tuple(_describe(h) for h in bad)))
+            findings.append(judged(self.meta, target, fact,
+                                   partial(self._judge, fact, target, str(segment), known, macs)))
         return findings
 
+    def _judge(self, fact: Fact, target: str, segment: str, known: set[str], macs: dict[str, str]) -> Finding:
+        data = read_fact(fact, LanHosts)
+        hosts = data.hosts
+        mine = known | {data.agent_ip}
+        unknown = [h for h in hosts if h.ip not in mine]
+        moved = [h for h in hosts if h.ip in macs and h.mac != macs[h.ip]]
+        parts = []
+        if unknown:
+            parts.append(f"{len(unknown)} host(s) not in the inventory: "
+                         f"{', '.join(h.describe() for h in unknown)}")
+        if moved:
+            parts.append("answering from a MAC the inventory does not give: " + ", ".join(
+                f"{h.describe()} (inventory: {macs[h.ip]})" for h in moved))
+        bad = unknown + moved
+        text = "; ".join(parts) if bad else f"all {len(hosts)} live host(s) are in the inventory"
+        return Finding(
+            self.meta.id, target, Status.FAIL if bad else Status.PASS, self.meta.severity,
+            f"{segment} on {data.interface}: {text}", measured=float(len(bad)),
+            threshold=0.0, unit="unknown hosts", facts=(fact.id,), artifacts=fact.artifacts,
+            lines=tuple(h.describe() for h in bad))
 
-def _server(offer: dict[str, Any]) -> str:
-    """Who made the offer: the DHCP server identifier (option 54), else the packet's source.
 
-    Option 54 names the real server when a relay (giaddr) forwards its offer, so it is what
-    the inventory's ``dhcp_servers`` lists.
-    """
-    return str(offer.get("server_id") or offer.get("source_ip"))
-
-
-def _describe_offer(offer: dict[str, Any]) -> str:
-    via = f" via relay {offer['relay']}" if offer.get("relay") else ""
-    router = f", router {'/'.join(offer['router'])}" if offer.get("router") else ""
-    dns = f", DNS {'/'.join(offer['dns'])}" if offer.get("dns") else ""
-    return (f"{_server(offer)} (from {offer.get('source_ip')} {offer.get('source_mac')}{via}) "
-            f"offered {offer.get('offered')}{router}{dns}")
+def _describe_offer(offer: DhcpOffer) -> str:
+    """The offer, named by its server: option 54 names the real server when a relay (giaddr)
+    forwards its offer, so it is what the inventory's ``dhcp_servers`` lists."""
+    via = f" via relay {offer.relay}" if offer.relay else ""
+    router = f", router {'/'.join(offer.router)}" if offer.router else ""
+    dns = f", DNS {'/'.join(offer.dns)}" if offer.dns else ""
+    return (f"{offer.server} (from {offer.source_ip} {offer.source_mac}{via}) "
+            f"offered {offer.offered}{router}{dns}")
 
 
 class RogueDhcp:
@@ -167,23 +162,27 @@ class RogueDhcp:
             return [problem]
         assert fact is not None
         allowed = {str(a) for a in inv.discovery.dhcp_servers}
-        offers = list(fact.data.get("offers", []))
-        rogue = [o for o in offers if _server(o) not in allowed]
-        answered = {_server(o) for o in offers} & allowed
         iface = inv.discovery.interface
+        return [judged(self.meta, target, fact, partial(self._judge, fact, target, iface, allowed))]
+
+    def _judge(self, fact: Fact, target: str, iface: str, allowed: set[str]) -> Finding:
+        data = read_fact(fact, DhcpOffers)
+        offers = data.offers
+        rogue = [o for o in offers if o.server not in allowed]
+        answered = {o.server for o in offers} & allowed
         if rogue:
             status, text = Status.FAIL, (f"{len(rogue)} offer(s) from unauthorised DHCP servers: "
                                          f"{'; '.join(map(_describe_offer, rogue))}")
         elif allowed and not answered:
             status, text = Status.FAIL, (f"authorised DHCP server did not answer on {iface} "
                                          f"(expected {', '.join(sorted(allowed))}; no offer in "
-                                         f"{fact.data.get('listened_s')} s)")
+                                         f"{data.listened_s} s)")
         elif allowed:
             silent = sorted(allowed - answered)
             status, text = Status.PASS, (f"only authorised servers offered ({', '.join(sorted(answered))})"
                                          + (f"; silent: {', '.join(silent)}" if silent else ""))
         else:
             status, text = Status.PASS, "no DHCP server is authorised and none offered"
-        return [Finding(self.meta.id, target, status, self.meta.severity, f"{iface}: {text}",
-                        measured=float(len(rogue)), threshold=0.0, unit="rogue offers", facts=(fact.id,),
-                        artifacts=fact.artifacts, lines=tuple(_describe_offer(o) for o in offers))]
+        return Finding(self.meta.id, target, status, self.meta.severity, f"{iface}: {text}",
+                       measured=float(len(rogue)), threshold=0.0, unit="rogue offers", facts=(fact.id,),
+                       artifacts=fact.artifacts, lines=tuple(_describe_offer(o) for o in offers))

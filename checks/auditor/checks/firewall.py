@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from auditor.checks._common import unmeasured
+from auditor.checks._common import unmeasured, unreadable
+from auditor.facts import (
+    ConnectResult,
+    FactKind,
+    OutboundTest,
+    OutsideView,
+    Ruleset,
+    UnreadableFact,
+    read_fact,
+)
 from auditor.inventory import Firewall, port_key
 from auditor.model import Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
 
-OUTSIDE = ("firewall.outside", "firewall.outside_view")
-OUTBOUND = ("firewall.outbound", "firewall.outbound")
-RULESET = ("firewall.ruleset", "firewall.ruleset")
+D = TypeVar("D", bound=BaseModel)
+OUTSIDE = (FactKind.FIREWALL_OUTSIDE, "firewall.outside_view", OutsideView)
+OUTBOUND = (FactKind.FIREWALL_OUTBOUND, "firewall.outbound", OutboundTest)
+RULESET = (FactKind.FIREWALL_RULESET, "firewall.ruleset", Ruleset)
 # Connect states that show the firewall stopped the connection.
 BLOCKED = frozenset({"filtered", "rejected"})
 
-Result = dict[str, Any]
-# (firewall, fact data) -> (status, message, measured, lines)
-Judge = Callable[[Firewall, Any], tuple[Status, str, float | None, tuple[str, ...]]]
+Verdict = tuple[Status, str, float | None, tuple[str, ...]]  # status, message, measured, lines
 
 
 class NoParams(BaseModel):
@@ -36,10 +44,11 @@ class OutboundParams(BaseModel):
     reset_means_blocked: bool = False
 
 
-def per_firewall(meta: CheckMeta, ctx: CheckContext[Any], fact_key: tuple[str, str],
-                 missing: Callable[[Firewall], str | None], judge: Judge) -> list[Finding]:
+def per_firewall(meta: CheckMeta, ctx: CheckContext[Any], fact_key: tuple[str, str, type[D]],
+                 missing: Callable[[Firewall], str | None], judge: Callable[[Firewall, D], Verdict]
+                 ) -> list[Finding]:
     """One finding per inventory firewall; ``missing`` says why it cannot be measured (skipped)."""
-    kind, probe = fact_key
+    kind, probe, model = fact_key
     findings = []
     for fw in ctx.inventory.firewalls:
         target = f"firewall/{fw.id}"
@@ -53,7 +62,11 @@ def per_firewall(meta: CheckMeta, ctx: CheckContext[Any], fact_key: tuple[str, s
             findings.append(problem)
             continue
         assert fact is not None
-        status, message, measured, lines = judge(fw, fact.data)
+        try:
+            status, message, measured, lines = judge(fw, read_fact(fact, model))
+        except UnreadableFact as exc:
+            findings.append(unreadable(meta, target, fact, exc))
+            continue
         findings.append(Finding(meta.id, target, status, meta.severity, f"{fw.id}: {message}",
                                 measured=measured, threshold=0.0 if measured is not None else None,
                                 unit="ports" if measured is not None else None, facts=(fact.id,),
@@ -62,21 +75,13 @@ def per_firewall(meta: CheckMeta, ctx: CheckContext[Any], fact_key: tuple[str, s
                                 "the inventory lists no boundary firewall (firewalls:)")]
 
 
-def _key(r: Result) -> str:
-    return f"{r['port']}/{r.get('proto', 'tcp')}"
-
-
-def _show(r: Result) -> str:
-    return f"{r['address']}:{_key(r)} {r['state']}"
-
-
-def _errors(results: list[Result]) -> str | None:
-    bad = [f"{_show(r)} ({r.get('detail')})" for r in results if r["state"] == "error"]
+def _errors(results: Iterable[ConnectResult]) -> str | None:
+    bad = [f"{r.show()} ({r.detail})" for r in results if r.state == "error"]
     return f"the connect test failed for {', '.join(bad)}" if bad else None
 
 
-def _untested_note(results: list[Result]) -> str:
-    udp = sorted({_key(r) for r in results if r["state"] == "untested"})
+def _untested_note(results: Iterable[ConnectResult]) -> str:
+    udp = sorted({r.key for r in results if r.state == "untested"})
     return f"; not tested (UDP): {', '.join(udp)}" if udp else ""
 
 
@@ -111,22 +116,22 @@ class PublishedOnly:
                 return "the inventory lists no outside_addresses for this firewall"
             return _vantage_missing(fw)
 
-        def judge(fw: Firewall, data: Any) -> tuple[Status, str, float | None, tuple[str, ...]]:
+        def judge(fw: Firewall, data: OutsideView) -> Verdict:
             outside = {str(a) for a in fw.outside_addresses}
-            results = [r for r in data["results"] if r["address"] in outside]
+            results = [r for r in data.results if r.address in outside]
             published = {port_key(p) for p in fw.published}
             if err := _errors(results):
                 return Status.ERROR, err, None, ()
-            extra = [r for r in results if r["state"] == "open" and _key(r) not in published]
-            down = [r for r in results if _key(r) in published and r["state"] not in {"open", "untested"}]
-            problems = [f"not published but open: {_show(r)}" for r in extra]
-            problems += [f"published but not reachable: {_show(r)} ({r.get('detail')})" for r in down]
-            note = _untested_note([r for r in results if _key(r) in published])
+            extra = [r for r in results if r.state == "open" and r.key not in published]
+            down = [r for r in results if r.key in published and r.state not in {"open", "untested"}]
+            problems = [f"not published but open: {r.show()}" for r in extra]
+            problems += [f"published but not reachable: {r.show()} ({r.detail})" for r in down]
+            note = _untested_note([r for r in results if r.key in published])
             shown = ", ".join(sorted(published)) or "none"
             if problems:
-                return (Status.FAIL, f"from {data['vantage']}: {'; '.join(problems)} (published: {shown})"
+                return (Status.FAIL, f"from {data.vantage}: {'; '.join(problems)} (published: {shown})"
                         f"{note}", float(len(problems)), ())
-            return (Status.PASS, f"from {data['vantage']}: only the published ports ({shown}) answer on "
+            return (Status.PASS, f"from {data.vantage}: only the published ports ({shown}) answer on "
                     f"{', '.join(sorted(outside))}; {len(results)} address/port pairs tried{note}", 0.0, ())
 
         return per_firewall(self.meta, ctx, OUTSIDE, missing, judge)
@@ -156,24 +161,24 @@ class ManagementNotExposed:
                 return "the inventory lists neither outside_addresses nor management_address"
             return _vantage_missing(fw)
 
-        def judge(fw: Firewall, data: Any) -> tuple[Status, str, float | None, tuple[str, ...]]:
+        def judge(fw: Firewall, data: OutsideView) -> Verdict:
             mgmt = {port_key(p) for p in fw.management_ports}
             published = {port_key(p) for p in fw.published}
             outside = {str(a) for a in fw.outside_addresses}
             mgmt_addr = str(fw.management_address) if fw.management_address else None
             # A management port that is also published on an outside address is the published
             # service there (a port forward), judged by firewall.published_only.
-            results = [r for r in data["results"] if _key(r) in mgmt and (
-                r["address"] == mgmt_addr or (r["address"] in outside and _key(r) not in published))]
+            results = [r for r in data.results if r.key in mgmt and (
+                r.address == mgmt_addr or (r.address in outside and r.key not in published))]
             if err := _errors(results):
                 return Status.ERROR, err, None, ()
-            exposed = [r for r in results if r["state"] == "open"]
-            where = ", ".join(sorted({r["address"] for r in results})) or "no address"
+            exposed = [r for r in results if r.state == "open"]
+            where = ", ".join(sorted({r.address for r in results})) or "no address"
             if exposed:
-                return (Status.FAIL, f"management ports reachable from {data['vantage']}: "
-                        f"{', '.join(map(_show, exposed))}", float(len(exposed)), ())
+                return (Status.FAIL, f"management ports reachable from {data.vantage}: "
+                        f"{', '.join(r.show() for r in exposed)}", float(len(exposed)), ())
             return (Status.PASS, f"no management port ({', '.join(sorted(mgmt))}) answers on {where} from "
-                    f"{data['vantage']}{_untested_note(results)}", 0.0, ())
+                    f"{data.vantage}{_untested_note(results)}", 0.0, ())
 
         return per_firewall(self.meta, ctx, OUTSIDE, missing, judge)
 
@@ -212,21 +217,21 @@ class OutboundBlocked:
                 return "no outbound_probe address declared, so outbound filtering was not measured"
             return None if fw.forbidden_outbound else "forbidden_outbound is empty"
 
-        def judge(_fw: Firewall, data: Any) -> tuple[Status, str, float | None, tuple[str, ...]]:
-            results = [r for r in data["results"] if r["state"] != "untested"]
+        def judge(_fw: Firewall, data: OutboundTest) -> Verdict:
+            results = [r for r in data.results if r.state != "untested"]
             if err := _errors(results):
                 return Status.ERROR, err, None, ()
             if not results:
-                return Status.SKIPPED, f"no TCP port to test{_untested_note(data['results'])}", None, ()
-            passed = [r for r in results if r["state"] not in blocked]
-            how = "; ".join(f"{_show(r)}" + (" (a host answered: the connection crossed the firewall)"
-                                              if r["state"] == "closed" else "") for r in passed)
+                return Status.SKIPPED, f"no TCP port to test{_untested_note(data.results)}", None, ()
+            passed = [r for r in results if r.state not in blocked]
+            how = "; ".join(r.show() + (" (a host answered: the connection crossed the firewall)"
+                                        if r.state == "closed" else "") for r in passed)
             if passed:
-                return (Status.FAIL, f"not blocked towards {data['probe_address']}: {how}",
+                return (Status.FAIL, f"not blocked towards {data.probe_address}: {how}",
                         float(len(passed)), ())
-            states = ", ".join(f"{_key(r)} {r['state']}" for r in results)
-            return (Status.PASS, f"all forbidden ports blocked towards {data['probe_address']} ({states})"
-                    f"{_untested_note(data['results'])}", 0.0, ())
+            states = ", ".join(f"{r.key} {r.state}" for r in results)
+            return (Status.PASS, f"all forbidden ports blocked towards {data.probe_address} ({states})"
+                    f"{_untested_note(data.results)}", 0.0, ())
 
         return per_firewall(self.meta, ctx, OUTBOUND, missing, judge)
 
@@ -269,26 +274,26 @@ class DefaultDrop:
         return per_firewall(self.meta, ctx, RULESET, missing, judge_ruleset)
 
 
-def judge_ruleset(_fw: Firewall, data: Any) -> tuple[Status, str, float | None, tuple[str, ...]]:
+def judge_ruleset(_fw: Firewall, data: Ruleset) -> Verdict:
     """The default-drop verdict on a ``firewall.ruleset`` fact's data."""
     problems: list[str] = []
     lines: list[str] = []
     for hook in ("input", "forward"):
-        chains = [c for c in data["chains"] if c["hook"] == hook]
+        chains = [c for c in data.chains if c.hook == hook]
         if not chains:
             problems.append(f"no IPv4 filter base chain on the {hook} hook: {hook} traffic is not filtered")
             continue
-        lines += [c["declaration"] for c in chains]
-        dropping = [c for c in chains if c["policy"] == "drop" or c["final_drop"]]
-        lines += [c["final_drop"] for c in dropping if c["final_drop"] and c["policy"] != "drop"]
+        lines += [c.declaration for c in chains]
+        dropping = [c for c in chains if c.policy == "drop" or c.final_drop]
+        lines += [c.final_drop for c in dropping if c.final_drop and c.policy != "drop"]
         if not dropping:
             problems.append(f"{hook}: policy accept and no final drop rule in "
-                            f"{', '.join(c['table'] + ' ' + c['chain'] for c in chains)}")
+                            f"{', '.join(c.table + ' ' + c.chain for c in chains)}")
         for c in chains:
-            for line in c["accept_all"]:
+            for line in c.accept_all:
                 problems.append(f"{hook}: accepts everything: {line}")
                 lines.append(line)
     if problems:
         return Status.FAIL, "; ".join(problems), float(len(problems)), tuple(lines)
     return (Status.PASS, f"input and forward drop by default, no accept-all rule (ruleset read as "
-            f"{data['source']})", 0.0, tuple(lines))
+            f"{data.source})", 0.0, tuple(lines))

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditor.checks._common import unmeasured
+from auditor.checks._common import judged, unmeasured
+from auditor.facts import FactKind, PortSpeed, read_fact
 from auditor.inventory import PortRef
 from auditor.model import Fact, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
 
-KIND = "snmp.interface"
+KIND = FactKind.SNMP_INTERFACE
 PROBE = "snmp.port_speed"
 
 
@@ -32,13 +34,17 @@ def port_finding(meta: CheckMeta, target: str, label: str, fact: Fact | None,
     if problem is not None:
         return problem
     assert fact is not None
-    d = fact.data
-    speed = d.get("speed_mbps")
+    return judged(meta, target, fact, partial(_judge, meta, target, label, fact, min_mbps))
+
+
+def _judge(meta: CheckMeta, target: str, label: str, fact: Fact, min_mbps: float) -> Finding:
+    d = read_fact(fact, PortSpeed)
+    speed = d.speed_mbps
     facts, artifacts = (fact.id,), fact.artifacts
-    where = f"{label} ({d['device']} {d['if_name'] or d['port']}, ifIndex {d['if_index']})"
-    if d.get("oper_status") != "up":
+    where = f"{label} ({d.device} {d.if_name or d.port}, ifIndex {d.if_index})"
+    if d.oper_status != "up":
         return Finding(meta.id, target, Status.FAIL, meta.severity,
-                       f"{where}: port is {d.get('oper_status')} (admin {d.get('admin_status')})",
+                       f"{where}: port is {d.oper_status} (admin {d.admin_status})",
                        measured=speed, threshold=min_mbps, unit="Mbit/s", facts=facts, artifacts=artifacts)
     if speed is None:
         return Finding(meta.id, target, Status.ERROR, meta.severity,

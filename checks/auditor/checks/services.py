@@ -8,11 +8,12 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from auditor.checks._common import per_target
+from auditor.facts import FactKind, OpenPort, ServicePorts, read_fact
 from auditor.inventory import Server, port_key
 from auditor.model import Fact, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
 
-KIND = "services.ports"
+KIND = FactKind.SERVICES_PORTS
 PROBE = "nmap.services"
 
 # port/proto → (class, why it is risky); classification is by port, nmap's guess is shown too.
@@ -41,18 +42,14 @@ class NoParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _open(fact_data: Any) -> list[dict[str, Any]]:
-    return list(fact_data.get("open", []))
-
-
 # (server, open ports) -> (ports that break the rule, message when some do, message when none do)
-Judge = Callable[[Server, list[dict[str, Any]]], tuple[list[dict[str, Any]], str, str]]
+Judge = Callable[[Server, tuple[OpenPort, ...]], tuple[list[OpenPort], str, str]]
 
 
 def per_server(meta: CheckMeta, ctx: CheckContext[Any], unit: str, judge: Judge) -> list[Finding]:
     """One finding per inventory server: fail when ``judge`` returns offending ports."""
     def finding(server: Server, target: str, fact: Fact) -> Finding:
-        bad, fail_text, pass_text = judge(server, _open(fact.data))
+        bad, fail_text, pass_text = judge(server, read_fact(fact, ServicePorts).open)
         return Finding(meta.id, target, Status.FAIL if bad else Status.PASS, meta.severity,
                        f"{server.id} ({server.address}): {fail_text if bad else pass_text}",
                        measured=float(len(bad)), threshold=0.0, unit=unit,
@@ -63,13 +60,9 @@ def per_server(meta: CheckMeta, ctx: CheckContext[Any], unit: str, judge: Judge)
         Finding(meta.id, "servers", Status.ERROR, meta.severity, "the inventory lists no servers to scan")]
 
 
-def _key(port: dict[str, Any]) -> str:
-    return f"{port['port']}/{port['proto']}"
-
-
-def _describe(port: dict[str, Any]) -> str:
-    seen = " ".join(x for x in (port.get("service"), port.get("product"), port.get("version")) if x)
-    return f"{port['port']}/{port['proto']}" + (f" ({seen})" if seen else "")
+def _describe(port: OpenPort) -> str:
+    seen = " ".join(x for x in (port.service, port.product, port.version) if x)
+    return port.key + (f" ({seen})" if seen else "")
 
 
 class RiskyServicesExposed:
@@ -91,9 +84,9 @@ class RiskyServicesExposed:
     params_model: ClassVar[type[BaseModel]] = NoParams
 
     def evaluate(self, ctx: CheckContext[NoParams]) -> list[Finding]:
-        def judge(_server: Server, ports: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str, str]:
-            risky = [p for p in ports if _key(p) in RISKY]
-            text = "; ".join(f"{_describe(p)}: {RISKY[_key(p)][0]} ({RISKY[_key(p)][1]})" for p in risky)
+        def judge(_server: Server, ports: tuple[OpenPort, ...]) -> tuple[list[OpenPort], str, str]:
+            risky = [p for p in ports if p.key in RISKY]
+            text = "; ".join(f"{_describe(p)}: {RISKY[p.key][0]} ({RISKY[p.key][1]})" for p in risky)
             return risky, f"risky services reachable: {text}", "no risky service reachable"
 
         return per_server(self.meta, ctx, "risky ports", judge)
@@ -118,9 +111,9 @@ class UnexpectedOpenPorts:
     params_model: ClassVar[type[BaseModel]] = NoParams
 
     def evaluate(self, ctx: CheckContext[NoParams]) -> list[Finding]:
-        def judge(server: Server, ports: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str, str]:
+        def judge(server: Server, ports: tuple[OpenPort, ...]) -> tuple[list[OpenPort], str, str]:
             allowed = ctx.inventory.allowed_ports(server)
-            extra = [p for p in ports if port_key(_key(p)) not in allowed]
+            extra = [p for p in ports if port_key(p.key) not in allowed]
             shown = ", ".join(sorted(allowed)) or "none declared"
             return (extra, f"open outside the allow-list ({shown}): {', '.join(map(_describe, extra))}",
                     f"every open port is allowed ({shown})")

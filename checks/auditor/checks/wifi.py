@@ -17,12 +17,12 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.checks._common import per_target
-from auditor.facts import Bss
+from auditor.facts import Bss, FactKind, WifiSurvey, read_fact
 from auditor.inventory import WifiArea
 from auditor.model import Fact, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
 
-KIND = "wifi.survey"
+KIND = FactKind.WIFI_SURVEY
 PROBE = "wifi.surveys"
 
 
@@ -49,11 +49,11 @@ Judge = Callable[[WifiArea, list[Point], list[str]], Verdict]
 
 
 def _points(fact: Fact) -> list[Point]:
+    surveys = read_fact(fact, WifiSurvey).surveys
     points = []
-    for n, survey in enumerate(fact.data.get("surveys", []), 1):
-        label = survey.get("point") or (f"survey {n}" if len(fact.data["surveys"]) > 1 else "survey")
-        points.append(Point(str(label), str(survey.get("taken_at")),
-                            [Bss.from_json(b) for b in survey.get("bss", [])]))
+    for n, survey in enumerate(surveys, 1):
+        label = survey.point or (f"survey {n}" if len(surveys) > 1 else "survey")
+        points.append(Point(label, survey.taken_at, [b.bss() for b in survey.bss]))
     return points
 
 

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.context import RunContext
 from auditor.errors import AuditorError, OutOfScope, ProbeError
+from auditor.facts import BackupFile, BackupListing, FactKind, ListedLocation, RestoreRecordRead, fact_data
 from auditor.inventory import BackupLocation, BackupTarget, Inventory
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
@@ -41,7 +42,7 @@ from auditor.probes.parsers.file_listing import (
 if TYPE_CHECKING:
     from auditor.sshclient import CommandResult
 
-KIND = "backup.listing"
+KIND = FactKind.BACKUP_LISTING
 RECORD_LINES = 20
 _EXIT_NO_DIR = 3
 _EXIT_NO_ENTRY = 4
@@ -147,13 +148,13 @@ class BackupFilesProbe:
         listing = _parsed(primary, results[0])
         skew = _clock_skew(primary, listing, before, listed_at.timestamp(), s.max_clock_skew_s)
         data: dict[str, Any] = {
-            "primary": {**_location(primary, listing), "clock_skew_s": skew},
+            "primary": location(primary, listing, skew),
             "offsite": None, "offsite_error": None,
             "restore_record": None, "restore_record_error": None, "restore_record_state": "not_declared",
             "listed_at": listed_at.isoformat(timespec="seconds"),
         }
         if target.restore_record is not None:
-            data.update(_record(target.restore_record, str(target.host), results[1]))
+            data.update(restore_record(target.restore_record, str(target.host), results[1]))
             if results[1].exit_status == 0:
                 artifacts.append(ctx.evidence.put(
                     f"backups/{target.id}/restore-record.txt", results[1].stdout.encode("utf-8"),
@@ -162,7 +163,8 @@ class BackupFilesProbe:
             offsite, path = await _offsite(ctx, target, target.offsite, s)
             data.update(offsite)
             artifacts += [path] if path else []
-        return [Fact(KIND, task.target, self.name, FactStatus.OK, data=data, artifacts=tuple(artifacts))]
+        return [Fact(KIND, task.target, self.name, FactStatus.OK, data=fact_data(BackupListing(**data)),
+                     artifacts=tuple(artifacts))]
 
 
 def _require_scope(inventory: Inventory, target: BackupTarget) -> None:
@@ -203,9 +205,11 @@ def _parsed(loc: BackupLocation, result: CommandResult) -> Listing:
         raise ProbeError(f"{where}: unexpected listing output for {loc.path} ({exc})") from None
 
 
-def _location(loc: BackupLocation, listing: Listing) -> dict[str, Any]:
-    return {"host": str(loc.host), "path": loc.path, "pattern": loc.pattern,
-            "remote_time": listing.remote_time, "files": [f.to_json() for f in listing.files]}
+def location(loc: BackupLocation, listing: Listing, clock_skew_s: float) -> ListedLocation:
+    """One location's part of the ``backup.listing`` data."""
+    files = tuple(BackupFile(name=f.name, size=f.size, mtime=f.mtime) for f in listing.files)
+    return ListedLocation(host=str(loc.host), path=loc.path, pattern=loc.pattern,
+                          remote_time=listing.remote_time, files=files, clock_skew_s=clock_skew_s)
 
 
 def _store(ctx: RunContext, backup_id: str, which: str, loc: BackupLocation, stdout: str) -> str:
@@ -215,7 +219,7 @@ def _store(ctx: RunContext, backup_id: str, which: str, loc: BackupLocation, std
         f"(remote clock, then size, mtime, name)").path
 
 
-def _record(path: str, host: str, result: CommandResult) -> dict[str, Any]:
+def restore_record(path: str, host: str, result: CommandResult) -> dict[str, Any]:
     """The restore-record part of the fact: the parsed record, or why there is none."""
     if result.exit_status == _EXIT_NO_DIR:
         return {"restore_record_state": "missing",
@@ -229,7 +233,8 @@ def _record(path: str, host: str, result: CommandResult) -> dict[str, Any]:
     except ListingParseError as exc:
         return {"restore_record_state": "invalid",
                 "restore_record_error": f"restore record {path} on {host}: {exc}"}
-    return {"restore_record_state": "ok", "restore_record": {"date": record.date, "text": record.text}}
+    return {"restore_record_state": "ok",
+            "restore_record": RestoreRecordRead(date=record.date, text=record.text)}
 
 
 async def _offsite(ctx: RunContext, target: BackupTarget, loc: BackupLocation,
@@ -243,7 +248,7 @@ async def _offsite(ctx: RunContext, target: BackupTarget, loc: BackupLocation,
     except AuditorError as exc:
         return {"offsite": None, "offsite_error": ctx.secrets.mask(str(exc))}, None
     path = _store(ctx, target.id, "offsite", loc, results[0].stdout)
-    return {"offsite": {**_location(loc, listing), "clock_skew_s": skew}, "offsite_error": None}, path
+    return {"offsite": location(loc, listing, skew), "offsite_error": None}, path
 
 
 def _clock_skew(loc: BackupLocation, listing: Listing, before: float, after: float, limit_s: float) -> float:

@@ -32,12 +32,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.context import RunContext
 from auditor.errors import OutOfScope, ProbeError, TargetUnreachable, ToolMissing, ToolTimeout
+from auditor.facts import DhcpOffer, DhcpOffers, FactKind, LanHost, LanHosts, fact_data
 from auditor.inventory import Inventory
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
 
-HOSTS = "discovery.hosts"
-OFFERS = "discovery.dhcp_offers"
+HOSTS = FactKind.DISCOVERY_HOSTS
+OFFERS = FactKind.DHCP_OFFERS
 _SCAPY_HINT = "scapy is a dependency of campus-auditor: reinstall the auditor with its dependencies"
 _BOOTP_CLIENT, _BOOTP_SERVER = 68, 67
 _DHCP_OFFER = 2
@@ -185,16 +186,16 @@ def _sweep(conf: Any, iface: str, psrc: str, targets: list[str], s: ArpSweepSett
     return list(answered)
 
 
-def _hosts(pairs: list[Any]) -> list[dict[str, Any]]:
+def _hosts(pairs: list[Any]) -> list[LanHost]:
     from scapy.layers.l2 import ARP  # noqa: PLC0415
 
     conf = _import_scapy()
-    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    seen: dict[tuple[str, str], LanHost] = {}
     for _sent, reply in pairs:
         ip, mac = str(reply[ARP].psrc), str(reply[ARP].hwsrc).lower()
         vendor = conf.manufdb.lookup(mac)[1] if conf.manufdb else mac
-        seen[(ip, mac)] = {"ip": ip, "mac": mac, "vendor": None if vendor == mac else vendor}
-    return sorted(seen.values(), key=lambda h: (ipaddress.IPv4Address(h["ip"]), h["mac"]))
+        seen[(ip, mac)] = LanHost(ip=ip, mac=mac, vendor=None if vendor == mac else str(vendor))
+    return sorted(seen.values(), key=lambda h: (ipaddress.IPv4Address(h.ip), h.mac))
 
 
 class ArpSweepProbe:
@@ -249,8 +250,8 @@ class ArpSweepProbe:
             raise TargetUnreachable(
                 f"{what}: no host answered on {iface} ({len(asked)} addresses, {s.retry + 1} passes); "
                 "a live segment has at least its gateway: check the link and the VLAN")
-        data = {"segment": str(segment), "interface": iface, "agent_ip": agent_ip, "sent": len(asked),
-                "passes": s.retry + 1, "hosts": _hosts(pairs)}
+        data = fact_data(LanHosts(segment=str(segment), interface=iface, agent_ip=agent_ip, sent=len(asked),
+                                  passes=s.retry + 1, hosts=tuple(_hosts(pairs))))
         frames = [f for sent, reply in pairs for f in (_frame(sent, "out"), _frame(reply, "in"))]
         record = {**data, "settings": s.model_dump(), "frames": frames}
         packets = [p for pair in pairs for p in pair]
@@ -278,25 +279,27 @@ def _options(pkt: Any) -> dict[str, list[Any]]:
     return out
 
 
-def _offer(pkt: Any) -> dict[str, Any]:
+def _offer(pkt: Any) -> DhcpOffer:
     from scapy.layers.dhcp import BOOTP  # noqa: PLC0415
     from scapy.layers.inet import IP  # noqa: PLC0415
     from scapy.layers.l2 import Ether  # noqa: PLC0415
 
     opts = _options(pkt)
 
-    def one(name: str) -> Any:
-        return opts[name][0] if opts.get(name) else None
+    def one(name: str) -> str | None:
+        return str(opts[name][0]) if opts.get(name) else None
 
+    lease = opts["lease_time"][0] if opts.get("lease_time") else None
     relay = str(pkt[BOOTP].giaddr)
-    return {
-        "server_id": one("server_id"), "source_ip": str(pkt[IP].src),
-        "source_mac": str(pkt[Ether].src).lower(),
-        "offered": str(pkt[BOOTP].yiaddr), "relay": None if relay == "0.0.0.0" else relay,  # noqa: S104
-        "router": [str(v) for v in opts.get("router", [])],
-        "dns": [str(v) for v in opts.get("name_server", [])],
-        "subnet_mask": one("subnet_mask"), "lease_s": one("lease_time"), "domain": one("domain"),
-    }
+    return DhcpOffer(
+        server_id=one("server_id"), source_ip=str(pkt[IP].src),
+        source_mac=str(pkt[Ether].src).lower(),
+        offered=str(pkt[BOOTP].yiaddr), relay=None if relay == "0.0.0.0" else relay,  # noqa: S104
+        router=tuple(str(v) for v in opts.get("router", [])),
+        dns=tuple(str(v) for v in opts.get("name_server", [])),
+        subnet_mask=one("subnet_mask"), lease_s=lease if isinstance(lease, int) else None,
+        domain=one("domain"),
+    )
 
 
 def _is_offer(xid: int) -> Callable[[Any], bool]:
@@ -340,12 +343,12 @@ def _census(conf: Any, iface: str, s: DhcpSettings) -> tuple[dict[str, Any], lis
     return meta, [discover, *offers]
 
 
-def _unique_offers(packets: list[Any]) -> list[dict[str, Any]]:
-    seen: dict[tuple[Any, ...], dict[str, Any]] = {}
+def _unique_offers(packets: list[Any]) -> list[DhcpOffer]:
+    seen: dict[tuple[str | None, str, str], DhcpOffer] = {}
     for pkt in packets:
         offer = _offer(pkt)
-        seen.setdefault((offer["server_id"], offer["source_mac"], offer["offered"]), offer)
-    return sorted(seen.values(), key=lambda o: (str(o["server_id"]), o["source_mac"]))
+        seen.setdefault((offer.server_id, offer.source_mac, offer.offered), offer)
+    return sorted(seen.values(), key=lambda o: (str(o.server_id), o.source_mac))
 
 
 class DhcpOffersProbe:
@@ -389,8 +392,9 @@ class DhcpOffersProbe:
 
         started = time.monotonic()
         meta, packets = await _in_thread(work, s.timeout_s + _SLACK_S, iface, what)
-        data = {**meta, "segments": [str(x) for x in segments], "offers": _unique_offers(packets[1:]),
-                "seconds": round(time.monotonic() - started, 3)}
+        data = fact_data(DhcpOffers(**meta, segments=tuple(str(x) for x in segments),
+                                    offers=tuple(_unique_offers(packets[1:])),
+                                    seconds=round(time.monotonic() - started, 3)))
         frames = [_frame(packets[0], "out"), *(_frame(p, "in") for p in packets[1:])]
         record = {**data, "settings": s.model_dump(), "frames": frames}
         artifacts = _store(ctx, f"dhcp-{iface}", record, packets,

@@ -25,17 +25,17 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import shlex
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from auditor.context import RunContext
 from auditor.errors import OutOfScope, ProbeError, TargetUnreachable
+from auditor.facts import ConnectResult, FactKind, OutboundTest, OutsideView, Ruleset, fact_data
 from auditor.inventory import Firewall, Inventory, Vantage, port_key
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
@@ -50,9 +50,9 @@ from auditor.probes.parsers.nft import (
 )
 from auditor.sshclient import CommandResult, Credentials, run_commands
 
-OUTSIDE_KIND = "firewall.outside"
-OUTBOUND_KIND = "firewall.outbound"
-RULESET_KIND = "firewall.ruleset"
+OUTSIDE_KIND = FactKind.FIREWALL_OUTSIDE
+OUTBOUND_KIND = FactKind.FIREWALL_OUTBOUND
+RULESET_KIND = FactKind.FIREWALL_RULESET
 SAMPLE_PORTS = [21, 22, 23, 25, 135, 139, 445, 1433, 3306, 3389, 5900, 6379, 8080, 8443]
 NETNS_RUN = Path("/run/netns")
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
@@ -151,27 +151,31 @@ def _require_scope(inventory: Inventory, addresses: Iterable[str], what: str) ->
                          "add the school's outside addresses to scope.allow")
 
 
-def parse_connect_output(text: str, where: str) -> list[dict[str, Any]]:
+def parse_connect_output(text: str, where: str) -> list[ConnectResult]:
     """The connect script's JSON lines; ProbeError naming ``where`` if they are not there."""
     results = []
     for line in text.splitlines():
         try:
-            item = json.loads(line)
-        except ValueError:
+            results.append(ConnectResult.model_validate_json(line))
+        except ValidationError:
             raise ProbeError(f"{where}: unexpected output from the connect script: {line[:120]!r}") from None
-        if not isinstance(item, dict) or not {"address", "port", "state"} <= item.keys():
-            raise ProbeError(f"{where}: unexpected output from the connect script: {line[:120]!r}")
-        results.append(item)
     return results
 
 
-def _untested(udp: Iterable[tuple[str, int]]) -> list[dict[str, Any]]:
-    return [{"address": a, "port": p, "proto": "udp", "state": "untested",
-             "detail": "UDP cannot be judged by a TCP connect"} for a, p in udp]
+def _untested(udp: Iterable[tuple[str, int]]) -> list[ConnectResult]:
+    return [ConnectResult(address=a, port=p, proto="udp", state="untested",
+                          detail="UDP cannot be judged by a TCP connect") for a, p in udp]
 
 
-def _no_route(results: list[dict[str, Any]], where: str) -> None:
-    if results and all(r["state"] == "rejected" and r["detail"] == "ENETUNREACH" for r in results):
+def connect_results(raw: str, udp: Iterable[tuple[str, int]], where: str) -> tuple[ConnectResult, ...]:
+    """The connect script's results, then the UDP targets it cannot judge (``untested``)."""
+    results = parse_connect_output(raw, where)
+    _no_route(results, where)
+    return (*results, *_untested(udp))
+
+
+def _no_route(results: list[ConnectResult], where: str) -> None:
+    if results and all(r.state == "rejected" and r.detail == "ENETUNREACH" for r in results):
         raise TargetUnreachable(f"{where}: network unreachable for every target (no route from there); "
                                 "check the vantage point's routing")
 
@@ -219,13 +223,13 @@ class FirewallOutsideProbe:
             raw = await _run_in_netns(fw.vantage.netns, args, budget, where)
         else:
             raw = await _run_over_ssh(fw.vantage, s.remote_python, args, budget, ctx, where)
-        results = parse_connect_output(raw, where)
-        _no_route(results, where)
+        results = connect_results(raw, udp, where)
         artifact = ctx.evidence.put(f"firewall/{fw.id}-outside.jsonl", raw.encode(), "application/x-ndjson",
                                     f"TCP connects from {describe_vantage(fw.vantage)}")
-        data = {"vantage": describe_vantage(fw.vantage), "timeout_s": s.connect_timeout_s,
-                "results": [*results, *_untested(udp)]}
-        return [Fact(OUTSIDE_KIND, task.target, self.name, FactStatus.OK, data, artifacts=(artifact.path,))]
+        data = OutsideView(vantage=describe_vantage(fw.vantage), timeout_s=s.connect_timeout_s,
+                           results=results)
+        return [Fact(OUTSIDE_KIND, task.target, self.name, FactStatus.OK, fact_data(data),
+                     artifacts=(artifact.path,))]
 
 
 def describe_vantage(vantage: Vantage) -> str:
@@ -297,13 +301,12 @@ class FirewallOutboundProbe:
         if res.returncode != 0:
             detail = res.stderr.decode("utf-8", "replace").strip()[-200:]
             raise ProbeError(f"{where}: the connect script failed ({detail})")
-        results = parse_connect_output(raw, where)
-        _no_route(results, where)
+        results = connect_results(raw, udp, where)
         artifact = ctx.evidence.put(f"firewall/{fw.id}-outbound.jsonl", raw.encode(), "application/x-ndjson",
                                     f"TCP connects from the agent to {address}")
-        data = {"probe_address": address, "timeout_s": s.connect_timeout_s,
-                "results": [*results, *_untested(udp)]}
-        return [Fact(OUTBOUND_KIND, task.target, self.name, FactStatus.OK, data, artifacts=(artifact.path,))]
+        data = OutboundTest(probe_address=address, timeout_s=s.connect_timeout_s, results=results)
+        return [Fact(OUTBOUND_KIND, task.target, self.name, FactStatus.OK, fact_data(data),
+                     artifacts=(artifact.path,))]
 
 
 class FirewallRulesetProbe:
@@ -346,9 +349,15 @@ class FirewallRulesetProbe:
         if source == "json":
             artifacts.insert(0, ctx.evidence.put(f"firewall/{fw.id}-ruleset.json", js.stdout.encode(),
                                                  "application/json", f"{commands[0]} on {device.id}").path)
-        data = {"device": device.id, "source": source, "chains": filter_summary(ruleset),
-                "tables": sorted({f"{c.family} {c.table}" for c in ruleset.chains})}
-        return [Fact(RULESET_KIND, task.target, self.name, FactStatus.OK, data, artifacts=tuple(artifacts))]
+        return [Fact(RULESET_KIND, task.target, self.name, FactStatus.OK,
+                     fact_data(ruleset_data(device.id, ruleset)), artifacts=tuple(artifacts))]
+
+
+def ruleset_data(device: str, ruleset: NftRuleset) -> Ruleset:
+    """The ``firewall.ruleset`` data of a parsed ruleset: its input and forward filter chains."""
+    return Ruleset.model_validate({
+        "device": device, "source": ruleset.source, "chains": filter_summary(ruleset),
+        "tables": sorted({f"{c.family} {c.table}" for c in ruleset.chains})})
 
 
 def _require_ok(res: CommandResult, where: str, sudo: bool) -> None:

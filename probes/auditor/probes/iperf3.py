@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.context import RunContext
 from auditor.errors import ProbeError, TargetBusy, TargetUnreachable
+from auditor.facts import AgentNic, FactKind, Goodput, GoodputRun, fact_data
 from auditor.inventory import Inventory, Iperf3Endpoint
 from auditor.model import Artifact, Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
@@ -29,7 +30,7 @@ from auditor.probes.parsers.iperf3_json import (
     parse_iperf3_json,
 )
 
-KIND = "bandwidth.goodput"
+KIND = FactKind.BANDWIDTH_GOODPUT
 Direction = Literal["downstream", "upstream"]
 BOTH: tuple[Direction, ...] = ("downstream", "upstream")
 INSTALL = "install it: apt-get install iperf3"
@@ -108,7 +109,7 @@ class Iperf3BandwidthProbe:
         except ProbeError as exc:
             return [Fact(KIND, task.target, self.name, FactStatus.ERROR, error=str(exc),
                          artifacts=tuple(a.path for a in measurement.artifacts))]
-        return [Fact(KIND, task.target, self.name, FactStatus.OK, data=data,
+        return [Fact(KIND, task.target, self.name, FactStatus.OK, data=fact_data(data),
                      artifacts=tuple(a.path for a in measurement.artifacts))]
 
 
@@ -126,9 +127,9 @@ class _Measurement:
             "--connect-timeout", str(int(settings.connect_timeout_s * 1000)),
         ] + (["-R"] if p["reverse"] else [])
 
-    async def measure(self) -> dict[str, Any]:
+    async def measure(self) -> Goodput:
         nic = await _agent_nic(self.task.net_address, self.ctx.inventory.agent.interface)
-        runs: list[dict[str, Any]] = []
+        runs: list[GoodputRun] = []
         cpu_samples: list[float] = []
         active: set[str] = self.ctx.shared_client("bandwidth-tests-running", set)
         overlapped: set[str] = set()
@@ -144,9 +145,8 @@ class _Measurement:
                 self.ctx.tool_versions.setdefault("iperf3", run.version)
         finally:
             active.discard(self.task.target)
-        summary = self._summary(runs, nic, cpu_samples)
-        summary["overlapping_tests"] = sorted(overlapped - {self.task.target})
-        return summary
+        return summary(self.task, self.settings, self.argv, runs, nic, cpu_samples,
+                       sorted(overlapped - {self.task.target}))
 
     async def _one_run(self, index: int) -> tuple[Iperf3Run, Artifact]:
         s = self.settings
@@ -198,24 +198,22 @@ class _Measurement:
         self.artifacts.append(artifact)
         return artifact
 
-    def _summary(
-        self, runs: list[dict[str, Any]], nic: dict[str, Any], cpu: list[float]
-    ) -> dict[str, Any]:
-        p, s = self.task.params, self.settings
-        goodputs = [r["goodput_mbps"] for r in runs]
-        reasons = _invalid_reasons(runs, nic, cpu, p["expected_mbps"], s.cpu_saturation_pct)
-        return {
-            "link": p["link"], "target": p["target"], "direction": p["direction"],
-            "server": self.where, "reverse_mode": p["reverse"],
-            "command": " ".join(self.argv),
-            "duration_s": s.duration_s, "omit_s": s.omit_s,
-            "runs": runs,
-            "median_mbps": round(statistics.median(goodputs), 3),
-            "min_mbps": round(min(goodputs), 3), "max_mbps": round(max(goodputs), 3),
-            "expected_link_mbps": p["expected_mbps"],
-            "agent_nic": nic, "agent_cpu_pct": [round(c, 1) for c in cpu],
-            "valid": not reasons, "invalid_reasons": reasons,
-        }
+
+def summary(task: ProbeTask, s: Iperf3Settings, argv: list[str], runs: list[GoodputRun], nic: AgentNic,
+            cpu: list[float], overlapping: list[str]) -> Goodput:
+    """The ``bandwidth.goodput`` data of one task's runs: median, spread, and whether it is valid."""
+    p = task.params
+    goodputs = [r.goodput_mbps for r in runs]
+    reasons = _invalid_reasons(runs, nic, cpu, p["expected_mbps"], s.cpu_saturation_pct)
+    return Goodput(
+        link=p["link"], target=p["target"], direction=p["direction"],
+        server=f"{task.net_address}:{p['port']}", reverse_mode=p["reverse"], command=" ".join(argv),
+        duration_s=s.duration_s, omit_s=s.omit_s, runs=tuple(runs),
+        median_mbps=round(statistics.median(goodputs), 3),
+        min_mbps=round(min(goodputs), 3), max_mbps=round(max(goodputs), 3),
+        expected_link_mbps=p["expected_mbps"], agent_nic=nic, agent_cpu_pct=tuple(round(c, 1) for c in cpu),
+        valid=not reasons, invalid_reasons=tuple(reasons), overlapping_tests=tuple(overlapping),
+    )
 
 
 def _busy_pct(before: Any, after: Any) -> float:
@@ -229,40 +227,38 @@ def _busy_pct(before: Any, after: Any) -> float:
     return 0.0 if total <= 0 else max(0.0, min(100.0, 100.0 * (1 - idle / total)))
 
 
-def _run_record(run: Iperf3Run, artifact: Artifact) -> dict[str, Any]:
-    return {
-        "goodput_mbps": round(run.goodput_bps / 1e6, 3),
-        "sender_mbps": round(run.sender_bps / 1e6, 3),
-        "seconds": round(run.duration_s, 3),
-        "retransmits": run.retransmits,
-        "host_cpu_pct": None if run.host_cpu_pct is None else round(run.host_cpu_pct, 1),
-        "remote_cpu_pct": None if run.remote_cpu_pct is None else round(run.remote_cpu_pct, 1),
-        "artifact": artifact.path,
-    }
+def _run_record(run: Iperf3Run, artifact: Artifact) -> GoodputRun:
+    return GoodputRun(
+        goodput_mbps=round(run.goodput_bps / 1e6, 3),
+        sender_mbps=round(run.sender_bps / 1e6, 3),
+        seconds=round(run.duration_s, 3),
+        retransmits=run.retransmits,
+        host_cpu_pct=None if run.host_cpu_pct is None else round(run.host_cpu_pct, 1),
+        remote_cpu_pct=None if run.remote_cpu_pct is None else round(run.remote_cpu_pct, 1),
+        artifact=artifact.path,
+    )
 
 
-def _invalid_reasons(
-    runs: list[dict[str, Any]], nic: dict[str, Any], cpu: list[float], expected: int,
-    limit: float,
-) -> list[str]:
+def _invalid_reasons(runs: list[GoodputRun], nic: AgentNic, cpu: list[float], expected: int,
+                     limit: float) -> list[str]:
     reasons: list[str] = []
-    speed = nic.get("speed_mbps") or 0
+    speed = nic.speed_mbps
     if 0 < speed < expected:
         reasons.append(
-            f"the agent's NIC {nic.get('name')} runs at {speed} Mbit/s, slower than the "
+            f"the agent's NIC {nic.name} runs at {speed} Mbit/s, slower than the "
             f"{expected} Mbit/s link under test"
         )
     for i, r in enumerate(runs, 1):
-        for key, who in (("host_cpu_pct", "agent's iperf3"), ("remote_cpu_pct", "server's iperf3")):
-            if r[key] is not None and r[key] >= limit:
-                reasons.append(f"run {i}: {who} CPU at {r[key]:.0f}% (saturated, limit {limit:.0f}%)")
+        for pct, who in ((r.host_cpu_pct, "agent's iperf3"), (r.remote_cpu_pct, "server's iperf3")):
+            if pct is not None and pct >= limit:
+                reasons.append(f"run {i}: {who} CPU at {pct:.0f}% (saturated, limit {limit:.0f}%)")
     for i, c in enumerate(cpu, 1):
         if c >= limit:
             reasons.append(f"run {i}: the agent's CPUs were {c:.0f}% busy (limit {limit:.0f}%)")
     return reasons
 
 
-async def _agent_nic(address: str, pinned: str | None) -> dict[str, Any]:
+async def _agent_nic(address: str, pinned: str | None) -> AgentNic:
     """The agent interface that routes to ``address``, and its link speed (0 = unknown)."""
     name = pinned
     if name is None:
@@ -277,4 +273,4 @@ async def _agent_nic(address: str, pinned: str | None) -> dict[str, Any]:
         except (OSError, ValueError, TimeoutError, IndexError, AttributeError):
             name = None
     stats = psutil.net_if_stats().get(name) if name else None
-    return {"name": name, "speed_mbps": stats.speed if stats else 0}
+    return AgentNic(name=name, speed_mbps=stats.speed if stats else 0)

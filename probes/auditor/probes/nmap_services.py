@@ -10,19 +10,20 @@ raw XML.
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.context import RunContext
 from auditor.errors import ProbeError, TargetUnreachable
+from auditor.facts import FactKind, OpenPort, ScannedPort, ServicePorts, fact_data
 from auditor.inventory import Inventory
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
 from auditor.probes._proc import run_tool
-from auditor.probes.parsers.nmap_xml import NmapParseError, parse_nmap_xml
+from auditor.probes.parsers.nmap_xml import NmapParseError, NmapRun, parse_nmap_xml
 
-KIND = "services.ports"
+KIND = FactKind.SERVICES_PORTS
 DEFAULT_TCP = [21, 22, 23, 25, 80, 110, 139, 143, 443, 445, 1433, 1521, 2375, 3306, 3389, 5432,
                5900, 6379, 8080, 8443, 9200, 11211, 27017]
 DEFAULT_UDP = [69, 123, 161, 1900]
@@ -81,7 +82,7 @@ class NmapServicesProbe:
             raise ProbeError(f"nmap gave no usable XML for {task.net_address} ({exc}) {detail}") from None
         ctx.tool_versions.setdefault("nmap", run.version)
         return [Fact(KIND, task.target, self.name, FactStatus.OK,
-                     data=_data(run, task.net_address, argv, udp="-sU" in argv),
+                     data=fact_data(_data(run, task.net_address, argv, udp="-sU" in argv)),
                      artifacts=(artifact.path,))]
 
 
@@ -98,7 +99,7 @@ def scan_argv(s: NmapSettings, address: str, udp: bool) -> list[str]:
     return [*argv, address]
 
 
-def _data(run: Any, address: str, argv: list[str], udp: bool) -> dict[str, Any]:
+def _data(run: NmapRun, address: str, argv: list[str], udp: bool) -> ServicePorts:
     if run.exit != "success":
         raise ProbeError(f"nmap failed on {address}: {run.errormsg or run.exit}")
     host = next((h for h in run.hosts if h.address == address), None)
@@ -108,11 +109,11 @@ def _data(run: Any, address: str, argv: list[str], udp: bool) -> dict[str, Any]:
         raise TargetUnreachable(
             f"{address}: every scanned port is filtered or unanswered (host down, or a firewall "
             f"drops the agent's traffic); nothing could be measured")
-    return {
-        "address": address, "command": " ".join(argv), "udp_scanned": udp,
-        "open": [{"proto": p.proto, "port": p.port, "service": p.service, "product": p.product,
-                  "version": p.version, "method": p.method} for p in host.open_ports()],
-        "inconclusive": [f"{p.port}/{p.proto} {p.state}" for p in host.ports
-                         if p.state in INCONCLUSIVE],
-        "scanned": [{"proto": p.proto, "port": p.port, "state": p.state} for p in host.ports],
-    }
+    return ServicePorts(
+        address=address, command=" ".join(argv), udp_scanned=udp,
+        open=tuple(OpenPort(proto=p.proto, port=p.port, service=p.service, product=p.product,
+                            version=p.version, method=p.method) for p in host.open_ports()),
+        inconclusive=tuple(f"{p.port}/{p.proto} {p.state}" for p in host.ports
+                           if p.state in INCONCLUSIVE),
+        scanned=tuple(ScannedPort(proto=p.proto, port=p.port, state=p.state) for p in host.ports),
+    )

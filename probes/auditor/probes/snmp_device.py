@@ -9,13 +9,14 @@ sysDescr with the communities ``public`` and ``private``: a reply is a finding.
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pysnmp.hlapi.v3arch.asyncio import CommunityData
 
 from auditor.context import RunContext
 from auditor.errors import ProbeError, TargetUnreachable
+from auditor.facts import DefaultCommunity, DeviceSnmp, FactKind, LldpRow, SnmpIfRow, fact_data
 from auditor.inventory import Device, Inventory
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
@@ -24,12 +25,12 @@ from auditor.probes.parsers.if_table import COLUMNS as IF_COLUMNS
 from auditor.probes.parsers.if_table import build_if_table
 from auditor.probes.parsers.snmp_system import LLDP_COLUMNS, LLDP_LOC_SYS_NAME, build_lldp, identify
 
-INFO_KIND = "device.snmp"
-DEFAULT_KIND = "device.default_community"
+INFO_KIND = FactKind.DEVICE_SNMP
+DEFAULT_KIND = FactKind.DEFAULT_COMMUNITY
 UPTIME = "1.3.6.1.2.1.1.3.0"
 
 
-def _security(device: Device) -> str:
+def _security(device: Device) -> Literal["community", "authPriv", "authNoPriv", "noAuthNoPriv"]:
     snmp = device.snmp
     assert snmp is not None
     if snmp.version == "2c":
@@ -69,26 +70,33 @@ class SnmpDeviceInfoProbe:
                         "snmp_version": device.snmp.version, "system": system,
                         "interfaces": if_binds, "lldp": lldp_binds}, ensure_ascii=False, indent=1).encode(),
             "application/json", f"SNMP system group, IF-MIB and LLDP-MIB walked on {device.id}")
-        ident = identify(system["sysObjectID"], system["sysDescr"])
-        table = build_if_table((v["oid"], v["value"]) for v in if_binds)
-        names = {i: (r.name or r.descr or str(i)) for i, r in table.items()}
-        neighbours = build_lldp(((v["oid"], v["value"]) for v in lldp_binds), names)
-        data: dict[str, Any] = {
-            "address": str(device.address), "sys_descr": system["sysDescr"],
-            "sys_object_id": system["sysObjectID"], "sys_name": system["sysName"],
-            "uptime_s": _uptime_s(system["sysUpTime"]), "vendor": ident.vendor,
-            "enterprise": ident.enterprise, "platform": ident.platform, "version": ident.version,
-            "inventory_vendor": device.vendor,
-            "snmp_version": device.snmp.version, "security": _security(device),
-            "interfaces": [{"index": r.index, "name": r.name, "descr": r.descr, "alias": r.alias,
-                            "admin": r.admin_status, "oper": r.oper_status, "speed_mbps": r.speed_mbps}
-                           for r in table.values()],
-            "lldp": [{"local_port": n.local_port, "remote_sys_name": n.remote_sys_name,
-                      "remote_port": n.remote_port, "remote_port_desc": n.remote_port_desc,
-                      "remote_chassis": n.remote_chassis} for n in neighbours],
-        }
-        return [Fact(INFO_KIND, task.target, self.name, FactStatus.OK, data=data,
+        data = device_info(device, system, if_binds, lldp_binds)
+        return [Fact(INFO_KIND, task.target, self.name, FactStatus.OK, data=fact_data(data),
                      artifacts=(artifact.path,))]
+
+
+def device_info(device: Device, system: dict[str, str], if_binds: list[dict[str, str]],
+                lldp_binds: list[dict[str, str]]) -> DeviceSnmp:
+    """The ``device.snmp`` data of what a device answered: system group, ifTable, LLDP table."""
+    assert device.snmp is not None
+    ident = identify(system["sysObjectID"], system["sysDescr"])
+    table = build_if_table((v["oid"], v["value"]) for v in if_binds)
+    names = {i: (r.name or r.descr or str(i)) for i, r in table.items()}
+    neighbours = build_lldp(((v["oid"], v["value"]) for v in lldp_binds), names)
+    return DeviceSnmp(
+        address=str(device.address), sys_descr=system["sysDescr"],
+        sys_object_id=system["sysObjectID"], sys_name=system["sysName"],
+        uptime_s=_uptime_s(system["sysUpTime"]), vendor=ident.vendor,
+        enterprise=ident.enterprise, platform=ident.platform, version=ident.version,
+        inventory_vendor=device.vendor,
+        snmp_version=device.snmp.version, security=_security(device),
+        interfaces=tuple(SnmpIfRow(index=r.index, name=r.name, descr=r.descr, alias=r.alias,
+                                   admin=r.admin_status, oper=r.oper_status, speed_mbps=r.speed_mbps)
+                         for r in table.values()),
+        lldp=tuple(LldpRow(local_port=n.local_port, remote_sys_name=n.remote_sys_name,
+                           remote_port=n.remote_port, remote_port_desc=n.remote_port_desc,
+                           remote_chassis=n.remote_chassis) for n in neighbours),
+    )
 
 
 _SYSTEM_ALL = {"sysDescr": "1.3.6.1.2.1.1.1.0", "sysObjectID": "1.3.6.1.2.1.1.2.0",
@@ -143,13 +151,20 @@ class SnmpDefaultCommunityProbe:
                 silent.append(community)
             else:
                 answered[community] = reply
-        data = {"address": str(device.address), "port": s.port, "tried": list(s.communities),
-                "answered": answered, "silent": silent, "control_requests_answered": controls,
-                "note": f"a silent community was asked {s.retries + 1 + s.confirm_rounds} times "
-                        f"({s.timeout_s:g} s each), and each repeat followed a request with the "
-                        "inventory's own credentials that the device answered; any unanswered control "
-                        "request makes the test an error (the path loses packets)"}
-        return [Fact(DEFAULT_KIND, task.target, self.name, FactStatus.OK, data=data)]
+        data = community_data(device, s, answered, silent, controls)
+        return [Fact(DEFAULT_KIND, task.target, self.name, FactStatus.OK, data=fact_data(data))]
+
+
+def community_data(device: Device, s: DefaultCommunitySettings, answered: dict[str, str], silent: list[str],
+                   controls: int) -> DefaultCommunity:
+    """The ``device.default_community`` data: which communities answered (with their sysDescr)."""
+    return DefaultCommunity(
+        address=str(device.address), port=s.port, tried=tuple(s.communities), answered=answered,
+        silent=tuple(silent), control_requests_answered=controls,
+        note=f"a silent community was asked {s.retries + 1 + s.confirm_rounds} times "
+             f"({s.timeout_s:g} s each), and each repeat followed a request with the "
+             "inventory's own credentials that the device answered; any unanswered control "
+             "request makes the test an error (the path loses packets)")
 
 
 async def _ask(device: Device, community: str, settings: SnmpSettings, port: int,

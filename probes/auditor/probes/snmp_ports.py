@@ -7,19 +7,21 @@ its access port negotiated 10 Mbit/s. Uses pysnmp's asyncio API with numeric OID
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import BaseModel
 
 from auditor.context import RunContext
 from auditor.errors import ProbeError
+from auditor.facts import FactKind, PortSpeed, fact_data
 from auditor.inventory import Device, Inventory, PortRef
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
 from auditor.probes._snmp import SnmpSession, SnmpSettings
 from auditor.probes.parsers.if_table import COLUMNS, IfRow, build_if_table, find_port
 
-KIND = "snmp.interface"
+KIND = FactKind.SNMP_INTERFACE
+
 
 def _port_refs(inventory: Inventory) -> dict[str, list[PortRef]]:
     refs: list[PortRef] = []
@@ -86,12 +88,12 @@ def _port_fact(device: Device, port: str, table: dict[int, IfRow], system: dict[
         return Fact(KIND, subject, SnmpPortSpeedProbe.name, FactStatus.ERROR,
                     error=f"port {port!r} not found on {device.id} (ifName/ifDescr); it has: {names}",
                     artifacts=(artifact,))
-    data: dict[str, Any] = {
-        "device": device.id, "address": str(device.address), "sys_name": system.get("sysName"),
-        "port": port, "if_index": row.index, "if_name": row.name, "if_descr": row.descr,
-        "if_alias": row.alias, "high_speed_mbps": row.high_speed_mbps, "speed_bps": row.speed_bps,
-        "speed_mbps": row.speed_mbps, "admin_status": row.admin_status,
-        "oper_status": row.oper_status,
-    }
-    return Fact(KIND, subject, SnmpPortSpeedProbe.name, FactStatus.OK, data=data,
+    data = PortSpeed(
+        device=device.id, address=str(device.address), sys_name=system.get("sysName"),
+        port=port, if_index=row.index, if_name=row.name, if_descr=row.descr,
+        if_alias=row.alias, high_speed_mbps=row.high_speed_mbps, speed_bps=row.speed_bps,
+        speed_mbps=row.speed_mbps, admin_status=row.admin_status,
+        oper_status=row.oper_status,
+    )
+    return Fact(KIND, subject, SnmpPortSpeedProbe.name, FactStatus.OK, data=fact_data(data),
                 artifacts=(artifact,))

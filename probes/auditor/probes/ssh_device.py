@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.context import RunContext
 from auditor.evidence import safe_name
-from auditor.facts import LoginUsed
+from auditor.facts import DeviceConfig, FactKind, LoginUsed, fact_data
 from auditor.inventory import Device, Inventory
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
@@ -41,7 +41,7 @@ from auditor.vendors import names as vendor_names
 from auditor.vendors.contract import Outputs, VendorFamily
 from auditor.vendors.mask import mask_config
 
-KIND = "device.config"
+KIND = FactKind.DEVICE_CONFIG
 TCP_PORTS = (23, 80, 443)
 # Lines that change without a configuration change (timestamps, byte counts) are left out of the diff.
 _VOLATILE = re.compile(
@@ -104,19 +104,19 @@ class SshDeviceConfigProbe:
             artifacts[kind] = artifact.path
         view = view.model_copy(update={"outputs": {
             k: state.model_copy(update={"artifact": artifacts.get(k)}) for k, state in view.outputs.items()}})
-        data: dict[str, Any] = {
-            "vendor": device.vendor, "driver": device.driver or fam.netmiko_driver, "live": True,
-            "address": str(device.address), "view": view.model_dump(mode="json"), "outputs": artifacts,
-            "tcp": tcp, "failed_commands": dict(session.failures),
-            "host_key": known.verified.get(host_entry(str(device.address), device.ssh.port)),
-            "login": login_used(fam, creds).model_dump(mode="json"),
-        }
-        if view.complete:
-            data.update(_archive(ctx, device, mask_config(device.vendor, texts["config"])))
+        archive = _archive(ctx, device, mask_config(device.vendor, texts["config"])) if view.complete else {}
+        data = DeviceConfig(
+            vendor=device.vendor, driver=device.driver or fam.netmiko_driver, live=True,
+            address=str(device.address), view=view, outputs=artifacts,
+            tcp=tcp, failed_commands=dict(session.failures),
+            host_key=known.verified.get(host_entry(str(device.address), device.ssh.port)),
+            login=login_used(fam, creds), **archive,
+        )
         fact_artifacts = tuple(artifacts.values())
-        if data.get("diff_artifact"):
-            fact_artifacts += (data["diff_artifact"],)
-        return [Fact(KIND, task.target, self.name, FactStatus.OK, data=data, artifacts=fact_artifacts)]
+        if data.diff_artifact:
+            fact_artifacts += (data.diff_artifact,)
+        return [Fact(KIND, task.target, self.name, FactStatus.OK, data=fact_data(data),
+                     artifacts=fact_artifacts)]
 
 
 def login_used(fam: VendorFamily, creds: Credentials) -> LoginUsed:

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.context import RunContext
 from auditor.errors import ProbeError, TargetUnreachable
+from auditor.facts import BssRow, FactKind, SurveyPoint, WifiSurvey, fact_data
 from auditor.inventory import Inventory
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
 from auditor.probes.wifi_capture import Survey, load_surveys, surveys_dir
 
-KIND = "wifi.survey"
+KIND = FactKind.WIFI_SURVEY
 
 
 class WifiSurveySettings(BaseModel):
@@ -59,7 +60,7 @@ class WifiSurveysProbe:
         records = load_surveys(Path(task.params["directory"]), area)
         current = current_surveys(records, s.max_age_days, datetime.now(UTC), area, name)
         artifacts: list[str] = []
-        surveys: list[dict[str, Any]] = []
+        surveys: list[SurveyPoint] = []
         for record in current:
             stem = record.path.stem
             artifacts.append(ctx.evidence.put(
@@ -73,16 +74,22 @@ class WifiSurveysProbe:
             artifacts.append(ctx.evidence.put(
                 f"wifi/{area}/{record.raw_file}", raw, "text/plain",
                 f"{record.tool} scan output ({record.tool_version or 'version unknown'})").path)
-            surveys.append({
-                "taken_at": record.taken_at.isoformat().replace("+00:00", "Z"),
-                "point": record.point, "host": record.host, "tool": record.tool,
-                "tool_version": record.tool_version, "interface": record.interface,
-                "record": artifacts[-2], "bss": [b.to_json() for b in record.bss],
-            })
-        data = {"area": area, "area_name": name, "area_class": task.params["area_class"],
-                "max_age_days": s.max_age_days, "superseded": len(records) - len(current),
-                "surveys": surveys}
-        return [Fact(KIND, task.target, self.name, FactStatus.OK, data=data, artifacts=tuple(artifacts))]
+            surveys.append(survey_point(record, artifacts[-2]))
+        data = WifiSurvey(area=area, area_name=name, area_class=task.params["area_class"],
+                          max_age_days=s.max_age_days, superseded=len(records) - len(current),
+                          surveys=tuple(surveys))
+        return [Fact(KIND, task.target, self.name, FactStatus.OK, data=fact_data(data),
+                     artifacts=tuple(artifacts))]
+
+
+def survey_point(record: Survey, evidence: str) -> SurveyPoint:
+    """One survey record as the ``wifi.survey`` data keeps it (``evidence``: its copy in the bundle)."""
+    return SurveyPoint(
+        taken_at=record.taken_at.isoformat().replace("+00:00", "Z"),
+        point=record.point, host=record.host, tool=record.tool,
+        tool_version=record.tool_version, interface=record.interface,
+        record=evidence, bss=tuple(BssRow.of(b) for b in record.bss),
+    )
 
 
 FUTURE_SLACK_S = 3600.0  # a record dated later than this after the agent's clock is not believed
