@@ -8,7 +8,7 @@ need=()
 for pair in iperf3:iperf3 snmpbulkwalk:snmp nmap:nmap ip:iproute2 tc:iproute2 ps:procps nft:nftables \
             sshd:openssh-server ssh-keygen:openssh-client dnsmasq:dnsmasq-base busybox:busybox \
             snmpd:snmpd openssl:openssl dot:graphviz fc-list:fontconfig pdftotext:poppler-utils \
-            chromium:chromium tcpdump:tcpdump systemd-analyze:systemd systemd-tmpfiles:systemd; do
+            chromium:chromium tcpdump:tcpdump systemd-analyze:systemd systemd-tmpfiles:systemd iw:iw; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || need+=("${pair#*:}")
 done
 # History store tests: a throw-away PostgreSQL cluster (the system cluster is never started).
