@@ -79,14 +79,14 @@ def _median_ms(fn: Callable[[], Any], repeat: int) -> float:
     return statistics.median(times)
 
 
-def measure(label: str, url: str, bundles: list[Path], repeat: int) -> None:
+def measure(label: str, url: str, bundles: list[Path], repeat: int, key: Path) -> None:
     print(f"\n== {label}")
     with open_store(url) as store:
         per = []
         t_all = time.perf_counter()
         for bundle in bundles:
             t0 = time.perf_counter()
-            store.ingest(bundle)
+            store.ingest(bundle, key)  # the agent's key, pinned
             per.append(time.perf_counter() - t0)
         total = time.perf_counter() - t_all
         per_ms = sorted(x * 1000 for x in per)
@@ -137,10 +137,11 @@ def main() -> None:
         signer = load_signer(root / "keys")
         print(f"building {args.bundles} signed bundles in {root} ...", flush=True)
         bundles = build(root / "bundles", args.bundles, args.schools, signer)
-        measure("SQLite (file, WAL)", f"sqlite:///{root / 'history.sqlite'}", bundles, args.repeat)
+        key = root / "keys" / "agent-ed25519.pub"
+        measure("SQLite (file, WAL)", f"sqlite:///{root / 'history.sqlite'}", bundles, args.repeat, key)
         with _pg(args.pg) as url:
             if url is not None:
-                measure("PostgreSQL (throw-away cluster, unix socket)", url, bundles, args.repeat)
+                measure("PostgreSQL (throw-away cluster, unix socket)", url, bundles, args.repeat, key)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ from auditor.signing import (
     open_envelope,
 )
 from auditor.smcrypto import SM2_PUBLIC_NAME, load_sm2_public_key, sm3_hex
+from auditor.trust import TrustedKeys, load_trust_store
 
 _FIXED = {REPORT_NAME, ENVELOPE_NAME, PUBLIC_NAME, SM2_PUBLIC_NAME}
 
@@ -312,10 +313,26 @@ class Verification:
     algorithms: list[str] = field(default_factory=list)
     digests: list[str] = field(default_factory=list)
     sm2_keyid: str | None = None
+    untrusted: list[tuple[str, str]] = field(default_factory=list)  # (algorithm, fingerprint)
+    trust_source: str = ""
 
     @property
     def ok(self) -> bool:
+        """Intact: every signature and digest checks out (whoever signed it)."""
         return not self.problems
+
+    @property
+    def trusted(self) -> bool:
+        """Intact, and every signature is by a key the verifier trusts."""
+        return self.ok and not self.untrusted
+
+    def untrusted_keys(self) -> str:
+        return " and ".join(f"{algorithm} key {fp}" for algorithm, fp in self.untrusted)
+
+    def untrusted_text(self) -> str:
+        """One line for an intact bundle whose signer is not trusted."""
+        return (f"intact, but the signer is not trusted: signed by {self.untrusted_keys()}, "
+                f"which {'is' if len(self.untrusted) == 1 else 'are'} not in {self.trust_source}")
 
 
 # The largest fixed-name file read whole (report.json, the envelope, a key): reports of the largest
@@ -415,40 +432,6 @@ def split_pinned_keys(paths: Sequence[Path]) -> tuple[Path | None, Path | None]:
     return ed25519, sm2
 
 
-@dataclass(frozen=True)
-class TrustedKeys:
-    """The public keys a verifier trusts (``--trusted-keys DIR``): fingerprints by algorithm."""
-
-    directory: Path
-    ed25519: frozenset[str]
-    sm2: frozenset[str]
-
-
-def load_trusted_keys(directory: Path) -> TrustedKeys:
-    """Every PEM public key (``*.pub``, ``*.pem``) in ``directory``, Ed25519 or SM2."""
-    if not directory.is_dir():
-        raise InputError(f"--trusted-keys {directory}: not a directory (a directory of PEM public keys)")
-    ed25519: set[str] = set()
-    sm2: set[str] = set()
-    for path in sorted(directory.iterdir()):
-        if path.suffix not in {".pub", ".pem"} or not path.is_file():
-            continue
-        data = _read_key(path)
-        try:
-            ed25519.add(fingerprint(load_public_key(data, str(path))))
-            continue
-        except VerificationError:
-            pass
-        try:
-            sm2.add(load_sm2_public_key(data, str(path)).fingerprint)
-        except VerificationError:
-            raise InputError(f"--trusted-keys {path}: not an Ed25519 or SM2 public key (PEM); remove "
-                             "it from the directory") from None
-    if not ed25519:
-        raise InputError(f"--trusted-keys {directory}: no Ed25519 public key (*.pub or *.pem) in it")
-    return TrustedKeys(directory, frozenset(ed25519), frozenset(sm2))
-
-
 FUTURE_SLACK_S = 300  # clocks may differ this much (as the district allows for signed requests)
 
 
@@ -471,27 +454,49 @@ def _check_dates(report: JsonDict, now: datetime, result: Verification) -> None:
             return
 
 
-def _check_trusted(trusted: TrustedKeys, result: Verification) -> None:
-    where = f"the {len(trusted.ed25519) + len(trusted.sm2)} trusted keys in {trusted.directory}"
+def _inside(path: Path, bundle: Path) -> bool:
+    return path.resolve().is_relative_to(bundle.resolve())
+
+
+def _decide_trust(trusted: TrustedKeys | None, pinned_key: Path | None, pinned_sm2: Path | None,
+                  result: Verification) -> None:
+    """Whether the signers are trusted: pinned keys are (each was checked against its
+    signature); otherwise every signature must be by a key in ``trusted``."""
+    if pinned_key is not None or pinned_sm2 is not None:
+        result.trust_source = "the pinned key" + ("s" if pinned_key and pinned_sm2 else "")
+        return
+    assert trusted is not None
+    result.trust_source = trusted.source
     if result.keyid not in trusted.ed25519:
-        result.problems.append(f"signed by Ed25519 key {result.keyid}, which is not one of {where}")
+        result.untrusted.append(("Ed25519", str(result.keyid)))
     if result.sm2_keyid is not None and result.sm2_keyid not in trusted.sm2:
-        result.problems.append(f"signed by SM2 key {result.sm2_keyid}, which is not one of {where}")
+        result.untrusted.append(("SM2", result.sm2_keyid))
 
 
 def verify_bundle(bundle: Path, pinned_key: Path | None = None,
                   pinned_sm2: Path | None = None, trusted: TrustedKeys | None = None,
                   now: datetime | None = None) -> Verification:
-    """Check the signatures, that report.json is the signed payload, and every listed digest.
+    """Check the signatures, that report.json is the signed payload, and every listed digest;
+    then whether the signers are trusted.
 
     The Ed25519 signature is always checked; the SM2 signature whenever the report names an
     SM2 key (or ``pinned_sm2`` is given); SM3 digests wherever the report lists them.
-    ``trusted`` requires every signature to be by one of those keys (a bundle re-signed by
-    another key verifies with its own shipped key, so only a pinned or trusted key catches
-    it). ``now`` (the verifier's clock) makes a bundle dated in the future a problem.
+    ``problems`` (the bundle is not intact) and ``untrusted`` (intact, but signed by a key the
+    verifier does not trust) are separate: a bundle re-signed by another key verifies with its
+    own shipped key, so only trust catches it. Trust: the pinned keys when given (never a file
+    inside the bundle), else ``trusted`` (``--trusted-keys``), else the local trust store
+    (:mod:`auditor.trust`). ``now`` (the verifier's clock) makes a bundle dated in the future a
+    problem.
     """
     if not bundle.is_dir():
         raise InputError(f"{bundle}: not a directory")
+    for pin in (pinned_key, pinned_sm2):
+        if pin is not None and _inside(pin, bundle):
+            raise InputError(f"--key {pin}: that key is inside the bundle, so it proves nothing (whoever "
+                             "alters a bundle re-signs it and ships their own key); pin the agent's key "
+                             "as you got it from the school, or trust it once with `auditor keys trust`")
+    if pinned_key is None and pinned_sm2 is None and trusted is None:
+        trusted = load_trust_store()
     result = Verification(pinned=pinned_key is not None)
     key_path = pinned_key or bundle / PUBLIC_NAME
     public_key = load_public_key(_read_key(key_path), str(key_path))
@@ -516,8 +521,7 @@ def verify_bundle(bundle: Path, pinned_key: Path | None = None,
         if fingerprint(shipped) != result.keyid:
             result.problems.append(f"{PUBLIC_NAME} is not the pinned key")
     _check_sm2(bundle, env, report, pinned_sm2, result)
-    if trusted is not None:
-        _check_trusted(trusted, result)
+    _decide_trust(trusted, pinned_key, pinned_sm2, result)
     if now is not None:
         _check_dates(report, now, result)
     listed = list(report.get("artifacts", [])) + list(report.get("renderings", []))

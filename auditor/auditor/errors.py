@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-EXIT_OK = 0  # every check passed; the bundle verifies
+EXIT_OK = 0  # every check passed; the bundle verifies and its signer is trusted
 EXIT_FINDINGS = 1  # a check failed, errored or was skipped; a bundle does not verify
 EXIT_INPUT = 2  # bad input or usage: nothing was done
 EXIT_INTERNAL = 3  # a bug
+EXIT_UNTRUSTED = 4  # a bundle is intact but signed by a key the verifier does not trust
 EXIT_UNAVAILABLE = 5  # a service the command needs (database, server) did not answer: retry later
 
 

@@ -148,10 +148,13 @@ class Check(Protocol):
 @dataclass(frozen=True)
 class RenderOptions:
     """How a renderer should render. ``lang``: ``zh`` (default) or ``en``. ``bundle_href``: prefix
-    of links to the bundle's files (empty when the rendering is written into the bundle itself)."""
+    of links to the bundle's files (empty when the rendering is written into the bundle itself).
+    ``untrusted_signer``: the fingerprints of signing keys the verifier does not trust (the
+    rendering then says so where a reader sees it first); empty when every signer is trusted."""
 
     lang: str = "zh"
     bundle_href: str = ""
+    untrusted_signer: str = ""
 
 
 @runtime_checkable

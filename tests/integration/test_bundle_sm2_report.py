@@ -71,7 +71,7 @@ def test_verify_checks_both_signatures_and_digests(bundle: Path) -> None:
     keys = bundle.parent / "keys"
     pinned = run_cli("verify", str(bundle), "--key", str(keys / "agent-ed25519.pub"),
                      "--key", str(keys / "agent-sm2.pub"))
-    assert pinned.returncode == 0 and "(pinned)" in pinned.stdout, pinned.stderr
+    assert pinned.returncode == 0 and "signer trusted (the pinned keys)" in pinned.stdout, pinned.stderr
 
 
 def test_stripped_or_forged_sm2_signature_is_named(bundle: Path, tmp_path: Path) -> None:

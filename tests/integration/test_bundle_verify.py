@@ -67,7 +67,11 @@ def test_intact_bundle_verifies(bundle: Path) -> None:
 
 def test_pinned_key(bundle: Path, tmp_path: Path) -> None:
     shipped = bundle / "agent-ed25519.pub"
-    assert run_cli("verify", str(bundle), "--key", str(shipped)).returncode == 0
+    inside = run_cli("verify", str(bundle), "--key", str(shipped))
+    assert inside.returncode == 2 and "inside the bundle, so it proves nothing" in inside.stderr
+    own = bundle.parent / "keys" / "agent-ed25519.pub"
+    res = run_cli("verify", str(bundle), "--key", str(own))
+    assert res.returncode == 0 and "signer trusted (the pinned key)" in res.stdout, res.stderr
     other = tmp_path / "other"
     assert run_cli("keys", "init", "--key-dir", str(other)).returncode == 0
     res = run_cli("verify", str(bundle), "--key", str(other / "agent-ed25519.pub"))

@@ -23,7 +23,7 @@ from auditor.errors import InputError
 from auditor.history import BundleRefused, HistoryStore, RunNotFound, StoreUnavailable, open_store
 from auditor.history.models import CHILD_TABLES, Base, FindingRow, Run
 from auditor.history.store import MIGRATIONS, SCHEMA_HEAD, downgrade_schema, schema_revision
-from auditor.signing import Ed25519Signer, init_keys
+from auditor.signing import Ed25519Signer, init_keys, load_signer
 from tests.support.cli import run_cli
 from tests.support.history_bundles import BASE_TIME, Synth, baseline, regressed
 
@@ -153,8 +153,21 @@ def test_pinned_key_is_recorded_and_a_wrong_one_refused(store: HistoryStore, sig
     with pytest.raises(BundleRefused, match="does not verify"):
         store.ingest(bundle, other_dir / "agent-ed25519.pub")
     assert store.runs() == []
-    pinned = store.ingest(bundle, bundle / "agent-ed25519.pub").run
+    with pytest.raises(InputError, match="inside the bundle"):  # the bundle's own copy is no pin
+        store.ingest(bundle, bundle / "agent-ed25519.pub")
+    own = tmp_path / "agent.pub"
+    own.write_bytes(signer.public_key_pem())
+    pinned = store.ingest(bundle, own).run
     assert pinned.key_pinned
+
+
+def test_a_bundle_by_an_untrusted_key_is_refused(store: HistoryStore, tmp_path: Path) -> None:
+    """Intact, but signed by a key nobody trusted: a history holds only what trusted agents signed."""
+    init_keys(tmp_path / "stranger")
+    bundle = _write(Synth(), tmp_path, "a", load_signer(tmp_path / "stranger"))
+    with pytest.raises(BundleRefused, match="intact, but the signer is not trusted: signed by Ed25519 key"):
+        store.ingest(bundle)
+    assert store.runs() == []
 
 
 def test_ingest_is_idempotent(store: HistoryStore, signer: Ed25519Signer, tmp_path: Path) -> None:
@@ -392,7 +405,7 @@ def test_cli_history_lists_runs(cli_store: tuple[dict[str, str], list[Path]]) ->
     res = run_cli("history", env=env, timeout=60)
     assert res.returncode == 0, res.stderr
     for text_ in ("Audit runs", "DEMO-0001", "2026-09-08 08:00", "0/100 points", "1/5 items pass",
-                  "beijing-smart-campus-2023", "yes, bundle's key"):
+                  "beijing-smart-campus-2023", "yes, trusted key"):
         assert text_ in res.stdout
     doc = json.loads(run_cli("history", "--json", env=env, timeout=60).stdout)
     assert [r["started_at"] for r in doc["runs"]] == ["2026-09-08T08:00:00Z", "2026-09-01T08:00:00Z"]

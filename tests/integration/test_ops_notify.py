@@ -22,8 +22,9 @@ from auditor.history import open_store
 from auditor.history.diff import diff_report, regressions_section
 from auditor.scheduling.config import EmailSettings, NotifyConfig, WebhookSettings, load_notify
 from auditor.scheduling.notify import Notice, build_notice, deliver
-from auditor.signing import Ed25519Signer, init_keys, load_signer
+from auditor.signing import Ed25519Signer, load_signer
 from tests.support.history_bundles import BASE_TIME, baseline, regressed
+from tests.support.keys import agent_keys
 from tests.support.schedules import COMMUNITY, install
 from tests.support.servers import Mailbox, free_port, http_server, smtp_server
 
@@ -48,7 +49,7 @@ def notice(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], No
     """The demo school's run, regressed (a slower classroom, telnet opened, a configuration
     changed, a stale backup), diffed BEFORE signing against its stored predecessor."""
     tmp = tmp_path_factory.mktemp("notice")
-    init_keys(tmp / "keys")
+    agent_keys(tmp / "keys")
     signer: Ed25519Signer = load_signer(tmp / "keys")
     base = baseline()
     with open_store(f"sqlite:///{tmp / 'history.sqlite'}") as store:

@@ -19,10 +19,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from auditor.history import open_store
 from auditor.scheduling import metrics
-from auditor.signing import Ed25519Signer, init_keys, load_signer
+from auditor.signing import Ed25519Signer, load_signer
 from tests.support.cli import run_cli
 from tests.support.history_bundles import BASE_TIME, Synth
 from tests.support.inventories import OUT_OF_SCOPE
+from tests.support.keys import agent_keys
 from tests.support.schedules import COMMUNITY, PROFILE, install
 
 ALL_DAYS = "[mon, tue, wed, thu, fri, sat, sun]"
@@ -53,7 +54,7 @@ def deferred(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     the holiday (nothing is sent)."""
     tmp = tmp_path_factory.mktemp("deferred")
     keys = tmp / "keys"
-    init_keys(keys)
+    agent_keys(keys)
     inv = tmp / "site.yaml"
     holiday = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=3)).date()
     timetable = (f"schedule:\n  class_hours:\n    - {{days: {ALL_DAYS}, start: '00:00', end: '23:59'}}\n"

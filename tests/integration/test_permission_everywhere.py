@@ -14,9 +14,9 @@ import pytest
 from auditor.agent.audit import run_job
 from auditor.agent.config import AgentConfig
 from auditor.errors import InputError
-from auditor.signing import init_keys
 from tests.support.cli import run_cli
 from tests.support.inventories import AUTH, OUT_OF_SCOPE
+from tests.support.keys import agent_keys
 
 PROFILE = "beijing-smart-campus-2023"
 EXPIRED = AUTH.replace("valid_until: 2099-12-31", "valid_until: 2021-12-31")
@@ -24,7 +24,7 @@ EXPIRED = AUTH.replace("valid_until: 2099-12-31", "valid_until: 2021-12-31")
 
 def _agent(tmp: Path, text: str) -> AgentConfig:
     keys = tmp / "keys"
-    init_keys(keys)
+    agent_keys(keys)
     inv = tmp / "site.yaml"
     inv.write_text(text, encoding="utf-8")
     return AgentConfig(server="https://district.example", member="T-1", key_dir=keys, inventory=inv,
@@ -52,7 +52,7 @@ def test_a_district_job_with_a_current_record_runs(tmp_path: Path, monkeypatch: 
 
 def test_a_scheduled_run_needs_the_schools_authorisation(tmp_path: Path) -> None:
     keys = tmp_path / "keys"
-    init_keys(keys)
+    agent_keys(keys)
     inv = tmp_path / "site.yaml"
     inv.write_text(OUT_OF_SCOPE, encoding="utf-8")
     env = {"AUDITOR_STATE_DIR": str(tmp_path / "state"), "AUDITOR_KEY_DIR": str(keys),

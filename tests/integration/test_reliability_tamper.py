@@ -20,9 +20,9 @@ import pytest
 
 from auditor.bundle import canonical
 from auditor.model import ENVELOPE_NAME, REPORT_NAME
-from auditor.signing import PUBLIC_NAME, envelope, init_keys, load_signer, signing_entry
+from auditor.signing import PUBLIC_NAME, envelope, init_keys, load_signer
 from tests.support.cli import run_cli
-from tests.support.tamper import build_bundle, tamper_sweep, verdict
+from tests.support.tamper import build_bundle, resign, tamper_sweep, verdict
 
 
 @pytest.fixture(scope="module")
@@ -57,41 +57,33 @@ def test_authorisation_document_is_hashed_into_the_report(bundle: Path) -> None:
     assert auth["clock"]["timezone"] == "Asia/Shanghai" and auth["clock"]["source"]
 
 
-def _resign(bundle: Path, dst: Path, keys: Path) -> Path:
-    """What a forger does: improve the report, sign it with their own key, ship that key."""
-    shutil.copytree(bundle, dst)
-    report = json.loads((dst / REPORT_NAME).read_bytes())
-    for finding in report["findings"]:
-        finding["status"] = "pass"
-    signer = load_signer(keys)
-    report["signing"] = signing_entry(signer)
-    payload = canonical(report)
-    (dst / REPORT_NAME).write_bytes(payload)
-    (dst / ENVELOPE_NAME).write_text(json.dumps(envelope(payload, signer)), encoding="utf-8")
-    (dst / PUBLIC_NAME).write_bytes(signer.public_key_pem())
-    (dst / "agent-sm2.pub").unlink()
-    return dst
-
-
 def test_a_bundle_resigned_by_another_key(bundle: Path, tmp_path: Path) -> None:
+    """The forger improves the report, re-signs it with their own key and ships that key: the
+    bundle is self-consistent, so only trust tells. Never OK: exit 4 with the forger's key named."""
     forger = tmp_path / "forger"
     init_keys(forger)
-    forged = _resign(bundle, tmp_path / "forged", forger)
+    forged = resign(bundle, tmp_path / "forged", forger)
+    forger_fp = load_signer(forger).keyid
     shipped = run_cli("verify", str(forged))
-    assert shipped.returncode == 0, shipped.stderr  # self-consistent: only a pinned key can tell
-    assert "key shipped in the bundle" in shipped.stdout
-    genuine = bundle / PUBLIC_NAME
+    assert shipped.returncode == 4, shipped.stdout + shipped.stderr
+    assert shipped.stdout.splitlines()[0].startswith(
+        f"UNTRUSTED: {forged}: intact, but the signer is not trusted: signed by Ed25519 key {forger_fp}")
+    assert "OK" not in shipped.stdout
+    genuine = bundle.parent / "keys" / PUBLIC_NAME  # the agent's key as the school gives it
     pinned = run_cli("verify", str(forged), "--key", str(genuine))
     assert pinned.returncode == 1 and "report.dsse.json" in pinned.stderr
     assert "no signature by key" in pinned.stderr
+    inside = run_cli("verify", str(forged), "--key", str(forged / PUBLIC_NAME))
+    assert inside.returncode == 2 and "inside the bundle, so it proves nothing" in inside.stderr
     trusted = tmp_path / "trusted"
     trusted.mkdir()
     shutil.copy(genuine, trusted / "school-a.pub")
-    shutil.copy(bundle / "agent-sm2.pub", trusted / "school-a-sm2.pub")
+    shutil.copy(bundle.parent / "keys" / "agent-sm2.pub", trusted / "school-a-sm2.pub")
     refused = run_cli("verify", str(forged), "--trusted-keys", str(trusted))
-    assert refused.returncode == 1 and "not one of the 2 trusted keys" in refused.stderr
+    assert refused.returncode == 4 and f"which is not in --trusted-keys {trusted}" in refused.stdout
     accepted = run_cli("verify", str(bundle), "--trusted-keys", str(trusted))
-    assert accepted.returncode == 0 and f"a trusted key in {trusted}" in accepted.stdout, accepted.stderr
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert f"signer trusted (--trusted-keys {trusted})" in accepted.stdout
 
 
 def test_trusted_keys_must_cover_the_sm2_signature_too(bundle: Path, tmp_path: Path) -> None:
@@ -99,14 +91,14 @@ def test_trusted_keys_must_cover_the_sm2_signature_too(bundle: Path, tmp_path: P
     trusted.mkdir()
     shutil.copy(bundle / PUBLIC_NAME, trusted / "school-a.pub")
     res = run_cli("verify", str(bundle), "--trusted-keys", str(trusted))
-    assert res.returncode == 1 and "signed by SM2 key" in res.stderr and "not one of" in res.stderr
+    assert res.returncode == 4 and "signed by SM2 key" in res.stdout and "not in --trusted-keys" in res.stdout
 
 
 def test_a_bundle_dated_in_the_future_is_reported(bundle: Path, tmp_path: Path) -> None:
     """The agent's clock was a year fast: the signature is fine, the dates are not believable."""
     keys = tmp_path / "k"
     init_keys(keys)
-    future = _resign(bundle, tmp_path / "future", keys)
+    future = resign(bundle, tmp_path / "future", keys)
     report = json.loads((future / REPORT_NAME).read_bytes())
     report["run"]["started_at"] = "2099-01-01T00:00:00Z"
     report["run"]["finished_at"] = "2099-01-01T00:05:00Z"

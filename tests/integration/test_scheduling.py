@@ -25,9 +25,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from auditor.bundle import write_bundle
 from auditor.history import open_store
 from auditor.scheduling.units import on_calendar
-from auditor.signing import init_keys, load_signer
+from auditor.signing import load_signer
 from tests.support.cli import run_cli
 from tests.support.inventories import OUT_OF_SCOPE
+from tests.support.keys import agent_keys
 from tests.support.servers import Mailbox, Posts, free_port, http_server, smtp_server
 
 SMTP_USER, SMTP_PASSWORD = "auditor-notice", "smtp-Pa55-never-logged"
@@ -57,7 +58,7 @@ def webhook() -> Iterator[tuple[str, Posts]]:
 def school(tmp_path: Path) -> dict[str, Any]:
     state = tmp_path / "state"
     keys = tmp_path / "keys"
-    init_keys(keys)
+    agent_keys(keys)
     inv = tmp_path / "site.yaml"
     inv.write_text(OUT_OF_SCOPE, encoding="utf-8")
     env = {"AUDITOR_STATE_DIR": str(state), "SNMP_COMMUNITY": COMMUNITY, "SMTP_PASSWORD": SMTP_PASSWORD,

@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 
 from auditor.history import HistoryStore, open_store
-from auditor.signing import Ed25519Signer, init_keys, load_signer
+from auditor.signing import Ed25519Signer, load_signer
+from tests.support.keys import agent_keys
 
 
 @pytest.fixture(scope="session")
 def signer(tmp_path_factory: pytest.TempPathFactory) -> Ed25519Signer:
     """An Ed25519 test key (created with ``init_keys``, as ``auditor keys init`` does)."""
     key_dir = tmp_path_factory.mktemp("history-keys")
-    init_keys(key_dir)
+    agent_keys(key_dir)
     return load_signer(key_dir)
 
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from auditor.signing import init_keys
 from tests.support.cli import run_cli
 from tests.support.inventories import OUT_OF_SCOPE
+from tests.support.keys import agent_keys
 
 PROFILE = "beijing-smart-campus-2023"
 COMMUNITY = "ops-community-never-logged"
@@ -25,7 +25,7 @@ def site_fixture(tmp_path: Path) -> dict[str, Any]:
     """A school whose every target is outside its scope (a real audit that sends nothing), a
     second school beside it, a signing key and a state directory of their own."""
     keys = tmp_path / "keys"
-    init_keys(keys)
+    agent_keys(keys)
     inv = tmp_path / "site.yaml"
     inv.write_text(OUT_OF_SCOPE, encoding="utf-8")
     inv2 = tmp_path / "site2.yaml"

@@ -8,12 +8,15 @@ and ``bench/reliability.py``.
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditor.bundle import verify_bundle
+from auditor.bundle import canonical, verify_bundle
 from auditor.errors import VerificationError
+from auditor.model import ENVELOPE_NAME, REPORT_NAME
+from auditor.signing import PUBLIC_NAME, envelope, load_signer, signing_entry
 from tests.support.cli import run_cli
 from tests.support.inventories import OUT_OF_SCOPE
 
@@ -92,3 +95,19 @@ def build_bundle(base: Path) -> Path:
                   "--no-history", env={"SNMP_COMMUNITY": "not-used-here"})
     assert res.returncode == 1, res.stdout + res.stderr
     return out
+
+
+def resign(bundle: Path, dst: Path, keys: Path) -> Path:
+    """What a forger does: improve the report, sign it with their own key, ship that key."""
+    shutil.copytree(bundle, dst)
+    report = json.loads((dst / REPORT_NAME).read_bytes())
+    for finding in report["findings"]:
+        finding["status"] = "pass"
+    signer = load_signer(keys)
+    report["signing"] = signing_entry(signer)
+    payload = canonical(report)
+    (dst / REPORT_NAME).write_bytes(payload)
+    (dst / ENVELOPE_NAME).write_text(json.dumps(envelope(payload, signer)), encoding="utf-8")
+    (dst / PUBLIC_NAME).write_bytes(signer.public_key_pem())
+    (dst / "agent-sm2.pub").unlink()
+    return dst

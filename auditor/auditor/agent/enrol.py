@@ -8,6 +8,7 @@ from pathlib import Path
 from auditor.agent.config import CA_NAME, AgentConfig, save_agent_config
 from auditor.signing import PRIVATE_NAME, PUBLIC_NAME, init_keys, load_signer
 from auditor.smcrypto import SM2_PRIVATE_NAME, SM2_PUBLIC_NAME, load_sm2_signer
+from auditor.trust import trust_files
 from auditor.wire.client import SignedClient
 from auditor.wire.errors import AgentError
 from auditor.wire.protocol import enrol_proof, rotate_proof
@@ -33,6 +34,7 @@ def enrol(
         if ca.resolve() != pinned.resolve():
             shutil.copyfile(ca, pinned)
     init_keys(key_dir)
+    trust_files([key_dir / PUBLIC_NAME, key_dir / SM2_PUBLIC_NAME])  # its own bundles verify here
     signer = load_signer(key_dir)
     sm2 = load_sm2_signer(key_dir)
     client = SignedClient(server, pinned, None, None)
@@ -91,4 +93,6 @@ def rotate(config: AgentConfig) -> tuple[str, str]:
     for name in (PRIVATE_NAME, PUBLIC_NAME):
         (staging / name).replace(config.key_dir / name)
     shutil.rmtree(staging, ignore_errors=True)
+    # the new key signs from now on; the old one stays trusted, so earlier bundles still verify
+    trust_files([config.key_dir / PUBLIC_NAME])
     return old.keyid, new.keyid

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
 
-from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK
+from auditor.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_UNTRUSTED, InputError
 
-__all__ = ["EXIT_FINDINGS", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OK"]
+if TYPE_CHECKING:
+    from auditor.trust import TrustedKeys
+
+__all__ = ["EXIT_FINDINGS", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OK", "EXIT_UNTRUSTED"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 STATUS_STYLE = {"pass": "green", "fail": "red", "error": "magenta", "skipped": "yellow",
@@ -27,6 +30,31 @@ def key_dir_option(func: F) -> F:
         "~/.config/campus-auditor/keys).",
     )(func)
 
+
+
+def pin_options(func: F) -> F:
+    """``--key FILE`` (repeatable) and ``--trusted-keys DIR``: which signers to trust."""
+    func = click.option(
+        "--trusted-keys", "trusted_dir", type=click.Path(path_type=Path), default=None,
+        help="Directory of trusted PEM public keys (*.pub, *.pem): every signature must be by one "
+        "of them (instead of the trust store).")(func)
+    return click.option(
+        "--key", "keys", multiple=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
+        help="Public key to pin (PEM, a file from outside the bundle): the agent's Ed25519 key, its "
+        "SM2 key, or both (repeat). Without --key or --trusted-keys the trust store decides "
+        "(auditor keys list).")(func)
+
+
+def pins(keys: tuple[Path, ...],
+         trusted_dir: Path | None) -> tuple[Path | None, Path | None, TrustedKeys | None]:
+    """The pinned Ed25519 and SM2 keys and the trusted set (None: the trust store) of the options."""
+    from auditor.bundle import split_pinned_keys
+    from auditor.trust import load_trusted_keys
+
+    if keys and trusted_dir is not None:
+        raise InputError("give --key or --trusted-keys, not both")
+    trusted = load_trusted_keys(trusted_dir) if trusted_dir is not None else None
+    return (*split_pinned_keys(keys), trusted)
 
 
 def console_out() -> Console:

@@ -16,11 +16,14 @@ from rich.table import Table
 from auditor.cli._common import (
     EXIT_FINDINGS,
     EXIT_OK,
+    EXIT_UNTRUSTED,
     STATUS_STYLE,
     console_out,
     err_console,
     format_options,
     key_dir_option,
+    pin_options,
+    pins,
     short,
 )
 from auditor.errors import InputError, VerificationError
@@ -108,7 +111,7 @@ def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_c
     from auditor.plugins import load_plugins
     from auditor.profile import load_profile
     from auditor.runner import run_audit
-    from auditor.signing import default_key_dir, load_signer
+    from auditor.signing import PUBLIC_NAME, default_key_dir, load_signer
     from auditor.smcrypto import load_sm2_signer
 
     inventory = load_inventory(inventory_path)
@@ -129,8 +132,8 @@ def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_c
                            sm2_signer=sm2_signer,
                            before_sign=regressions_hook(out, history_db, _warn) if history else None)
     _print_summary(result.report, time.monotonic() - started, out)
-    if history:
-        _ingest(out, history_db)
+    if history:  # signed with this agent's own key a moment ago: that key is pinned
+        _ingest(out, history_db, (key_dir or default_key_dir()) / PUBLIC_NAME)
     sys.exit(result.exit_status)
 
 
@@ -138,14 +141,14 @@ def _warn(text: str) -> None:
     err_console.print(f"[yellow]warning[/]: {text}")
 
 
-def _ingest(out: Path, url: str | None) -> None:
+def _ingest(out: Path, url: str | None, key: Path) -> None:
     """Store the new bundle in the history store; a store problem is a warning, not a lost audit."""
     from auditor.errors import AuditorError
     from auditor.history import open_store
 
     try:
         with open_store(url) as store:
-            result = store.ingest(out)
+            result = store.ingest(out, key)
     except AuditorError as exc:
         err_console.print(f"[yellow]warning[/]: the bundle was not added to the history store: {exc}")
         return
@@ -214,45 +217,42 @@ def _print_scores(console: Console, report: dict[str, Any]) -> None:
 
 @click.command()
 @click.argument("bundle", type=click.Path(path_type=Path))
-@click.option("--key", "keys", multiple=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              help="Public key to pin (PEM): the agent's Ed25519 key, its SM2 key, or both (repeat). "
-              "Without it (or --trusted-keys) the keys shipped in the bundle are used.")
-@click.option("--trusted-keys", "trusted_dir", type=click.Path(path_type=Path), default=None,
-              help="Directory of trusted PEM public keys (*.pub, *.pem): every signature must be by "
-              "one of them.")
+@pin_options
 def verify(bundle: Path, keys: tuple[Path, ...], trusted_dir: Path | None) -> None:
     """Verify a report bundle offline: signatures (Ed25519, and SM2 when present), report and
-    every evidence file (SHA-256, and SM3 when listed)."""
+    every evidence file (SHA-256, and SM3 when listed), and that a trusted key signed it.
+
+    Exit 0: intact and signed by a trusted key; 1: not intact (each problem named); 4: intact,
+    but the signer is not trusted (a key inside the bundle proves nothing about who signed it)."""
     from datetime import UTC, datetime
 
-    from auditor.bundle import load_trusted_keys, split_pinned_keys, verify_bundle
+    from auditor.bundle import verify_bundle
 
-    if keys and trusted_dir is not None:
-        raise InputError("give --key or --trusted-keys, not both")
-    trusted = load_trusted_keys(trusted_dir) if trusted_dir is not None else None
-    pinned, pinned_sm2 = split_pinned_keys(keys)
     try:
-        result = verify_bundle(bundle, pinned, pinned_sm2, trusted, now=datetime.now(UTC))
+        result = verify_bundle(bundle, *pins(keys, trusted_dir), now=datetime.now(UTC))
     except VerificationError as exc:
         click.echo(f"FAILED: {bundle}: {exc}", err=True)
         sys.exit(EXIT_FINDINGS)
-    if result.ok:
-        pinned_text = ("pinned key" if result.pinned else f"a trusted key in {trusted_dir}" if trusted
-                       else "key shipped in the bundle (pass --key or --trusted-keys to pin)")
-        sm2 = ""
-        if result.sm2_keyid:
-            how = "pinned" if pinned_sm2 else "trusted" if trusted else "shipped in the bundle"
-            sm2 = f" and SM2 signature by {result.sm2_keyid} ({how})"
-        click.echo(f"OK: {bundle}: signature by {result.keyid} ({pinned_text}){sm2}; "
-                   f"report and {result.files_checked} listed files intact; "
-                   f"verified {', '.join(result.algorithms)} signatures and "
-                   f"{', '.join(d.upper().replace('SHA', 'SHA-') for d in result.digests)} digests")
-        sys.exit(EXIT_OK)
-    click.echo(f"FAILED: {bundle}: {len(result.problems)} problem(s):", err=True)
-    for problem in result.problems:
-        click.echo(f"  {problem}", err=True)
-    sys.exit(EXIT_FINDINGS)
-
+    if not result.ok:
+        click.echo(f"FAILED: {bundle}: {len(result.problems)} problem(s):", err=True)
+        for problem in result.problems:
+            click.echo(f"  {problem}", err=True)
+        if result.untrusted:
+            click.echo(f"  and the signer is not trusted: {result.untrusted_keys()}", err=True)
+        sys.exit(EXIT_FINDINGS)
+    sm2 = f" and SM2 signature by {result.sm2_keyid}" if result.sm2_keyid else ""
+    intact = (f"signature by {result.keyid}{sm2}; report and {result.files_checked} listed files "
+              f"intact; verified {', '.join(result.algorithms)} signatures and "
+              f"{', '.join(d.upper().replace('SHA', 'SHA-') for d in result.digests)} digests")
+    if result.untrusted:
+        click.echo(f"UNTRUSTED: {bundle}: {result.untrusted_text()}")
+        click.echo(f"  {intact}")
+        click.echo("  if the school confirms this fingerprint (read it to them, do not take it from the "
+                   f"bundle alone): auditor keys trust {bundle / 'agent-ed25519.pub'}"
+                   + (f" {bundle / 'agent-sm2.pub'}" if result.sm2_keyid else ""))
+        sys.exit(EXIT_UNTRUSTED)
+    click.echo(f"OK: {bundle}: {intact}; signer trusted ({result.trust_source})")
+    sys.exit(EXIT_OK)
 
 
 @click.command("score")

@@ -113,7 +113,7 @@ def _print_runs(store: HistoryStore, runs: list[RunInfo], as_json: bool) -> None
         table.add_column(col, overflow="fold")
     for r in runs:
         other = sum(n for s, n in r.counts.items() if s not in {"pass", "fail", "error"})
-        key = "pinned key" if r.key_pinned else "bundle's key"
+        key = "pinned key" if r.key_pinned else "trusted key"
         verified = f"yes, {key}" if r.verified else "[red]no[/]"
         table.add_row(r.run_id[:8], f"{r.started_at:%Y-%m-%d %H:%M}",
                       escape(f"{r.school_code} {r.school_name}"),

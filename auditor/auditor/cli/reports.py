@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from auditor.cli._common import EXIT_FINDINGS, format_options
+from auditor.cli._common import EXIT_FINDINGS, EXIT_UNTRUSTED, format_options, pin_options, pins
 from auditor.errors import InputError, VerificationError
 
 
@@ -18,17 +18,19 @@ from auditor.errors import InputError, VerificationError
 @click.option("--out", "-o", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Directory for the renderings (default: BUNDLE-LANG beside the bundle). "
               "Never the bundle itself: it is signed and must stay as it is.")
-@click.option("--key", "keys", multiple=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              help="Public key(s) to pin (PEM, Ed25519 and/or SM2) when verifying the bundle first.")
+@pin_options
 def report(bundle: Path, formats: tuple[str, ...], lang: str, out: Path | None,
-           keys: tuple[Path, ...]) -> None:
-    """Render BUNDLE again (e.g. --format pdf --lang en); refuses a bundle that does not verify."""
-    from auditor.bundle import render_all, select_renderers, split_pinned_keys, verify_bundle
+           keys: tuple[Path, ...], trusted_dir: Path | None) -> None:
+    """Render BUNDLE again (e.g. --format pdf --lang en); refuses a bundle that does not verify.
+
+    A bundle that is intact but signed by a key this computer does not trust is rendered with a
+    "signer not trusted" banner on every rendering, and the command exits 4."""
+    from auditor.bundle import render_all, select_renderers, verify_bundle
     from auditor.plugins import RenderOptions, load_plugins
 
     renderers = select_renderers(load_plugins().renderers, formats)
     try:
-        result = verify_bundle(bundle, *split_pinned_keys(keys))
+        result = verify_bundle(bundle, *pins(keys, trusted_dir))
     except VerificationError as exc:
         click.echo(f"FAILED: {bundle}: {exc}; nothing rendered", err=True)
         sys.exit(EXIT_FINDINGS)
@@ -45,7 +47,16 @@ def report(bundle: Path, formats: tuple[str, ...], lang: str, out: Path | None,
     except OSError as exc:
         raise InputError(f"--out {target}: cannot create directory: {exc.strerror}") from None
     href = os.path.relpath(bundle.resolve(), target.resolve()).replace(os.sep, "/") + "/"
-    written = render_all(target, result.report, renderers, RenderOptions(lang=lang, bundle_href=href))
-    click.echo(f"verified {bundle} (signature by {result.keyid}); rendered into {target}:")
+    options = RenderOptions(lang=lang, bundle_href=href,
+                            untrusted_signer=" · ".join(fp for _, fp in result.untrusted))
+    written = render_all(target, result.report, renderers, options)
+    if result.untrusted:
+        click.echo(f"UNTRUSTED: {bundle}: {result.untrusted_text()}; rendered with a "
+                   f"\"signer not trusted\" banner into {target}:")
+    else:
+        click.echo(f"verified {bundle} (signature by {result.keyid}, trusted: {result.trust_source}); "
+                   f"rendered into {target}:")
     for entry in written:
         click.echo(f"  {entry['path']}  sha256 {entry['sha256']}")
+    if result.untrusted:
+        sys.exit(EXIT_UNTRUSTED)

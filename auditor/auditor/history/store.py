@@ -315,9 +315,11 @@ class HistoryStore:
     # -- ingest -----------------------------------------------------------------------------
 
     def ingest(self, bundle: Path, key: Path | None = None) -> IngestResult:
-        """Verify ``bundle`` (with ``key`` pinned when given) and store its run.
+        """Verify ``bundle`` (with ``key`` pinned when given, else against the local trust store)
+        and store its run.
 
-        Raises ``BundleRefused`` (nothing stored) when it does not verify."""
+        Raises ``BundleRefused`` (nothing stored) when it does not verify or its signer is not
+        trusted: a history is evidence only of what trusted agents signed."""
         bundle = Path(bundle)
         report, keyid = _verified(bundle, key)
         return self.ingest_verified(bundle, report, bundle_digest(bundle), keyid, key is not None)
@@ -538,6 +540,10 @@ def _verified(bundle: Path, key: Path | None) -> tuple[dict[str, Any], str]:
     if not result.ok or result.report is None or result.keyid is None:
         raise BundleRefused(f"{bundle}: refused, it does not verify ({len(result.problems)} problem(s)): "
                             + "; ".join(result.problems))
+    if result.untrusted:
+        raise BundleRefused(f"{bundle}: refused, {result.untrusted_text()}; after checking the "
+                            "fingerprint with the school, `auditor keys trust` its public key, or pin "
+                            "it with --key")
     return result.report, result.keyid
 
 

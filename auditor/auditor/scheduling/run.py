@@ -36,7 +36,7 @@ from auditor.scheduling import logs, metrics, notify
 from auditor.scheduling.config import ScheduleConfig, load_notify
 from auditor.scheduling.lock import SchoolLock
 from auditor.secrets import SecretRef, SecretResolver
-from auditor.signing import default_key_dir, load_signer
+from auditor.signing import PUBLIC_NAME, default_key_dir, load_signer
 from auditor.smcrypto import load_sm2_signer
 
 
@@ -122,7 +122,8 @@ def _after(cfg: ScheduleConfig, result: ScheduledResult, duration: float, log: l
     try:
         with open_store(cfg.history_db) as store:
             if result.bundle is not None:
-                store.ingest(result.bundle)
+                # signed with this school's own key a moment ago: that key is pinned
+                store.ingest(result.bundle, (cfg.key_dir or default_key_dir()) / PUBLIC_NAME)
                 if cfg.keep or cfg.keep_days:  # this school's runs, and only bundles under its root
                     pruned = store.prune(cfg.keep, cfg.keep_days, cfg.delete_bundles, school=cfg.school,
                                          bundles_under=cfg.out_root)

@@ -131,6 +131,13 @@ _LABELS: dict[str, tuple[str, str]] = {
     "verify_hint": ("离线验证：auditor verify <本目录>", "Verify offline: auditor verify <this directory>"),
     "warnings": ("警告", "Warnings"),
     "signed_footer": ("签名", "Signed"),
+    "untrusted_title": ("签名者不受信任", "Signer not trusted"),
+    "untrusted_text": ("本报告未被改动，但签名密钥不在本机信任的密钥中，无法确认它出自该校的审计代理：",
+                       "This report is intact, but it is signed by a key this computer does not trust, "
+                       "so nothing shows that the school's agent wrote it:"),
+    "untrusted_fix": ("向学校核对指纹后，用 auditor keys trust 信任其公钥，再重新生成报告。",
+                      "Check the fingerprint with the school, trust its public key with auditor keys "
+                      "trust, then render the report again."),
     "page": ("页", "page"),
     "open_index": ("证据索引", "Evidence index"),
     "open_report": ("审计报告", "Audit report"),

@@ -44,4 +44,5 @@ class MarkdownRenderer:
         env.filters["cell"] = _cell
         env.filters["mark"] = lambda s: STATUS_MARK.get(s, s)
         env.filters["mid"] = lambda s: "n_" + "".join(c if c.isalnum() else "_" for c in str(s))
-        return env.get_template("report.md.j2").render(r=report).encode("utf-8")
+        return env.get_template("report.md.j2").render(
+            r=report, untrusted=getattr(options, "untrusted_signer", "")).encode("utf-8")

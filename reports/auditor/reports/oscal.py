@@ -182,6 +182,11 @@ class OscalRenderer:
         ctx = _Ctx.make(report, str(getattr(options, "lang", "zh") or "zh"),
                         str(getattr(options, "bundle_href", "") or ""))
         doc = {"assessment-results": _document(ctx)}
+        untrusted = str(getattr(options, "untrusted_signer", "") or "")
+        if untrusted:  # said where an OSCAL tool shows the document's own notes
+            doc["assessment-results"]["metadata"]["remarks"] = (
+                f"Signer not trusted: the bundle is intact, but it is signed by {untrusted}, which the "
+                "verifier that rendered this document does not trust.")
         return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 

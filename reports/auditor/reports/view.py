@@ -122,6 +122,7 @@ def context(report: JsonDict, options: RenderOptions) -> JsonDict:
     signing = report.get("signing", {})
     return {
         "r": report, "L": lab, "lang": options.lang, "href": options.bundle_href,
+        "untrusted": options.untrusted_signer,
         "findings_by_id": {f["id"]: f for f in report.get("findings", []) if f.get("id")},
         "artifacts": {a["path"]: a for a in report.get("artifacts", [])},
         "scores": scores_view(report, lab),
