@@ -12,7 +12,6 @@ override (its group id). It counts until it expires; an expired one is reported,
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,9 +21,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from auditor.errors import InputError
+from auditor.inbound import read_document, refuse_secrets
 from auditor.inventory import LoadedInventory, audit_clock
 from auditor.paths import user_path
 from auditor.yamlsrc import load_yaml, validate
+
+EVIDENCE_SCAN_BYTES = 64 * 1024 * 1024  # evidence read for key material (documents are smaller)
 
 if TYPE_CHECKING:
     from auditor.evidence import EvidenceStore
@@ -81,6 +83,8 @@ def record(store: Path, target: str, files: list[Path], by: str, role: str,
     for path in files:
         if not path.is_file():
             raise InputError(f"attest: --evidence {path}: not a readable file")
+        with path.open("rb") as handle:  # evidence of a policy, never a key or a host list
+            refuse_secrets(path, handle.read(EVIDENCE_SCAN_BYTES), f"attest: --evidence {path.name}")
         digest = _sha256(path)
         (store / "files").mkdir(parents=True, exist_ok=True)
         stored = store / "files" / digest
@@ -147,8 +151,8 @@ def authorisation_entry(loaded: LoadedInventory, store: EvidenceStore,
               else "current")
     entry.update(status=status, **auth.model_dump(mode="json", exclude={"document"}), document=None)
     if auth.document is not None:
-        data = auth.document.read_bytes()
-        media = mimetypes.guess_type(auth.document.name)[0] or "application/octet-stream"
+        # checked at load (a signed document by its content, not the secrets file); read once more
+        data, media = read_document(auth.document, "authorisation.document", inv.secrets_file)
         artifact = store.put(f"authorisation/{auth.document.name}", data, media,
                              f"written authorisation {auth.reference} by {auth.authorised_by} ({auth.role})")
         entry["document"] = {"name": auth.document.name, "artifact": artifact.path,

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -28,12 +29,34 @@ from pydantic import (
 )
 
 from auditor.errors import InputError, SecretError
+from auditor.inbound import read_document
 from auditor.secrets import SecretRef, read_secrets_file
 from auditor.vendors import names as vendor_names
 from auditor.yamlsrc import FieldError, format_loc, line_of, load_yaml, validate
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
-Port = Annotated[int, Field(ge=1, le=65535)]
+# strict: YAML 1.1 reads `yes`/`on` as true, and a number must not come from a boolean or a float
+Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
+MAX_RATE_MBPS = 400_000  # 400 Gbit/s: beyond any school link; a typo's 1e30 is refused
+RateMbps = Annotated[int, Field(gt=0, le=MAX_RATE_MBPS, strict=True)]
+WIDE_PREFIX = 8  # a scope wider than a /8 needs scope.allow_wide: true
+
+
+def _hh_mm(value: object) -> object:
+    """A time of day must be written as text: YAML 1.1 reads an unquoted 8:00 as the number 480."""
+    if isinstance(value, bool):
+        raise ValueError('write the time in quotes, e.g. "08:00" (YAML read a true/false word here)')
+    if isinstance(value, int | float):
+        hours, minutes = divmod(int(value), 60)
+        meant = f"{hours}:{minutes:02d}"
+        if 0 <= value < 24 * 60:
+            raise ValueError(f'write the time in quotes: YAML reads an unquoted {meant} as the number '
+                             f'{value}; write "{hours:02d}:{minutes:02d}"')
+        raise ValueError(f'write the time in quotes, e.g. "08:00" (YAML read the number {value})')
+    return value
+
+
+TimeOfDay = Annotated[time, BeforeValidator(_hh_mm)]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -136,7 +159,7 @@ class UplinkEndpoint(Iperf3Endpoint):
 class Uplink(_Model):
     """The school's connection to the internet or the education metro network."""
 
-    rate_mbps: Annotated[int, Field(gt=0)] = 1000
+    rate_mbps: RateMbps = 1000
     provider: str | None = None
     medium: Literal["fibre", "copper", "wireless", "unknown"] = "unknown"
     endpoints: Annotated[list[UplinkEndpoint], Field(min_length=1)]
@@ -149,7 +172,7 @@ class Classroom(_Model):
     id: Ident
     name: str
     building: str | None = None
-    rate_mbps: Annotated[int, Field(gt=0)] = 100
+    rate_mbps: RateMbps = 100
     endpoint: Iperf3Endpoint | None = None
     access_port: PortRef | None = None
 
@@ -161,9 +184,20 @@ class School(_Model):
 
 
 class Scope(_Model):
-    """Networks the auditor may probe. Anything outside is refused."""
+    """Networks the auditor may probe. Anything outside is refused. A network wider than a /8
+    (such as 0.0.0.0/0, "everything") is almost always a mistake, so it needs ``allow_wide: true``."""
 
     allow: Annotated[list[ipaddress.IPv4Network], Field(min_length=1)]
+    allow_wide: Annotated[bool, Field(strict=True)] = False
+
+    @model_validator(mode="after")
+    def _not_too_wide(self) -> Self:
+        wide = [str(net) for net in self.allow if net.prefixlen < WIDE_PREFIX]
+        if wide and not self.allow_wide:
+            raise ValueError(f"{', '.join(wide)} is wider than a /{WIDE_PREFIX}: probes could reach "
+                             "networks that are not the school's; list the school's own networks, or "
+                             "add 'allow_wide: true' under scope if you really mean it")
+        return self
 
     def contains(self, address: ipaddress.IPv4Address) -> bool:
         return any(address in net for net in self.allow)
@@ -171,8 +205,8 @@ class Scope(_Model):
 
 class Period(_Model):
     days: Annotated[list[Weekday], Field(min_length=1)]
-    start: time
-    end: time
+    start: TimeOfDay
+    end: TimeOfDay
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -379,7 +413,7 @@ class Agent(_Model):
     interface: str | None = None
     known_hosts: Path | None = None
     ssh_first_contact: Literal["reject", "accept-new"] = "reject"
-    device_concurrency: Annotated[int, Field(ge=1, le=64)] = 16
+    device_concurrency: Annotated[int, Field(ge=1, le=64, strict=True)] = 16
 
 
 class Authorisation(_Model):
@@ -595,11 +629,16 @@ def _check_secrets(loaded: LoadedInventory) -> None:
 
 
 def _check_authorisation_document(loaded: LoadedInventory) -> None:
+    """The document is copied into the signed bundle: a signed document by its content, under a
+    size limit, and never the secrets file or key material (:mod:`auditor.inbound`)."""
     auth = loaded.inventory.authorisation
-    if auth is not None and auth.document is not None and not auth.document.is_file():
-        raise InputError(f"{loaded.where(('authorisation', 'document'))}: {auth.document} is not a "
-                         "readable file; give the path of the signed authorisation (relative to the "
-                         "inventory)")
+    if auth is None or auth.document is None:
+        return
+    where = loaded.where(("authorisation", "document"))
+    if not auth.document.is_file():
+        raise InputError(f"{where}: {auth.document} is not a readable file; give the path of the signed "
+                         "authorisation (relative to the inventory)")
+    read_document(auth.document, where, loaded.inventory.secrets_file)
 
 
 # ------------------------------------------------------------------ scope

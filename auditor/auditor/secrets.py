@@ -122,8 +122,10 @@ def read_secrets_file(path: Path) -> dict[str, str]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError):
         raise SecretError(f"{path}: secrets file is not valid YAML") from None
-    if not isinstance(data, dict) or not all(
-        isinstance(k, str) and isinstance(v, str | int) for k, v in data.items()
-    ):
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
         raise SecretError(f"{path}: secrets file must map names to string values")
-    return {k: str(v) for k, v in data.items()}
+    for name, value in data.items():
+        if not isinstance(value, str):  # YAML 1.1: yes → true, 0123 → 83, 12:30 → 750
+            raise SecretError(f"{path}: secret {name!r} is {type(value).__name__} {value!r} as YAML reads "
+                              "it, not text; write the value in quotes (e.g. name: \"0123\")")
+    return dict(data)

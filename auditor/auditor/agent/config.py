@@ -43,11 +43,11 @@ class AgentConfig(BaseModel):
     probe_overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="probe settings, as `auditor run --set` gives them"
     )
-    upload_rate_kbps: float | None = Field(default=None, gt=0)
+    upload_rate_kbps: float | None = Field(default=None, gt=0, le=10_000_000)  # ≤ 10 Gbit/s
     poll_wait_s: float = Field(default=30, ge=0, le=60)
-    backoff_base_s: float = Field(default=2, gt=0)
-    backoff_cap_s: float = Field(default=300, gt=0)
-    max_upload_mb: float | None = None
+    backoff_base_s: float = Field(default=2, gt=0, le=3600)
+    backoff_cap_s: float = Field(default=300, gt=0, le=86_400)
+    max_upload_mb: float | None = Field(default=None, gt=0, le=100_000)
 
 
 def default_home() -> Path:

@@ -38,11 +38,11 @@ class DistrictConfig(BaseModel):
 
     db: str
     data_dir: Path
-    max_upload_mb: float = Field(default=64, gt=0)
-    max_unpacked_mb: float = Field(default=512, gt=0)
-    max_files: int = Field(default=20000, gt=0)
-    stale_days: int = Field(default=30, ge=1)
-    token_hours: float = Field(default=72, gt=0)
+    max_upload_mb: float = Field(default=64, gt=0, le=100_000)
+    max_unpacked_mb: float = Field(default=512, gt=0, le=1_000_000)
+    max_files: int = Field(default=20000, gt=0, le=10_000_000)
+    stale_days: int = Field(default=30, ge=1, le=3650)
+    token_hours: float = Field(default=72, gt=0, le=8760)
     clock_skew_s: int = Field(default=300, ge=30)
     job_lease_minutes: int = Field(default=120, ge=1)
     poll_interval_s: float = Field(default=1.0, gt=0)

@@ -46,7 +46,7 @@ class EmailSettings(_Model):
     """SMTP with STARTTLS (required unless ``starttls: false`` for a relay on the same host)."""
 
     host: str
-    port: int = Field(587, ge=1, le=65535)
+    port: int = Field(587, ge=1, le=65535, strict=True)
     starttls: bool = True
     ca_file: Path | None = None  # trust anchor for the server's certificate (default: system CAs)
     username: SecretRef | None = None
@@ -103,8 +103,8 @@ class ScheduleConfig(_Model):
     timezone: str = "Asia/Shanghai"  # the inventory's schedule.timezone at install
     out_root: Path
     formats: list[str] = Field(default_factory=lambda: ["html", "md"])
-    keep: int | None = Field(None, ge=1)
-    keep_days: int | None = Field(None, ge=1)
+    keep: int | None = Field(None, ge=1, le=100_000)
+    keep_days: int | None = Field(None, ge=1, le=36_500)
     delete_bundles: bool = False
     notify: Path | None = None
     metrics_dir: Path | None = None

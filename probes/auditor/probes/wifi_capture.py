@@ -248,11 +248,14 @@ def read_survey(path: Path) -> Survey:
         taken = datetime.fromisoformat(str(data["taken_at"]).replace("Z", "+00:00"))
         if taken.tzinfo is None:
             raise ValueError("taken_at has no time zone")
+        raw_file = str(data["raw_file"])
+        if Path(raw_file).name != raw_file or raw_file.startswith("."):
+            raise ValueError(f"raw_file {raw_file!r} is not a file name beside the record")
         return Survey(
             path=path, area=str(data["area"]), area_name=str(data.get("area_name", "")),
             point=data.get("point"), taken_at=taken, host=data.get("host"), tool=str(data["tool"]),
             tool_version=data.get("tool_version"), interface=data.get("interface"),
-            raw_file=str(data["raw_file"]), bss=[Bss.from_json(b) for b in data["bss"]],
+            raw_file=raw_file, bss=[Bss.from_json(b) for b in data["bss"]],
             imported_from=data.get("imported_from"),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:

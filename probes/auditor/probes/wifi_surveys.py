@@ -16,8 +16,9 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.context import RunContext
-from auditor.errors import ProbeError, TargetUnreachable
+from auditor.errors import InputError, ProbeError, TargetUnreachable
 from auditor.facts import BssRow, FactKind, SurveyPoint, WifiSurvey, fact_data
+from auditor.inbound import read_text
 from auditor.inventory import Inventory
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
@@ -66,11 +67,13 @@ class WifiSurveysProbe:
             artifacts.append(ctx.evidence.put(
                 f"wifi/{area}/{stem}.json", record.path.read_bytes(), "application/json",
                 f"Wi-Fi survey record of {name}, point {record.point or '(unnamed)'}").path)
-            try:
-                raw = record.raw_path.read_bytes()
-            except OSError:
+            if not record.raw_path.exists():
                 raise ProbeError(f"survey record {record.path} names raw scan {record.raw_file}, which "
-                                 "is missing; re-take the survey") from None
+                                 "is missing; re-take the survey")
+            try:  # copied into the bundle: a scan's text, never a key or the secrets
+                raw = read_text(record.raw_path, f"survey record {record.path}: raw_file")
+            except InputError as exc:
+                raise ProbeError(str(exc)) from None
             artifacts.append(ctx.evidence.put(
                 f"wifi/{area}/{record.raw_file}", raw, "text/plain",
                 f"{record.tool} scan output ({record.tool_version or 'version unknown'})").path)
