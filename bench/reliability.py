@@ -6,9 +6,13 @@
   command, one process each; a case is a *clear error* when it exits 2 with one line naming
   what it must (file, line, field) and no traceback. Wall time and peak memory (RSS) of each
   process are measured here, not asserted in the tests (the goal is under 2 s each).
-* **tampering**: one flipped byte in every file of a bundle in turn, every file deleted in
-  turn, and two files added (``tests/support/tamper.py``); detected = verification
-  fails and names the file.
+* **tampering**: every file of a bundle in turn flipped, truncated, emptied, deleted and
+  replaced by a directory, FIFO, link or hard link, and entries of five kinds added
+  (``tests/support/tamper.py``); detected = verification fails and names the file; the slowest
+  verification of them all (a hang would show here). Then, as the real command: a bundle
+  re-signed by a forger's key (exit 4 unpinned with the trust store, 1 pinned to the agent's
+  key), and a genuine bundle holding a 1 GiB evidence file (wall time and peak RSS of
+  ``auditor verify``; the goal is under 300 MB).
 * ``--lab``: runs ``tests/lab/test_reliability_lab.py`` and ``test_lab_faults.py`` (they build
   the demo school with prefix ``cat``, about eight minutes) and sums what they record: faults
   injected / survived / false passes, the demo bundle's tamper cases, secrets found, and every
@@ -33,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.bad_input import CASES, judge, prepare  # noqa: E402
 from tests.support.paths import AUDITOR  # noqa: E402
-from tests.support.tamper import build_bundle, tamper_sweep  # noqa: E402
+from tests.support.tamper import build_bundle, resign, tamper_sweep  # noqa: E402
 
 ENV = {**os.environ, "SNMP_COMMUNITY": "not-used"}
 
@@ -75,10 +79,55 @@ def bad_inputs(work: Path) -> dict[str, Any]:
             "over_2s": [r["id"] for r in rows if r["seconds"] >= 2.0]}
 
 
-def tampering(work: Path) -> dict[str, Any]:
-    results = tamper_sweep(build_bundle(work / "bundle"), work)
+def tampering(work: Path, bundle: Path) -> dict[str, Any]:
+    results = tamper_sweep(bundle, work)
+    kinds: dict[str, list[int]] = {}
+    for r in results:
+        kind = kinds.setdefault(r.case, [0, 0])
+        kind[0] += 1
+        kind[1] += r.detected and r.named
+    slowest = max(results, key=lambda r: r.seconds)
     return {"cases": len(results), "detected": sum(r.detected and r.named for r in results),
-            "files": len({r.target for r in results if r.case == "flip"})}
+            "files": len({r.target for r in results if r.case == "flip"}), "kinds": kinds,
+            "slowest": f"{slowest.case} {slowest.target} {slowest.seconds:.2f} s"}
+
+
+def forgery(work: Path, bundle: Path) -> dict[str, Any]:
+    """A forger's re-signed copy: unpinned (trust store) and pinned to the agent's key."""
+    subprocess.run([AUDITOR, "keys", "init", "--key-dir", str(work / "forger")], check=True,
+                   capture_output=True, env={**ENV, "AUDITOR_TRUST_DIR": str(work / "forger-trust")})
+    forged = resign(bundle, work / "forged", work / "forger")
+    unpinned, _, _, _ = _measure(["verify", str(forged)], work)
+    first = (work / "stdout").read_text(errors="replace").splitlines()[:1]
+    pinned, stderr, _, _ = _measure(["verify", str(forged), "--key",
+                                     str(bundle.parent / "keys" / "agent-ed25519.pub")], work)
+    return {"unpinned": unpinned, "first_line": first[0] if first else "", "pinned": pinned,
+            "traceback": "Traceback" in stderr}
+
+
+def _add_big_file(report: dict[str, Any], dst: Path) -> None:
+    """A genuine 1 GiB evidence file (sparse zeros), listed with its size and digests."""
+    from cryptography.hazmat.primitives import hashes
+
+    path = dst / "evidence" / "big" / "capture.bin"
+    path.parent.mkdir(parents=True)
+    with path.open("wb") as handle:
+        handle.truncate(2**30)
+    sha, sm3 = hashes.Hash(hashes.SHA256()), hashes.Hash(hashes.SM3())
+    chunk = bytes(2**20)
+    for _ in range(1024):
+        sha.update(chunk)
+        sm3.update(chunk)
+    report["artifacts"].append({"path": "evidence/big/capture.bin", "size": 2**30, "media_type":
+                                "application/octet-stream", "description": "a 1 GiB capture",
+                                "sha256": sha.finalize().hex(), "sm3": sm3.finalize().hex()})
+
+
+def big_file(work: Path, bundle: Path) -> dict[str, Any]:
+    big = resign(bundle, work / "big", bundle.parent / "keys", _add_big_file)
+    code, stderr, seconds, rss = _measure(["verify", str(big), "--key",
+                                           str(bundle.parent / "keys" / "agent-ed25519.pub")], work)
+    return {"exit": code, "seconds": seconds, "rss_mib": rss, "traceback": "Traceback" in stderr}
 
 
 def lab(work: Path) -> list[dict[str, Any]]:
@@ -143,12 +192,24 @@ def main() -> int:
         (work / "bad").mkdir()
         bad = bad_inputs(work / "bad")
         _print_bad(bad)
-        tamper = tampering(work)
+        bundle = build_bundle(work / "bundle")
+        tamper = tampering(work, bundle)
         print(f"tamper cases (bundle of {tamper['files']} files): {tamper['cases']}; "
-              f"detected and named: {tamper['detected']}")
+              f"detected and named: {tamper['detected']}; slowest verification: {tamper['slowest']}")
+        for kind, (n, caught) in tamper["kinds"].items():
+            print(f"  {kind}: {caught}/{n}")
+        forged = forgery(work, bundle)
+        print(f"re-signed by a forger: unpinned exit {forged['unpinned']} ({forged['first_line'][:90]}…), "
+              f"pinned to the agent's key exit {forged['pinned']}")
+        big = big_file(work, bundle)
+        print(f"genuine bundle with a 1 GiB evidence file: verify exit {big['exit']} in "
+              f"{big['seconds']:.1f} s, peak RSS {big['rss_mib']:.0f} MiB (goal < 300 MB)")
         if args.lab:
             _print_lab(lab(work))
-    return 0 if bad["clear"] == bad["tried"] and tamper["detected"] == tamper["cases"] else 1
+    ok = (bad["clear"] == bad["tried"] and tamper["detected"] == tamper["cases"]
+          and forged["unpinned"] == 4 and forged["pinned"] == 1 and big["exit"] == 0
+          and not forged["traceback"] and not big["traceback"])
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 import ipaddress
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -107,6 +108,37 @@ def _settings(
                 f"(from the profile's probe_settings or --set)"
             ) from None
     return settings
+
+
+def check_probe_setting(plugins: Plugins, probe: str, key: str, value: Any, origin: str) -> None:
+    """Refuse an override of a probe setting before anything is planned: a probe that is not
+    installed, a setting its ``settings_model`` does not have, or a value that setting rejects
+    (type or bounds). ``origin`` names where it came from (``--set 'iperf3.bandwidth.runs=1'``)
+    and starts the one-line message, which suggests the nearest valid name."""
+    if probe not in plugins.probes:
+        near = difflib.get_close_matches(probe, plugins.probes.names(), n=1)
+        hint = f"did you mean {near[0]}?" if near else "'auditor probes' lists the installed probes"
+        raise InputError(f"{origin}: no probe {probe!r} is installed; {hint}")
+    model = plugins.probes.get(probe).settings_model
+    fields = model.model_fields
+    names = sorted({*fields, *(f.alias for f in fields.values() if isinstance(f.alias, str))})
+    if key not in names:
+        near = difflib.get_close_matches(key, names, n=1)
+        hint = f"did you mean {near[0]}?" if near else f"its settings are {', '.join(names)}"
+        raise InputError(f"{origin}: probe {probe} has no setting {key!r}; {hint}")
+    try:
+        model.model_validate({key: value})
+    except ValidationError as exc:
+        # Judge this setting alone: other fields' errors (a required one not given here) and the
+        # model's own cross-field rules are judged on the merged settings when the run is planned.
+        errors = [e for e in exc.errors() if e["loc"][:1] == (key,)]
+        if errors:
+            first = errors[0]
+            where = format_loc([p for p in first["loc"] if isinstance(p, int | str)])
+            shown = repr(first.get("input"))
+            got = f" (got {shown})" if "input" in first and len(shown) <= 60 else ""
+            raise InputError(f"{origin}: {probe}.{where}: {first['msg']}{got}; "
+                             "give a value this setting accepts") from None
 
 
 def _tailored(inventory: Inventory, profile: str, item: str,
@@ -384,6 +416,7 @@ __all__ = [
     "PlannedTask",
     "RunOptions",
     "Severity",
+    "check_probe_setting",
     "derive_indicators",
     "evaluate_checks",
     "execute",

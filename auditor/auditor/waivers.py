@@ -6,7 +6,9 @@ it never counts as a pass. An expired or not-yet-started waiver is ignored with 
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -14,8 +16,9 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from auditor.errors import InputError
 from auditor.model import Finding, Status
-from auditor.yamlsrc import FieldError, load_yaml, validate
+from auditor.yamlsrc import FieldError, line_of, load_yaml, validate
 
 Text = Annotated[str, StringConstraints(min_length=1)]
 
@@ -67,9 +70,47 @@ class WaiverFile(BaseModel):
     waivers: list[Waiver] = Field(default_factory=list)
 
 
-def load_waivers(path: Path) -> WaiverFile:
+def load_waivers(path: Path, checks: Collection[str] | None = None,
+                 items: Collection[str] | None = None) -> WaiverFile:
+    """Read and validate a waiver file. Given the installed ``checks`` and the ``items`` the run's
+    profiles have (bare and as ``PROFILE:ITEM``), a waiver naming anything else is refused with
+    its line and the nearest valid name."""
     data, node, _raw = load_yaml(path)
-    return validate(WaiverFile, data, node, str(path))
+    waiver_file = validate(WaiverFile, data, node, str(path))
+    problems = []
+    for i, w in enumerate(waiver_file.waivers):
+        if checks is not None and w.check is not None and w.check not in checks:
+            where = line_of(node, ("waivers", i, "check"))
+            problems.append(f"{path}:{where}: waiver check {w.check!r}: no such check installed; "
+                            + _nearest(w.check, checks, "'auditor checks' lists them"))
+        if items is not None and w.item is not None and w.item not in items:
+            where = line_of(node, ("waivers", i, "item"))
+            loaded = ", ".join(sorted({n.partition(":")[0] for n in items if ":" in n}))
+            problems.append(f"{path}:{where}: waiver item {w.item!r}: no profile in this run ({loaded}) "
+                            f"has such an item; {_nearest_item(w.item, items)}")
+    if len(problems) == 1:
+        raise InputError(problems[0])
+    if problems:
+        raise InputError(f"{path}: {len(problems)} problems found:\n  " + "\n  ".join(problems))
+    return waiver_file
+
+
+def _nearest_item(item: str, items: Collection[str]) -> str:
+    """The nearest valid item reference, written the way ``item`` is (bare or ``PROFILE:ITEM``);
+    for a profile this run does not load, the nearest item of one it does."""
+    qualified = ":" in item
+    same_form = sorted(n for n in items if (":" in n) == qualified)
+    near = difflib.get_close_matches(item, same_form, n=1)
+    if not near and qualified:
+        by_bare = {n.partition(":")[2]: n for n in same_form}
+        near = [by_bare[b] for b in difflib.get_close_matches(item.partition(":")[2], sorted(by_bare), n=1)]
+    return f"did you mean {near[0]}?" if near else "'auditor profiles --items' lists them"
+
+
+def _nearest(name: str, names: Collection[str], otherwise: str) -> str:
+    """``did you mean X?`` for the closest of ``names``, or ``otherwise`` when none is close."""
+    near = difflib.get_close_matches(name, sorted(names), n=1)
+    return f"did you mean {near[0]}?" if near else otherwise
 
 
 def split_active(waivers: list[Waiver], today: date) -> tuple[list[Waiver], list[str]]:

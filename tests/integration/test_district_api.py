@@ -242,7 +242,34 @@ def _report_edited(bundle: Path) -> None:
     )
 
 
+def _evidence(bundle: Path) -> Path:
+    return next(p for p in sorted((bundle / "evidence").rglob("*")) if p.is_file())
+
+
+def _flipped(bundle: Path) -> None:  # same size: only the digest tells
+    target = _evidence(bundle)
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+
+
+def _deleted(bundle: Path) -> None:
+    _evidence(bundle).unlink()
+
+
+def _emptied(bundle: Path) -> None:
+    _evidence(bundle).write_bytes(b"")
+
+
+def _added(bundle: Path) -> None:
+    (bundle / "evidence" / "added.txt").write_text("not in the report\n", encoding="utf-8")
+
+
 BAD = {
+    "flipped-evidence": (_flipped, 422, "SHA-256 does not match the signed report"),
+    "deleted-evidence": (_deleted, 422, "missing"),
+    "emptied-evidence": (_emptied, 422, "the signed report says"),
+    "added-file": (_added, 422, "evidence/added.txt"),
     "tampered-evidence": (_tampered, 422, "the signed report says"),  # one byte longer: the size tells
     "report-edited": (_report_edited, 422, "differs from the signed report"),
     "unsigned": (_unsigned, 422, "not signed"),

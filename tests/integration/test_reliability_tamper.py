@@ -22,7 +22,7 @@ from auditor.bundle import canonical
 from auditor.model import ENVELOPE_NAME, REPORT_NAME
 from auditor.signing import PUBLIC_NAME, envelope, init_keys, load_signer
 from tests.support.cli import run_cli
-from tests.support.tamper import build_bundle, resign, tamper_sweep, verdict
+from tests.support.tamper import ADDITIONS, REPLACEMENTS, build_bundle, resign, tamper_sweep, verdict
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +39,13 @@ def test_the_bundle_holds_every_kind_of_file(bundle: Path) -> None:
     assert verdict(bundle) == []
 
 
-def test_every_flip_delete_and_addition_is_detected_and_named(bundle: Path, tmp_path: Path) -> None:
+def test_every_alteration_of_every_file_and_every_addition_is_detected_and_named(
+        bundle: Path, tmp_path: Path) -> None:
+    """Each file flipped, truncated, emptied, deleted, replaced by a directory, FIFO, link or hard
+    link to another file; entries of five kinds added in two places: all rejected, naming the file."""
     results = tamper_sweep(bundle, tmp_path)
     files = sum(1 for p in bundle.rglob("*") if p.is_file())
-    assert len(results) == 2 * files + 2
+    assert len(results) == (4 + len(REPLACEMENTS)) * files + 2 * len(ADDITIONS)
     missed = [r for r in results if not (r.detected and r.named)]
     assert missed == [], "\n".join(f"{r.case} {r.target}: {r.message or 'not detected'}" for r in missed)
 

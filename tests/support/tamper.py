@@ -1,6 +1,8 @@
-"""Tampering sweeps over a bundle: one flipped byte in each file in turn, each file deleted in
-turn, files added; and the small bundle the tamper tests sweep (a real run whose targets lie outside
-the scope, with every non-PDF rendering, an SM2 key, an attestation and an authorisation document).
+"""Tampering sweeps over a bundle: every file in turn flipped (one byte), truncated, emptied,
+deleted, or replaced by a directory, a FIFO, a symbolic link or a hard link to another file of the
+bundle; entries of every kind added (file, directory, FIFO, link, dangling link); and the small
+bundle the tamper tests sweep (a real run whose targets lie outside the scope, with every non-PDF
+rendering, an SM2 key, an attestation and an authorisation document).
 
 Shared by ``tests/integration/test_reliability_tamper.py``, the lab's sweep of a full demo bundle
 and ``bench/reliability.py``.
@@ -9,9 +11,13 @@ and ``bench/reliability.py``.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from auditor.bundle import canonical, verify_bundle
 from auditor.errors import VerificationError
@@ -30,6 +36,7 @@ class Tamper:
     detected: bool
     named: bool
     message: str
+    seconds: float = 0.0
 
 
 def verdict(bundle: Path) -> list[str]:
@@ -41,13 +48,48 @@ def verdict(bundle: Path) -> list[str]:
     return result.problems
 
 
-def _case(case: str, target: str, problems: list[str]) -> Tamper:
-    return Tamper(case, target, bool(problems), any(target in p for p in problems), "; ".join(problems))
+def _case(case: str, target: str, bundle: Path) -> Tamper:
+    started = time.perf_counter()
+    problems = verdict(bundle)
+    return Tamper(case, target, bool(problems), any(target.rsplit("/", 1)[-1] in p for p in problems),
+                  "; ".join(problems), time.perf_counter() - started)
+
+
+def _put(kind: str, path: Path, other: Path) -> None:
+    """Put an entry of ``kind`` at ``path`` (absent); ``other`` is another file of the bundle."""
+    if kind == "file":
+        path.write_text("{}\n", encoding="utf-8")
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "symlink":
+        path.symlink_to(other)
+    elif kind == "dangling":
+        path.symlink_to(path.parent / "no-such-file")
+    elif kind == "hardlink":
+        os.link(other, path)
+    else:
+        raise ValueError(kind)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        path.rmdir()
+    else:
+        path.unlink()
+
+
+REPLACEMENTS = ("directory", "fifo", "symlink", "hardlink")
+ADDITIONS = ("file", "directory", "fifo", "symlink", "dangling")
 
 
 def tamper_sweep(bundle: Path, work: Path) -> list[Tamper]:
-    """Flip one byte of every file in turn, delete every file in turn, add a file at the top and
-    one under evidence/; each on a copy of ``bundle``, restored between cases."""
+    """Every file of a copy of ``bundle`` in turn: one byte flipped, cut in half, emptied, deleted,
+    replaced by each of REPLACEMENTS; then an entry of each kind of ADDITIONS added at the top and
+    under evidence/. The copy is restored between cases. A hard link to another file of the bundle
+    is another file's bytes in this file's place (a hard link to identical bytes would be no
+    change at all, so it is not a case)."""
     copy = work / "tampered"
     shutil.copytree(bundle, copy)
     files = sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file())
@@ -55,20 +97,28 @@ def tamper_sweep(bundle: Path, work: Path) -> list[Tamper]:
     for rel in files:
         path = copy / rel
         original = path.read_bytes()
+        other = copy / (REPORT_NAME if rel != REPORT_NAME else ENVELOPE_NAME)
         flipped = bytearray(original)
         flipped[len(flipped) // 2] ^= 0x01
-        path.write_bytes(bytes(flipped))
-        out.append(_case("flip", rel, verdict(copy)))
+        for case, data in (("flip", bytes(flipped)), ("truncate", original[: len(original) // 2]),
+                           ("empty", b"")):
+            path.write_bytes(data)
+            out.append(_case(case, rel, copy))
         path.unlink()
-        out.append(_case("delete", rel, verdict(copy)))
+        out.append(_case("delete", rel, copy))
+        for kind in REPLACEMENTS:
+            _put(kind, path, other)
+            out.append(_case(f"replace by {kind}", rel, copy))
+            _remove(path)
         path.write_bytes(original)
     for rel in ("notes.txt", "evidence/extra/added.json"):
         added = copy / rel
         made = not added.parent.exists()
         added.parent.mkdir(parents=True, exist_ok=True)
-        added.write_text("{}\n", encoding="utf-8")
-        out.append(_case("add", rel, verdict(copy)))
-        added.unlink()
+        for kind in ADDITIONS:
+            _put(kind, added, copy / REPORT_NAME)
+            out.append(_case(f"add {kind}", rel, copy))
+            _remove(added)
         if made:
             added.parent.rmdir()  # an empty directory left behind is itself an unlisted entry
     assert verdict(copy) == [], "the copy did not restore cleanly"
@@ -97,12 +147,19 @@ def build_bundle(base: Path) -> Path:
     return out
 
 
-def resign(bundle: Path, dst: Path, keys: Path) -> Path:
-    """What a forger does: improve the report, sign it with their own key, ship that key."""
-    shutil.copytree(bundle, dst)
-    report = json.loads((dst / REPORT_NAME).read_bytes())
+def _all_pass(report: dict[str, Any], _dst: Path) -> None:
     for finding in report["findings"]:
         finding["status"] = "pass"
+
+
+def resign(bundle: Path, dst: Path, keys: Path,
+           edit: Callable[[dict[str, Any], Path], None] = _all_pass) -> Path:
+    """What a forger does: improve the report (``edit``, by default every finding a pass), sign it
+    with their own key (Ed25519 only) and ship that key. With the agent's own ``keys`` it is how a
+    test makes a genuine bundle of a shape no audit produces (e.g. a 1 GiB artifact)."""
+    shutil.copytree(bundle, dst)
+    report = json.loads((dst / REPORT_NAME).read_bytes())
+    edit(report, dst)
     signer = load_signer(keys)
     report["signing"] = signing_entry(signer)
     payload = canonical(report)

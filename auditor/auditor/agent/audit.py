@@ -76,7 +76,7 @@ def _time(value: Any) -> datetime | None:
 
 def run_job(config: AgentConfig, job: dict[str, Any], work: Path, allow_class_hours: bool) -> Path:
     """Run the audit the job asks for; returns the signed bundle directory."""
-    from auditor.engine import RunOptions  # noqa: PLC0415
+    from auditor.engine import RunOptions, check_probe_setting  # noqa: PLC0415
     from auditor.inventory import check_authorisation, load_inventory  # noqa: PLC0415
     from auditor.plugins import load_plugins  # noqa: PLC0415
     from auditor.profile import load_profile  # noqa: PLC0415
@@ -89,6 +89,10 @@ def run_job(config: AgentConfig, job: dict[str, Any], work: Path, allow_class_ho
     inventory = load_inventory(config.inventory)
     check_authorisation(inventory)  # the district's job does not replace the school's permission
     profiles = [load_profile(name) for name in job["profiles"]]
+    plugins = load_plugins()
+    for probe, settings in config.probe_overrides.items():  # a misspelt override is never ignored
+        for key, value in settings.items():
+            check_probe_setting(plugins, probe, key, value, f"agent.yaml probe_overrides.{probe}.{key}")
     options = RunOptions(
         allow_class_hours=allow_class_hours,
         concurrency=config.concurrency,
@@ -101,7 +105,7 @@ def run_job(config: AgentConfig, job: dict[str, Any], work: Path, allow_class_ho
     run_audit(
         inventory,
         profiles,
-        load_plugins(),
+        plugins,
         load_signer(config.key_dir),
         out,
         options,

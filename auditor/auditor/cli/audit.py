@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
@@ -27,10 +28,17 @@ from auditor.cli._common import (
     short,
 )
 from auditor.errors import InputError, VerificationError
-from auditor.plugins import ProbeTask
+from auditor.plugins import Plugins, ProbeTask
+
+if TYPE_CHECKING:
+    from auditor.profile import LoadedProfile
 
 
-def _parse_sets(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+def _parse_sets(values: tuple[str, ...], plugins: Plugins) -> dict[str, dict[str, Any]]:
+    """The ``--set PROBE.SETTING=VALUE`` overrides by probe; an unknown probe or setting, or a
+    value the setting's model rejects, is an InputError naming the option (nothing has run)."""
+    from auditor.engine import check_probe_setting
+
     out: dict[str, dict[str, Any]] = {}
     for item in values:
         name, eq, raw = item.partition("=")
@@ -41,8 +49,16 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
             value = yaml.safe_load(raw)
         except yaml.YAMLError:
             raise InputError(f"--set {item!r}: value is not valid YAML") from None
+        check_probe_setting(plugins, probe, key, value, f"--set {item!r}")
         out.setdefault(probe, {})[key] = value
     return out
+
+
+def _waiver_names(profiles: Sequence[LoadedProfile]) -> set[str]:
+    """What a waiver's ``item`` may name in this run: each loaded profile's item ids, bare and as
+    ``PROFILE:ITEM``."""
+    return {name for lp in profiles for _chain, item in lp.profile.walk_items()
+            for name in (item.id, f"{lp.profile.id}:{item.id}")}
 
 
 class _Progress:
@@ -113,15 +129,19 @@ def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_c
     from auditor.runner import run_audit
     from auditor.signing import PUBLIC_NAME, default_key_dir, load_signer
     from auditor.smcrypto import load_sm2_signer
+    from auditor.waivers import load_waivers
 
     inventory = load_inventory(inventory_path)
     check_authorisation(inventory)  # a current written authorisation, before anything else
     profiles = [load_profile(name) for name in profile_names]
+    plugins = load_plugins()
+    overrides = _parse_sets(sets, plugins)  # names checked against what is installed
+    if waivers is not None:  # every waiver names an installed check and an item of these profiles
+        load_waivers(waivers, checks=plugins.checks.names(), items=_waiver_names(profiles))
     signer = load_signer(key_dir or default_key_dir())
     sm2_signer = load_sm2_signer(key_dir or default_key_dir())
-    plugins = load_plugins()
     options = RunOptions(allow_class_hours=allow_class_hours, concurrency=concurrency,
-                         probe_overrides=_parse_sets(sets),
+                         probe_overrides=overrides,
                          attestations=attestations or default_store(), waivers=waivers,
                          formats=formats, lang=lang)
     progress = _Progress(quiet)
