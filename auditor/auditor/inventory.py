@@ -8,6 +8,7 @@ permission-checked secrets file), never inline.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import ipaddress
 from collections.abc import Iterator
@@ -506,13 +507,19 @@ class Inventory(_Model):
         entries = [*(zone.allowed_ports if zone else []), *server.allowed_ports]
         return {port_key(e) for e in entries}
 
+    @functools.cached_property
+    def _devices_by_id(self) -> dict[str, Device]:
+        return {d.id: d for d in self.devices}
+
     def device(self, device_id: str) -> Device:
-        return next(d for d in self.devices if d.id == device_id)
+        """The device with this id (ids are unique: checked when the inventory is validated)."""
+        return self._devices_by_id[device_id]
 
 
 def _unique(where: tuple[str, ...], ids: list[str]) -> None:
+    first_at: dict[str, int] = {}
     for i, ident in enumerate(ids):
-        first = ids.index(ident)
+        first = first_at.setdefault(ident, i)
         if first < i:
             also = format_loc([*where, first])
             raise FieldError((*where, i, "id"), f"duplicate id {ident!r} (also {also}); ids must be unique: "
