@@ -198,8 +198,13 @@ def ends_with(lines: Iterable[str], terminator: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=1024)
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
 def _match(children: Iterable[Node], pattern: str) -> list[Hit]:
-    regex = re.compile(pattern, re.IGNORECASE)
+    regex = _regex(pattern)
     hits = []
     for child in children:
         found = regex.match(child.text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _FULL = {
@@ -18,6 +19,7 @@ _FULL = {
 _SPLIT = re.compile(r"^([A-Za-z][A-Za-z-]*?|25GE)\s*(\d[\d/.:]*)")
 
 
+@functools.lru_cache(maxsize=65536)
 def canonical(name: str) -> str:
     """A key equal for the abbreviated and the full spelling of one interface name."""
     cleaned = re.sub(r"\(.*?\)$", "", name.strip())
