@@ -84,7 +84,11 @@ REPLACEMENTS = ("directory", "fifo", "symlink", "hardlink")
 ADDITIONS = ("file", "directory", "fifo", "symlink", "dangling")
 
 
-def tamper_sweep(bundle: Path, work: Path) -> list[Tamper]:
+EDITS = ("flip", "truncate", "empty")
+
+
+def tamper_sweep(bundle: Path, work: Path, edits: tuple[str, ...] = EDITS,
+                 replacements: tuple[str, ...] = REPLACEMENTS) -> list[Tamper]:
     """Every file of a copy of ``bundle`` in turn: one byte flipped, cut in half, emptied, deleted,
     replaced by each of REPLACEMENTS; then an entry of each kind of ADDITIONS added at the top and
     under evidence/. The copy is restored between cases. A hard link to another file of the bundle
@@ -102,11 +106,13 @@ def tamper_sweep(bundle: Path, work: Path) -> list[Tamper]:
         flipped[len(flipped) // 2] ^= 0x01
         for case, data in (("flip", bytes(flipped)), ("truncate", original[: len(original) // 2]),
                            ("empty", b"")):
+            if case not in edits:
+                continue
             path.write_bytes(data)
             out.append(_case(case, rel, copy))
         path.unlink()
         out.append(_case("delete", rel, copy))
-        for kind in REPLACEMENTS:
+        for kind in replacements:
             _put(kind, path, other)
             out.append(_case(f"replace by {kind}", rel, copy))
             _remove(path)

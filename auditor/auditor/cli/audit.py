@@ -28,9 +28,9 @@ from auditor.cli._common import (
     short,
 )
 from auditor.errors import InputError, VerificationError
-from auditor.plugins import Plugins, ProbeTask
 
 if TYPE_CHECKING:
+    from auditor.plugins import Plugins, ProbeTask
     from auditor.profile import LoadedProfile
 
 

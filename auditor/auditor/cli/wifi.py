@@ -9,15 +9,14 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from auditor.errors import AuditorError, InputError
-from auditor.facts import Bss
-from auditor.inventory import load_inventory
-from auditor.probes.wifi_capture import Tool, import_scan, surveys_dir
-from auditor.probes.wifi_capture import survey as take_survey
+
+if TYPE_CHECKING:  # loaded when a survey runs, not with every `auditor` command
+    from auditor.facts import Bss
 
 
 @click.group()
@@ -73,6 +72,10 @@ def survey(inventory_path: Path, area: str, point: str | None, interface: str | 
 def _survey(inventory_path: Path, area: str, point: str | None, interface: str | None,
             tool: str | None, surveys_path: Path | None, from_file: Path | None,
             taken_at: str | None) -> None:
+    from auditor.inventory import load_inventory
+    from auditor.probes.wifi_capture import Tool, import_scan, surveys_dir
+    from auditor.probes.wifi_capture import survey as take_survey
+
     inv = load_inventory(inventory_path).inventory
     if inv.wifi is None:
         raise InputError(f"{inventory_path}: the inventory has no 'wifi' section (school SSIDs)")

@@ -10,7 +10,10 @@ contract in ``pyproject.toml``).
 
 from __future__ import annotations
 
-from auditor.vendors.contract import VendorFamily
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the contract (and the typed facts) load with the first family, not with names()
+    from auditor.vendors.contract import VendorFamily
 
 
 def families() -> dict[str, VendorFamily]:
