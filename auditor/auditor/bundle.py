@@ -393,9 +393,26 @@ def read_regular(path: Path, limit: int = MAX_FIXED_BYTES) -> bytes:
             return handle.read(limit + 1)
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique: with two ``payload`` keys a reader could take either."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(read_regular(path))
+        return json.loads(read_regular(path), object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as exc:
+        raise VerificationError(f"{shown(path.name)}: the key {shown(str(exc))!r} appears twice in one "
+                                "object (this tool never writes that: altered)") from None
     except VerificationError as exc:
         if str(exc).endswith(": missing"):
             raise VerificationError(f"{shown(path.name)} is missing: not a report bundle?") from None

@@ -294,7 +294,10 @@ def _octets(bits: Any) -> bytes:
 
 
 def _public_key_from_pem(data: bytes) -> Sm2PublicKey:
-    """Raises ValueError for anything but a PEM SubjectPublicKeyInfo holding an SM2 point."""
+    """Raises ValueError for anything but a PEM SubjectPublicKeyInfo holding an SM2 point (one
+    block: with two, which one counts would be a guess, as for the Ed25519 key files)."""
+    if data.count(b"-----BEGIN ") > 1:
+        raise ValueError("more than one PEM block; give one key per file")
     label, der = _unpem(data)
     if label != "PUBLIC KEY":
         raise ValueError(f"a PEM {label!r} block, not PUBLIC KEY")

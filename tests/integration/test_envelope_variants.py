@@ -121,7 +121,14 @@ def _second_key(pem: bytes) -> bytes:
 
 
 # case -> (variant, what the message must say); every one exits 1 and names report.dsse.json
+def _duplicate_payload(data: bytes) -> bytes:
+    """A second "payload" key after the first: a JSON reader would silently keep the last one."""
+    return data.replace(b'"payload":', b'"payload": "e30=", "payload":', 1)
+
+
 REFUSED: dict[str, tuple[Callable[[Path], None], str]] = {
+    "duplicate-payload-key": (_edit_file(ENVELOPE_NAME, _duplicate_payload),
+                              "the key 'payload' appears twice in one object"),
     "unknown-top-level-field": (_edit_envelope(_set("x", 1)),
                                 "unknown field 'x' (not part of a DSSE envelope"),
     "unknown-field-in-a-signature": (_edit_envelope(_set_sig(0, "note", "approved")),

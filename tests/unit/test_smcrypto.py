@@ -277,3 +277,11 @@ def test_junk_public_key_is_a_verification_error(junk: bytes) -> None:
 
 
 # --- OpenSSL interoperability ------------------------------------------------------------------
+
+
+def test_a_key_file_with_two_pem_blocks_is_refused(signer: Sm2Signer) -> None:
+    """Which of two keys counts would be a guess: one key per file, as for Ed25519 key files."""
+    pem = signer.public_key_pem()
+    assert load_sm2_public_key(pem, "agent-sm2.pub").fingerprint == signer.keyid
+    with pytest.raises(VerificationError, match="more than one PEM block"):
+        load_sm2_public_key(pem + pem, "agent-sm2.pub")
