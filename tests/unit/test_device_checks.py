@@ -281,3 +281,29 @@ def test_meta_is_complete_and_ids_unique() -> None:
         assert meta.title_zh and meta.title_en and meta.rationale_zh and meta.remediation_en and meta.requires
         assert cls.params_model is NoParams or cls.params_model.model_config.get("extra") == "forbid"
     assert "documented local" in device_hardening.RemoteAuth.meta.remediation_en
+
+
+MINIMAL = {"huawei": "#\nsysname sw\n#\nreturn\n", "h3c": "#\n sysname sw\n#\nreturn\n",
+           "cisco": "hostname sw\n!\nend\n", "ruijie": "hostname sw\n!\nend\n"}
+# checks that count objects (lines, users, stored passwords, ports, keys): none examined is no pass
+COUNTING = {"device.line_login_required", "device.line_passwords_without_users", "device.idle_timeout",
+            "device.no_plaintext_passwords", "device.no_default_accounts", "device.unused_ports_down",
+            "device.server_keys_protected", "device.mgmt_acl"}
+
+
+@pytest.mark.parametrize("check_cls", [c for c in CONFIG_CHECKS if c.meta.id not in NOT_FROM_CONFIG],
+                         ids=lambda c: c.meta.id)
+def test_missing_sections_and_zero_objects_are_never_a_pass(check_cls: type[Any]) -> None:
+    """A complete configuration with no section the check reads: a check that counts objects
+    examined none (error or not_applicable); any other passes only on the vendor's documented
+    default for the release the version output names, and says so."""
+    for vendor in VENDORS:
+        texts = {"version": (TEST_NETCONFIG / vendor / "hardened" / "version.txt").read_text(),
+                 "config": MINIMAL[vendor]}
+        fact = config_fact(vendor, "hardened", keys=(), the_view=read(vendor, texts), tcp={})
+        finding = run(check_cls(), index(fact))[f"device/sw-{vendor}"]
+        if check_cls.meta.id in COUNTING:
+            assert finding.status in (Status.ERROR, Status.NOT_APPLICABLE), (vendor, finding.message)
+        elif finding.status is Status.PASS:
+            assert "vendor default" in finding.message or "no SNMP configuration" in finding.message, \
+                (vendor, finding.message)
