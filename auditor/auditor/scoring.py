@@ -13,9 +13,10 @@ attested.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import partial
 
 from auditor.attest import Attestation
 from auditor.model import Finding, IndicatorResult, JsonDict, Status, combine
@@ -135,15 +136,64 @@ def _group_score(group: Group, results: Mapping[str, IndicatorResult],
 
 
 @dataclass(frozen=True)
+class ScoreSplit:
+    """Where the points that were not earned went, so a reader knows what to do about them.
+
+    Scores are recomputed as if some items had passed (the deduction rules do not add up item
+    by item, so the parts are differences of real scores, not sums of deductions):
+
+    - ``pending_attestation``: what attesting every item that awaits an attestation would add;
+    - ``not_measured``: what measuring the items the audit could not measure would add at best;
+    - ``lost_measured``: what the measured failures cost even with both of the above;
+    - ``attainable``: the score after fixing the measured failures and giving the attestations,
+      with the unmeasured items still counted as lost.
+    """
+
+    lost_measured: float
+    pending_attestation: float
+    not_measured: float
+    attainable: float
+
+    def to_json(self) -> JsonDict:
+        return {"lost_measured": self.lost_measured, "pending_attestation": self.pending_attestation,
+                "not_measured": self.not_measured, "attainable": self.attainable}
+
+
+_MEASURED_FAILURES = frozenset({Status.FAIL, Status.WAIVED})
+_NOT_MEASURED = frozenset({Status.ERROR, Status.SKIPPED})
+
+
+@dataclass(frozen=True)
 class ProfileScore:
     profile: str
     total: float
     possible: float
     groups: tuple[GroupScore, ...]
+    split: ScoreSplit | None = None
+    group_splits: tuple[ScoreSplit, ...] = ()  # one per top-level group
 
     def to_json(self) -> JsonDict:
-        return {"profile": self.profile, "total": self.total, "possible": self.possible,
-                "groups": [g.to_json() for g in self.groups]}
+        out: JsonDict = {"profile": self.profile, "total": self.total, "possible": self.possible,
+                         "groups": [g.to_json() for g in self.groups]}
+        if self.split is not None:
+            out.update(self.split.to_json())
+            for g, s in zip(out["groups"], self.group_splits, strict=True):
+                g.update(s.to_json())
+        return out
+
+
+def _as_if(results: Mapping[str, IndicatorResult], passing: frozenset[Status]) -> dict[str, IndicatorResult]:
+    return {k: replace(r, status=Status.PASS) if r.status in passing else r for k, r in results.items()}
+
+
+def _split(total: float, possible: float, earned_if: Callable[[frozenset[Status]], float]) -> ScoreSplit:
+    attested = earned_if(frozenset({Status.MANUAL}))
+    measured = earned_if(frozenset({Status.MANUAL}) | _NOT_MEASURED)
+    return ScoreSplit(
+        lost_measured=round(possible - measured, 4),
+        pending_attestation=round(attested - total, 4),
+        not_measured=round(measured - attested, 4),
+        attainable=round(earned_if(frozenset({Status.MANUAL}) | _MEASURED_FAILURES), 4))
 
 
 def score_profile(profile: Profile, results: Sequence[IndicatorResult],
@@ -153,8 +203,19 @@ def score_profile(profile: Profile, results: Sequence[IndicatorResult],
         return None
     by_id = {r.indicator: r for r in results if r.profile == profile.id}
     groups = tuple(_group_score(g, by_id, overrides) for g in profile.groups)
-    return ProfileScore(profile.id, round(sum(g.earned for g in groups), 4),
-                        sum(g.points for g in groups), groups)
+    total = round(sum(g.earned for g in groups), 4)
+    possible = sum(g.points for g in groups)
+
+    def earned_if(passing: frozenset[Status], only: Group | None = None) -> float:
+        alt = _as_if(by_id, passing)
+        return sum(_group_score(g, alt, overrides).earned for g in profile.groups
+                   if only is None or g is only)
+
+    group_splits = tuple(
+        _split(gs.earned, gs.points, partial(earned_if, only=g))
+        for g, gs in zip(profile.groups, groups, strict=True))
+    return ProfileScore(profile.id, total, possible, groups, _split(total, possible, earned_if),
+                        group_splits)
 
 
 def valid_attestations(atts: Sequence[Attestation], profile: str, target: str,

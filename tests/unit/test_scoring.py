@@ -212,3 +212,29 @@ def test_a_check_asking_for_an_attestation_is_satisfied_by_one() -> None:
     failing = evaluate_item(PROFILE, chain, item,
                             ItemInputs(findings=[finding(Status.FAIL), manual], attestations=atts))
     assert failing.status is Status.FAIL  # an attestation never rescues a measured failure
+
+
+def test_split_separates_measured_losses_from_pending_attestations() -> None:
+    # Nothing attested and 千兆进校 failed: 0 points, but only its 0.5 is lost to a measurement.
+    scored, _ = run([], net1=Status.FAIL)
+    assert scored.total == 0 and scored.split is not None
+    assert (scored.split.lost_measured, scored.split.pending_attestation,
+            scored.split.not_measured, scored.split.attainable) == (0.5, 6.5, 0, 7)
+    env = scored.to_json()["groups"][0]
+    assert (env["lost_measured"], env["pending_attestation"], env["attainable"]) == (0.5, 3.5, 4)
+
+
+def test_split_counts_an_unmeasured_item_apart_and_never_as_attainable() -> None:
+    scored, _ = run([], net1=Status.ERROR)
+    assert scored.split is not None
+    assert (scored.split.lost_measured, scored.split.pending_attestation,
+            scored.split.not_measured, scored.split.attainable) == (0, 6.5, 0.5, 6.5)
+    js = scored.to_json()
+    assert js["lost_measured"] == 0 and js["pending_attestation"] == 6.5
+
+
+def test_split_of_a_full_score_is_all_zero() -> None:
+    scored, _ = run([i for i in ALL if i != "env.net.1"])
+    assert scored.split is not None and scored.total == 7
+    assert (scored.split.lost_measured, scored.split.pending_attestation,
+            scored.split.not_measured, scored.split.attainable) == (0, 0, 0, 7)

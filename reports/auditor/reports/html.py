@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from typing import Any, ClassVar
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from auditor.model import JsonDict
 from auditor.plugins import RenderOptions
@@ -25,6 +26,31 @@ def _num(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.1f}" if abs(value) >= 10 or value != int(value) else f"{value:g}"
     return str(value)
+
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def _wbr(path: Any) -> Markup:
+    """A path that may break only after its separators (``/``, ``-``, ``_``, ``.``)."""
+    parts = re.split(r"(?<=[/_.-])", str(path))
+    return Markup("<wbr>").join(escape(p) for p in parts)  # noqa: S704 - each part escaped
+
+
+_GLOSS = re.compile(r"^(?P<zh>.*[\u3400-\u9fff].*?)\s*\((?P<en>[^()\u3400-\u9fff]+)\)\s*$", re.S)
+
+
+def _gloss(text: Any, lang: str) -> Markup:
+    """An official Chinese text that a profile glosses in English (``中文 (gloss)``): in a zh
+    page the Chinese alone; in an en page the gloss, with the Chinese quoted (``lang="zh"``)."""
+    m = _GLOSS.match(str(text))
+    if m is None:
+        if lang != "zh" and _CJK.search(str(text)):
+            return Markup('<span lang="zh">%s</span>') % str(text)
+        return Markup("%s") % str(text)
+    if lang == "zh":
+        return Markup("%s") % m["zh"]
+    return Markup('%s (<span lang="zh">%s</span>)') % (m["en"], m["zh"])
 
 
 def _css_string(value: Any) -> Markup:
@@ -45,7 +71,11 @@ def environment() -> Environment:
     env.filters["cls"] = lambda s: str(s).replace(" ", "_").replace("(", "").replace(")", "")
     env.filters["basename"] = posixpath.basename
     env.filters["css"] = _css_string
+    env.filters["has_cjk"] = lambda s: bool(_CJK.search(str(s)))
+    env.filters["wbr"] = _wbr
     env.globals["anchor"] = anchor
+    env.globals["gloss"] = _gloss
+    env.globals["field"] = lambda obj, name, default=None: getattr(obj, name, default)
     return env
 
 
