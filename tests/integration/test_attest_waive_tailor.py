@@ -112,7 +112,7 @@ def test_bundle_verifies_and_score_command(bundle: tuple[Path, dict[str, object]
     res = run_cli("score", str(out))
     assert res.returncode == 0 and "1 / 7" in res.stdout and "高性能设施环境" in res.stdout
     md = (out / "report.md").read_text(encoding="utf-8")
-    assert "Still needed" in md and "mini-scored:env.safe.1" in md and "张校长" in md
+    assert "待人工证明" in md and "mini-scored:env.safe.1" in md and "张校长" in md
 
 
 def test_attest_rejects_unknown_items_and_missing_files(tmp_path: Path) -> None:

@@ -131,7 +131,7 @@ def test_topology_from_lldp_and_host_keys_verified(demo: Any, lab: Any) -> None:
     for dev in netdevices.DEMO_DEVICES:
         assert keys["verified"][dev.address] == expected[dev.id]
     md = (_out / "report.md").read_text(encoding="utf-8")
-    assert "## Topology (LLDP)" in md and "core-sw" in md
+    assert "## 网络拓扑（LLDP）" in md and "core-sw" in md  # report.md follows --lang (zh)
 
 
 def test_changed_configuration_is_reported_with_a_diff(demo: Any, lab: Any) -> None:
@@ -177,7 +177,7 @@ def test_unknown_host_key_is_refused_and_accept_new_records_it(lab: Any, tmp_pat
     assert learnt[0]["fingerprint"] == netdevices.host_key_fingerprints(
         lab.state_dir, netdevices.DEMO_DEVICES)["core-sw"]
     assert "10.200.30.11" in empty.read_text()
-    assert "learnt on first contact" in (_out / "report.md").read_text(encoding="utf-8")
+    assert "本次首次连接时记录的密钥" in (_out / "report.md").read_text(encoding="utf-8")
 
 
 def test_down_wrong_password_and_tarpit_are_errors_and_the_rest_goes_on(lab: Any, tmp_path: Path) -> None:

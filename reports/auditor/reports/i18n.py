@@ -203,6 +203,16 @@ _LABELS: dict[str, tuple[str, str]] = {
     "appendix_explain": ("每个证据文件的 SHA-256 均已签名；SM3 摘要及文件说明见 report.json，用 auditor verify 离线核验。",
                          "Each evidence file's SHA-256 is signed; SM3 digests and descriptions are in "
                          "report.json; check them offline with auditor verify."),
+    "list_sep": ("，", ", "),
+    "lp": ("（", " ("),
+    "rp": ("）", ")"),
+    "full_stop": ("。", "."),
+    "inventory": ("资产清单", "Inventory"),
+    "ssh_host_keys": ("SSH 主机密钥", "SSH host keys"),
+    "first_contact": ("首次连接策略", "first-contact policy"),
+    "learnt_first_contact": ("本次首次连接时记录的密钥（请另行核对）", "Keys learnt on first contact in this run (verify them out of band)"),
+    "waivers": ("豁免", "Waivers"),
+    "approver": ("批准人", "Approver"),
     "generated_from": ("由已签名的审计包生成", "Rendered from the signed bundle"),
 }
 

@@ -8,10 +8,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from auditor.model import JsonDict
 from auditor.plugins import RenderOptions
-
-STATUS_MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skipped": "SKIPPED",
-               "not_applicable": "N/A", "manual": "MANUAL", "waived": "WAIVED"}
-
+from auditor.reports.html import _gloss
+from auditor.reports.view import context
 
 def _num(value: Any) -> str:
     if value is None:
@@ -24,7 +22,8 @@ def _cell(value: Any) -> str:
 
 
 class MarkdownRenderer:
-    """``report.md``: summary, indicators, findings, evidence list."""
+    """``report.md``: the same reading as the HTML page (what to fix first, the score split,
+    GB/T verdicts, rolled-up findings with the device's own commands) in ``options.lang``."""
 
     name: ClassVar[str] = "markdown"
     filename: ClassVar[str] = "report.md"
@@ -42,7 +41,8 @@ class MarkdownRenderer:
         env.filters["num"] = _num
         env.filters["pts"] = lambda v: f"{v:g}"
         env.filters["cell"] = _cell
-        env.filters["mark"] = lambda s: STATUS_MARK.get(s, s)
         env.filters["mid"] = lambda s: "n_" + "".join(c if c.isalnum() else "_" for c in str(s))
-        return env.get_template("report.md.j2").render(
-            r=report, untrusted=getattr(options, "untrusted_signer", "")).encode("utf-8")
+        env.globals["field"] = lambda obj, name, default=None: getattr(obj, name, default)
+        env.globals["gloss_text"] = lambda text: str(_gloss(text, options.lang).striptags())
+        ctx = context(report, options)
+        return env.get_template("report.md.j2").render(**ctx).encode("utf-8")
