@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from collections import Counter
 from typing import Any, ClassVar
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -17,7 +18,7 @@ from markupsafe import Markup, escape
 
 from auditor.model import JsonDict
 from auditor.plugins import RenderOptions
-from auditor.reports.view import anchor, context
+from auditor.reports.view import anchor, context, finding_text
 
 
 def _num(value: Any) -> str:
@@ -53,6 +54,24 @@ def _gloss(text: Any, lang: str) -> Markup:
     return Markup('%s (<span lang="zh">%s</span>)') % (m["en"], m["zh"])
 
 
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff][\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef0-9 ]*")
+
+
+def _mark_zh(text: str, lang: str) -> Markup:
+    """Text for a page in ``lang``: in a page that is not Chinese, the Chinese it quotes (a room's
+    or a person's name) marked ``lang="zh"``, as HTML expects."""
+    if lang == "zh" or not _CJK.search(text):
+        return Markup("%s") % text
+    out, last = [], 0
+    for m in _CJK_RUN.finditer(text):
+        out.append(escape(text[last:m.start()]))
+        out.append(Markup('<span lang="zh">%s</span>') % m.group(0).rstrip())
+        out.append(escape(m.group(0)[len(m.group(0).rstrip()):]))
+        last = m.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
 def _css_string(value: Any) -> Markup:
     """A CSS string literal (for @page content): JSON escaping with '<' hidden from HTML."""
     text = json.dumps(str(value), ensure_ascii=False).replace("<", "\\3c ")
@@ -73,6 +92,8 @@ def environment() -> Environment:
     env.filters["css"] = _css_string
     env.filters["has_cjk"] = lambda s: bool(_CJK.search(str(s)))
     env.filters["wbr"] = _wbr
+    env.filters["extract"] = lambda key, mapping: mapping[key]
+    env.filters["counts"] = lambda values: sorted(Counter(values).items())
     env.globals["anchor"] = anchor
     env.globals["gloss"] = _gloss
     env.globals["field"] = lambda obj, name, default=None: getattr(obj, name, default)
@@ -82,7 +103,9 @@ def environment() -> Environment:
 def render_page(template: str, report: JsonDict, options: RenderOptions, printed: bool = False) -> bytes:
     """Render a page. ``printed``: for the PDF, where links to bundle files (relative to a
     temporary file) would be dead, so they are shown as text; in-page links stay."""
-    page = environment().get_template(template).render(**context(report, options), printed=printed)
+    ctx = context(report, options)
+    ctx["text_of"] = lambda f: _mark_zh(finding_text(f, options.lang), options.lang)
+    page = environment().get_template(template).render(**ctx, printed=printed)
     return page.encode("utf-8")
 
 

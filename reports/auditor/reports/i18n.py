@@ -204,6 +204,12 @@ _LABELS: dict[str, tuple[str, str]] = {
                          "Each evidence file's SHA-256 is signed; SM3 digests and descriptions are in "
                          "report.json; check them offline with auditor verify."),
     "list_sep": ("，", ", "),
+    "reason.weakened": ("阈值低于标准要求，判为不符合", "the threshold was weakened below what the standard requires"),
+    "reason.attested": ("已人工证明", "attested by"),
+    "reason.all_pass": ("%d 项检查结果均通过", "all %d findings pass"),
+    "reason.measured_pass": ("测量部分通过；", "the measured parts pass; "),
+    "reason.needs": ("其余部分需人工证明", "the rest needs an attestation"),
+    "reason.no_findings": ("检查未产生结果，无法判断", "its checks produced no findings, so nothing decides it"),
     "lp": ("（", " ("),
     "rp": ("）", ")"),
     "full_stop": ("。", "."),

@@ -51,6 +51,17 @@ def local_time(value: Any, zone: str) -> str:
     return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}"
 
 
+_SVG_TEXT = re.compile(r"<text(?P<attrs>[^>]*)>(?P<body>[^<]*[\u3400-\u9fff][^<]*)</text>")
+
+
+def svg_lang(svg: str | None, lang: str) -> str | None:
+    """A chart for a page in ``lang``: in a page that is not Chinese, each label in Chinese (a
+    dimension's official title, a room's name) marked ``lang="zh"``."""
+    if svg is None or lang == "zh":
+        return svg
+    return _SVG_TEXT.sub(lambda m: f'<text lang="zh"{m["attrs"]}>{m["body"]}</text>', svg)
+
+
 def anchor(*parts: str) -> str:
     """An HTML id from free text (profile and item ids contain dots and colons)."""
     return "-".join(re.sub(r"[^A-Za-z0-9_-]+", "_", p) for p in parts)
@@ -74,7 +85,7 @@ def passed_findings(report: JsonDict, lang: str) -> list[JsonDict]:
     return sorted(rows, key=lambda f: (area_of(f["check"]), f["check"], f["target"]))
 
 
-def scores_view(report: JsonDict, labels_: dict[str, str]) -> list[JsonDict]:
+def scores_view(report: JsonDict, labels_: dict[str, str], lang: str = "zh") -> list[JsonDict]:
     """Each point-scored profile: its table, its chart, what full points still need (measured
     items with their findings) and what awaits an attestation (``pending``)."""
     out = []
@@ -90,7 +101,7 @@ def scores_view(report: JsonDict, labels_: dict[str, str]) -> list[JsonDict]:
                                    "findings": [fid for fid in ind.get("findings", [])]})
         needed.sort(key=lambda x: NOT_PASSED.index(x["status"]) if x["status"] in NOT_PASSED else 0)
         out.append({**sc, "title": titles.get(sc["profile"], sc["profile"]),
-                    "chart": charts.score_chart(sc["groups"], labels_), "needed": needed,
+                    "chart": svg_lang(charts.score_chart(sc["groups"], labels_), lang), "needed": needed,
                     "pending": [x for x in needed if x["status"] == "manual"]})
     return out
 
@@ -147,11 +158,12 @@ def context(report: JsonDict, options: RenderOptions) -> JsonDict:
         "untrusted": options.untrusted_signer,
         "findings_by_id": {f["id"]: f for f in report.get("findings", []) if f.get("id")},
         "artifacts": {a["path"]: a for a in report.get("artifacts", [])},
-        "scores": scores_view(report, lab),
+        "scores": scores_view(report, lab, options.lang),
         "gbt": gbt_view(report, options.lang),
         "issues": all_issues,
         "fix_first": all_issues[:FIX_FIRST],
         "issue_of": issue_of,
+        "assessor_of": {(i["profile"], i["clause"]): i["verdict"] for i in assessor_items(report, options.lang)},
         "area_of": area_of,
         "tz_time": lambda v: local_time(v, local_zone(report)),
         "filter_script": FILTER_SCRIPT,
@@ -164,8 +176,8 @@ def context(report: JsonDict, options: RenderOptions) -> JsonDict:
         "passed": passed_findings(report, options.lang),
         "manual_findings": [f for f in report.get("findings", []) if f["status"] == "manual"],
         "bandwidth": rows,
-        "bandwidth_chart": charts.bandwidth_chart(rows, lab) if rows else None,
-        "topology_svg": charts.topology_svg(report.get("topology", {}), lab),
+        "bandwidth_chart": svg_lang(charts.bandwidth_chart(rows, lab), options.lang) if rows else None,
+        "topology_svg": svg_lang(charts.topology_svg(report.get("topology", {}), lab), options.lang),
         "devices": devices_view(report, issue_of),
         "wifi": wifi_view(report),
         "index": index,
