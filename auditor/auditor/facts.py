@@ -357,7 +357,14 @@ IsoDay = Annotated[str, AfterValidator(_iso_day)]
 
 
 class GoodputRun(_Frozen):
-    """One iperf3 run of a measurement (Mbit/s, seconds, CPU %), and the evidence file it left."""
+    """One iperf3 run of a measurement (Mbit/s, seconds, CPU %), and the evidence file it left.
+
+    ``retransmits`` is the sender's TCP retransmissions (``end.sum_sent.retransmits``; the server's
+    count with ``-R``). The round-trip times are the sender's smoothed RTT as the Linux kernel
+    reported it to the client (``end.streams[].sender`` ``mean_rtt``/``min_rtt``/``max_rtt``, in ms
+    here): only when the client sent, so never with ``-R``. Absent from the JSON: None, never 0.
+    The RTT fields are optional so that reports written before they existed still validate.
+    """
 
     goodput_mbps: float
     sender_mbps: float
@@ -366,6 +373,9 @@ class GoodputRun(_Frozen):
     host_cpu_pct: float | None
     remote_cpu_pct: float | None
     artifact: str
+    rtt_ms: float | None = None  # mean of the sender's RTT samples
+    rtt_min_ms: float | None = None
+    rtt_max_ms: float | None = None
 
 
 class AgentNic(_Frozen):
@@ -394,6 +404,11 @@ class Goodput(_Frozen):
     valid: bool
     invalid_reasons: tuple[str, ...]
     overlapping_tests: tuple[str, ...]
+    # The shape of the path (optional: reports written before these existed still validate).
+    # ``retransmits``: sum over the runs, None unless every run reported it; ``rtt_ms``: mean of
+    # the runs' mean RTT (ms) over the runs that reported one, None when none did (``-R``).
+    retransmits: int | None = None
+    rtt_ms: float | None = None
 
 
 class PortSpeed(_Frozen):

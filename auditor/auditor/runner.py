@@ -125,6 +125,9 @@ def run_audit(
                                          if a["expired"]]
         report["authorisation"] = authorisation
         report["evidence_index"] = build_evidence_index(report)
+        # The bandwidth trend of earlier runs: {} here; the history hook (before_sign, from
+        # auditor.history.trend) fills it, so the signed report holds it.
+        report["bandwidth_history"] = {}
         if before_sign is not None:
             report = before_sign(report)
         report = _mask(report, secrets)

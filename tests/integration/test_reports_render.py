@@ -143,7 +143,16 @@ def test_bandwidth_rows_come_from_the_measurements(report: dict[str, Any]) -> No
     assert rows[0].label.startswith("uplink")
     for row in rows:
         assert row.low <= row.median <= row.high
+        assert row.minimum == row.low  # the lowest run, the table's column
+        # recorded before retransmits and RTT were summed up, and without a trend: unknown, not 0
+        assert row.retransmits is None and row.rtt_ms is None
+        assert row.trend == () and row.trend_svg is None
     assert {r.status for r in rows} >= {"pass", "fail"}
+    later = {**report, "bandwidth_history": {rows[0].subject: [
+        {"at": "2026-11-25T17:02:12Z", "median": rows[0].median * 0.9, "run_id": "earlier"}]}}
+    first = charts.bandwidth_rows(later, labels("zh"))[0]
+    assert first.trend == (("2026-11-25T17:02:12Z", rows[0].median * 0.9),)
+    assert first.trend_svg is not None and first.trend_svg.startswith("<svg")
 
 
 def test_charts_keep_text_and_survive_greyscale(report: dict[str, Any]) -> None:

@@ -115,7 +115,7 @@ def test_report_renders_an_untrusted_bundle_only_under_a_banner(
     assert res.stdout.startswith(f"UNTRUSTED: {bundle}: intact, but the signer is not trusted")
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "**Signer not trusted.**" in md and ed in md
-    assert md.index("Signer not trusted") < md.index("## Summary")
+    assert md.index("Signer not trusted") < md.index("## Fix these first")
     oscal = json.loads((out / "assessment-results.json").read_text(encoding="utf-8"))
     assert oscal["assessment-results"]["metadata"]["remarks"].startswith("Signer not trusted")
     zh = tmp_path / "rendered-zh"

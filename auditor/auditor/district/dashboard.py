@@ -1,7 +1,8 @@
 """The dashboard: server-rendered HTML pages for the district administrator (Chinese by default,
 ``?lang=en`` for English), a comparison view, drill-down into each run's own ``report.html``, and
 CSV exports. Pages carry their CSS inline and need no script; files served out of bundles are
-sandboxed by a Content-Security-Policy (a school's bundle can hold no script that runs here).
+sandboxed by a Content-Security-Policy (no script a school's bundle holds runs here, except the
+report's own findings filter, pinned by its hash).
 """
 
 from __future__ import annotations
@@ -23,13 +24,18 @@ from auditor.district.auth import authenticated
 from auditor.district.i18n import CATEGORIES, labels
 from auditor.district.service import SESSION_COOKIE, District, Principal
 from auditor.district.views import compare, overview, run_bundle, school_runs
+from auditor.reports.view import FILTER_SCRIPT_HASH
 from auditor.wire.errors import NotFound, Unauthenticated
 
 PAGE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
-BUNDLE_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:"
+# A bundle's pages run sandboxed (an opaque origin: no cookies, no same-origin requests); the only
+# script allowed is the report's own findings filter, pinned by its hash, so a script that a
+# bundle carries does not run here.
+BUNDLE_CSP = (f"sandbox allow-scripts; default-src 'none'; script-src {FILTER_SCRIPT_HASH}; "
+              "style-src 'unsafe-inline'; img-src 'self' data:")
 
 
 class LoginRequired(Exception):

@@ -38,6 +38,7 @@ from auditor.bundle import work_dir
 from auditor.errors import AuditorError
 from auditor.history.extract import extract, parse_time
 from auditor.history.store import HistoryStore, RunInfo, open_store
+from auditor.history.trend import add_bandwidth_history
 
 BAD = frozenset({"fail", "error", "waived"})
 GOODPUT = "bandwidth.goodput.median"
@@ -334,10 +335,12 @@ def regressions_section(diff: RunDiff) -> dict[str, Any]:
 def regressions_hook(out: Path, url: str | None, warn: Callable[[str], None],
                      drop_fraction: float = 0.10) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A ``run_audit`` ``before_sign`` hook: adds ``regressions`` (against the previous comparable
-    run in the store at ``url``) to the report before it is signed. A store problem leaves the
-    report as it is and calls ``warn``."""
+    run in the store at ``url``) and the bandwidth trend of earlier runs (``bandwidth_history``,
+    ``auditor.history.trend``) to the report before it is signed. A store problem costs only
+    what it prevents (no regressions, an empty trend) and calls ``warn``."""
 
     def hook(report: dict[str, Any]) -> dict[str, Any]:
+        report = add_bandwidth_history(report, url, warn)  # never raises for the store
         try:
             with open_store(url) as store:  # the evidence is still in the bundle's work directory
                 diff = diff_report(store, report, work_dir(out) if work_dir(out).is_dir() else out,

@@ -11,6 +11,7 @@ import asyncio
 import json
 import random
 import statistics
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import psutil
@@ -138,17 +139,17 @@ class _Measurement:
             for index in range(1, self.settings.runs + 1):
                 before = psutil.cpu_times()
                 overlapped |= active
-                run, artifact = await self._one_run(index)
+                run, artifact, rtt = await self._one_run(index)
                 overlapped |= active
                 cpu_samples.append(_busy_pct(before, psutil.cpu_times()))
-                runs.append(_run_record(run, artifact))
+                runs.append(_run_record(run, artifact, rtt))
                 self.ctx.tool_versions.setdefault("iperf3", run.version)
         finally:
             active.discard(self.task.target)
         return summary(self.task, self.settings, self.argv, runs, nic, cpu_samples,
                        sorted(overlapped - {self.task.target}))
 
-    async def _one_run(self, index: int) -> tuple[Iperf3Run, Artifact]:
+    async def _one_run(self, index: int) -> tuple[Iperf3Run, Artifact, Rtt | None]:
         s = self.settings
         timeout = s.duration_s + s.omit_s + s.connect_timeout_s + s.timeout_margin_s
         failure: Iperf3Failure | None = None
@@ -157,7 +158,7 @@ class _Measurement:
             artifact = self._store(res.stdout or res.stderr, index, attempt)
             outcome = self._parse(res.stdout, res.stderr)
             if isinstance(outcome, Iperf3Run):
-                return outcome, artifact
+                return outcome, artifact, sender_rtt(res.stdout.decode("utf-8", "replace"))
             failure = outcome
             if outcome.refused and attempt == 0:
                 # iperf3 -s closes and reopens its listening socket after each test, so a run that
@@ -205,6 +206,8 @@ def summary(task: ProbeTask, s: Iperf3Settings, argv: list[str], runs: list[Good
     p = task.params
     goodputs = [r.goodput_mbps for r in runs]
     reasons = _invalid_reasons(runs, nic, cpu, p["expected_mbps"], s.cpu_saturation_pct)
+    retrans = [r.retransmits for r in runs]
+    rtts = [r.rtt_ms for r in runs if r.rtt_ms is not None]
     return Goodput(
         link=p["link"], target=p["target"], direction=p["direction"],
         server=f"{task.net_address}:{p['port']}", reverse_mode=p["reverse"], command=" ".join(argv),
@@ -213,7 +216,68 @@ def summary(task: ProbeTask, s: Iperf3Settings, argv: list[str], runs: list[Good
         min_mbps=round(min(goodputs), 3), max_mbps=round(max(goodputs), 3),
         expected_link_mbps=p["expected_mbps"], agent_nic=nic, agent_cpu_pct=tuple(round(c, 1) for c in cpu),
         valid=not reasons, invalid_reasons=tuple(reasons), overlapping_tests=tuple(overlapping),
+        # a sum over some of the runs would understate: None unless every run reported its count
+        retransmits=None if any(n is None for n in retrans) else sum(n for n in retrans if n is not None),
+        rtt_ms=round(statistics.fmean(rtts), 3) if rtts else None,
     )
+
+
+@dataclass(frozen=True)
+class Rtt:
+    """The sender's round-trip time over one iperf3 run (ms)."""
+
+    mean_ms: float
+    min_ms: float | None
+    max_ms: float | None
+
+
+def _micros(value: Any) -> float | None:
+    """A positive number of microseconds, else None (iperf3 writes 0 for "no samples")."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return None
+    return float(value)
+
+
+def sender_rtt(text: str) -> Rtt | None:
+    """The sender's round-trip time of one ``iperf3 --json`` run, when the client was the sender.
+
+    iperf3 samples the kernel's smoothed RTT (Linux ``tcpi_rtt``) of each stream it *sends* on and
+    writes ``max_rtt``, ``min_rtt`` and ``mean_rtt`` (µs) in ``end.streams[].sender``. With ``-R``
+    the client only receives: it has no samples, the server's are not sent back, and iperf3 3.12
+    writes 0 for all three (``tests/data/iperf3/uplink-downstream-reverse.json``); a sender that
+    cannot read the RTT (not Linux) writes neither them nor ``retransmits``. So only a stream the
+    client sent on (its ``sender`` flag, or without the flag a test that was not ``-R``) with a
+    positive ``mean_rtt`` counts: the mean of those streams' means, the lowest minimum and the
+    highest maximum. Anything else is None, never 0.
+    """
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("end"), dict):
+        return None
+    start = doc.get("start")
+    test = start.get("test_start") if isinstance(start, dict) else None
+    reverse = bool(test.get("reverse", 0)) if isinstance(test, dict) else False
+    means: list[float] = []
+    mins: list[float] = []
+    maxs: list[float] = []
+    streams = doc["end"].get("streams")
+    for stream in streams if isinstance(streams, list) else []:
+        sent = stream.get("sender") if isinstance(stream, dict) else None
+        if not isinstance(sent, dict) or sent.get("sender", not reverse) is not True:
+            continue
+        mean = _micros(sent.get("mean_rtt"))
+        if mean is None:
+            continue
+        means.append(mean)
+        mins += [v for v in (_micros(sent.get("min_rtt")),) if v is not None]
+        maxs += [v for v in (_micros(sent.get("max_rtt")),) if v is not None]
+    if not means:
+        return None
+    return Rtt(mean_ms=round(statistics.fmean(means) / 1000, 3),
+               min_ms=round(min(mins) / 1000, 3) if mins else None,
+               max_ms=round(max(maxs) / 1000, 3) if maxs else None)
 
 
 def _busy_pct(before: Any, after: Any) -> float:
@@ -227,7 +291,7 @@ def _busy_pct(before: Any, after: Any) -> float:
     return 0.0 if total <= 0 else max(0.0, min(100.0, 100.0 * (1 - idle / total)))
 
 
-def _run_record(run: Iperf3Run, artifact: Artifact) -> GoodputRun:
+def _run_record(run: Iperf3Run, artifact: Artifact, rtt: Rtt | None = None) -> GoodputRun:
     return GoodputRun(
         goodput_mbps=round(run.goodput_bps / 1e6, 3),
         sender_mbps=round(run.sender_bps / 1e6, 3),
@@ -236,6 +300,9 @@ def _run_record(run: Iperf3Run, artifact: Artifact) -> GoodputRun:
         host_cpu_pct=None if run.host_cpu_pct is None else round(run.host_cpu_pct, 1),
         remote_cpu_pct=None if run.remote_cpu_pct is None else round(run.remote_cpu_pct, 1),
         artifact=artifact.path,
+        rtt_ms=None if rtt is None else rtt.mean_ms,
+        rtt_min_ms=None if rtt is None else rtt.min_ms,
+        rtt_max_ms=None if rtt is None else rtt.max_ms,
     )
 
 

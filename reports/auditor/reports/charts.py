@@ -8,10 +8,14 @@ charts survive greyscale printing. Output is deterministic (fixed hash salt, no 
 
 The LLDP topology is laid out by Graphviz (``dot``); the ``graphviz`` package writes the DOT source and
 quotes every label; without the ``dot`` program the report shows the link table only.
+
+The bandwidth trend sparklines are a few SVG elements written here directly (no plotting library
+for a 120×24 line): no script, no link, no id that two of them on one page could share.
 """
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -90,7 +94,12 @@ def score_chart(groups: Sequence[JsonDict], labels: dict[str, str]) -> str:
 
 @dataclass(frozen=True)
 class LinkBar:
-    """One measured link direction: the median of the runs, their range, and the bars to beat."""
+    """One measured link direction: the median of the runs, their range, the bars to beat, and the
+    shape of the path (retransmits, round-trip time) and its trend over earlier runs.
+
+    ``low`` and ``minimum`` are the same number, the lowest run (Mbit/s): ``low`` pairs with
+    ``high`` in the chart's whisker, ``minimum`` is the table's column.
+    """
 
     label: str
     median: float
@@ -99,24 +108,105 @@ class LinkBar:
     threshold: float | None
     rate: float | None
     status: str
+    subject: str  # the fact's subject, e.g. ``classroom/room103/downstream``
+    minimum: float  # Mbit/s, the lowest run (= low)
+    retransmits: int | None  # TCP retransmissions, all runs together; None: not reported
+    rtt_ms: float | None  # the sender's mean round-trip time (ms); None: not measured (-R)
+    trend: tuple[tuple[str, float], ...]  # earlier runs (ISO time, median Mbit/s), oldest first
+    trend_svg: str | None  # the sparkline of trend and this run; None: no earlier run, or no labels
 
 
-def bandwidth_rows(report: JsonDict) -> list[LinkBar]:
-    """Median, min and max goodput per link and direction, with the check's threshold."""
+def _opt_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _opt_num(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def bandwidth_trend(report: JsonDict, subject: str) -> tuple[tuple[str, float], ...]:
+    """The earlier medians of one link direction, from ``report["bandwidth_history"]``, oldest
+    first (empty for a report without that key, or without an earlier run of ``subject``)."""
+    history = report.get("bandwidth_history")
+    points = history.get(subject) if isinstance(history, dict) else None
+    out = []
+    for p in points if isinstance(points, list) else []:
+        median = _opt_num(p.get("median")) if isinstance(p, dict) else None
+        if median is not None and isinstance(p.get("at"), str):
+            out.append((str(p["at"]), median))
+    return tuple(sorted(out))
+
+
+def bandwidth_rows(report: JsonDict, labels: dict[str, str] | None = None) -> list[LinkBar]:
+    """Median, min and max goodput per link and direction, with the check's threshold, the
+    retransmits and round-trip time of the runs, and the trend of earlier runs.
+
+    ``trend_svg`` is drawn only when ``labels`` (the page's language, as for the charts) is given
+    and there is an earlier run: the sparkline shows the earlier medians and this run's.
+    """
     findings = {f["target"]: f for f in report.get("findings", [])
                 if str(f.get("check", "")).startswith("bandwidth.")}
+    now = str((report.get("run") or {}).get("started_at") or "")
     rows = []
     for fact in report.get("facts", []):
         if fact.get("kind") != "bandwidth.goodput" or fact.get("status") != "ok":
             continue
         data = fact["data"]
-        finding = findings.get(fact["subject"], {})
+        subject = str(fact["subject"])
+        finding = findings.get(subject, {})
+        label = subject.replace("classroom/", "").replace("uplink/", "uplink ")
+        median = float(data["median_mbps"])
+        trend = bandwidth_trend(report, subject)
+        svg = (sparkline((*trend, (now, median)), labels, label)
+               if labels is not None and trend else None)
         rows.append(LinkBar(
-            label=fact["subject"].replace("classroom/", "").replace("uplink/", "uplink "),
-            median=float(data["median_mbps"]), low=float(data["min_mbps"]),
+            label=label, median=median, low=float(data["min_mbps"]),
             high=float(data["max_mbps"]), threshold=finding.get("threshold"),
-            rate=data.get("expected_link_mbps"), status=str(finding.get("status", "error"))))
+            rate=data.get("expected_link_mbps"), status=str(finding.get("status", "error")),
+            subject=subject, minimum=float(data["min_mbps"]),
+            retransmits=_opt_int(data.get("retransmits")), rtt_ms=_opt_num(data.get("rtt_ms")),
+            trend=trend, trend_svg=svg))
     return sorted(rows, key=lambda r: (not r.label.startswith("uplink"), r.label))
+
+
+SPARK_W, SPARK_H, SPARK_PAD = 120, 24, 2.5
+
+
+def sparkline(points: Sequence[tuple[str, float]], labels: dict[str, str], name: str) -> str | None:
+    """A small inline SVG line of medians over runs (oldest first, the last one dotted); None for
+    fewer than 2 points.
+
+    The runs are evenly spaced; the vertical scale runs from 0 to the highest median, so a 5 %
+    drop looks like 5 %. Its ``<title>`` (the accessible name) gives every value with its time:
+    ``labels["trend"]`` when the page has that label, else ``labels["median"]``. No script, no
+    link, no id; the same points give the same bytes.
+    """
+    if len(points) < 2:
+        return None
+    values = [max(0.0, float(v)) for _at, v in points]
+    top = max(values) or 1.0
+    step = (SPARK_W - 2 * SPARK_PAD) / (len(values) - 1)
+    height = SPARK_H - 2 * SPARK_PAD
+    xy = [(SPARK_PAD + i * step, SPARK_PAD + height * (1 - v / top)) for i, v in enumerate(values)]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+    what = labels.get("trend") or labels["median"]
+    listed = "; ".join(f"{_when(at)} {v:,.1f}" for (at, _v), v in zip(points, values, strict=True))
+    title = html.escape(f"{name} — {what} (Mbit/s): {listed}", quote=False)
+    last_x, last_y = xy[-1]
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="sparkline" role="img" '
+        f'width="{SPARK_W}" height="{SPARK_H}" viewBox="0 0 {SPARK_W} {SPARK_H}">'
+        f"<title>{title}</title>"
+        f'<polyline points="{line}" fill="none" stroke="{DARK}" stroke-width="1.2" '
+        f'stroke-linejoin="round" stroke-linecap="round"/>'
+        f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2" fill="{DARK}"/>'
+        "</svg>"
+    )
+
+
+def _when(at: str) -> str:
+    """``2026-09-01T08:00:00Z`` as ``2026-09-01 08:00`` (UTC, as the report's times are)."""
+    return at[:16].replace("T", " ") if len(at) >= 16 else at
 
 
 @_memo

@@ -35,7 +35,7 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 def _wbr(path: Any) -> Markup:
     """A path that may break only after its separators (``/``, ``-``, ``_``, ``.``)."""
     parts = re.split(r"(?<=[/_.-])", str(path))
-    return Markup("<wbr>").join(escape(p) for p in parts)  # noqa: S704 - each part escaped
+    return Markup("<wbr>").join(escape(p) for p in parts)
 
 
 _GLOSS = re.compile(r"^(?P<zh>.*[\u3400-\u9fff].*?)\s*\((?P<en>[^()\u3400-\u9fff]+)\)\s*$", re.S)
@@ -54,7 +54,8 @@ def _gloss(text: Any, lang: str) -> Markup:
     return Markup('%s (<span lang="zh">%s</span>)') % (m["en"], m["zh"])
 
 
-_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff][\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef0-9 ]*")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]"
+                      r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef0-9 ]*")
 
 
 def _mark_zh(text: str, lang: str) -> Markup:

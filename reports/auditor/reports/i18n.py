@@ -184,7 +184,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "attest_explain": ("以下各项无法由网络测量证明，需学校提供材料（文件、照片、记录）并登记：",
                        "These items cannot be shown by measuring the network; the school records "
                        "its evidence (documents, photos, records) for each:"),
-    "av_explain": ("部分符合：部分对象或部分要求项测量符合；未测：无法测量，不能判为符合；待证明：需人工证明。",
+    "av_explain": ("部分符合：部分对象或部分要求项测量符合；"
+                   "未测：无法测量，不能判为符合；待证明：需人工证明。",
                    "Partly met: some targets or sub-requirements were measured and met. Not measured: "
                    "the audit could not measure it, so it is never met. Awaiting attestation: a "
                    "person must attest it."),
@@ -200,23 +201,27 @@ _LABELS: dict[str, tuple[str, str]] = {
     "yes": ("是", "yes"),
     "results": ("检查结果", "Results"),
     "not_passed": ("待整改问题", "Issues"),
-    "appendix_explain": ("每个证据文件的 SHA-256 均已签名；SM3 摘要及文件说明见 report.json，用 auditor verify 离线核验。",
+    "appendix_explain": ("每个证据文件的 SHA-256 均已签名；SM3 摘要及文件说明见 report.json，"
+                         "用 auditor verify 离线核验。",
                          "Each evidence file's SHA-256 is signed; SM3 digests and descriptions are in "
                          "report.json; check them offline with auditor verify."),
     "list_sep": ("，", ", "),
-    "reason.weakened": ("阈值低于标准要求，判为不符合", "the threshold was weakened below what the standard requires"),
+    "reason.weakened": ("阈值低于标准要求，判为不符合",
+                        "the threshold was weakened below what the standard requires"),
     "reason.attested": ("已人工证明", "attested by"),
     "reason.all_pass": ("%d 项检查结果均通过", "all %d findings pass"),
     "reason.measured_pass": ("测量部分通过；", "the measured parts pass; "),
     "reason.needs": ("其余部分需人工证明", "the rest needs an attestation"),
-    "reason.no_findings": ("检查未产生结果，无法判断", "its checks produced no findings, so nothing decides it"),
+    "reason.no_findings": ("检查未产生结果，无法判断",
+                           "its checks produced no findings, so nothing decides it"),
     "lp": ("（", " ("),
     "rp": ("）", ")"),
     "full_stop": ("。", "."),
     "inventory": ("资产清单", "Inventory"),
     "ssh_host_keys": ("SSH 主机密钥", "SSH host keys"),
     "first_contact": ("首次连接策略", "first-contact policy"),
-    "learnt_first_contact": ("本次首次连接时记录的密钥（请另行核对）", "Keys learnt on first contact in this run (verify them out of band)"),
+    "learnt_first_contact": ("本次首次连接时记录的密钥（请另行核对）",
+                             "Keys learnt on first contact in this run (verify them out of band)"),
     "waivers": ("豁免", "Waivers"),
     "approver": ("批准人", "Approver"),
     "generated_from": ("由已签名的审计包生成", "Rendered from the signed bundle"),

@@ -11,6 +11,7 @@ from auditor.plugins import RenderOptions
 from auditor.reports.html import _gloss
 from auditor.reports.view import context
 
+
 def _num(value: Any) -> str:
     if value is None:
         return "—"

@@ -6,6 +6,8 @@ plain functions that the tests can call.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from collections import Counter
 from datetime import datetime
@@ -148,7 +150,7 @@ def context(report: JsonDict, options: RenderOptions) -> JsonDict:
     """Everything the report and evidence-index templates need."""
     report = upgrade_report(report)
     lab = labels(options.lang)
-    rows = charts.bandwidth_rows(report)
+    rows = charts.bandwidth_rows(report, lab)
     index = report.get("evidence_index") or build_evidence_index(report)
     signing = report.get("signing", {})
     all_issues = issues(report, options.lang)
@@ -163,7 +165,8 @@ def context(report: JsonDict, options: RenderOptions) -> JsonDict:
         "issues": all_issues,
         "fix_first": all_issues[:FIX_FIRST],
         "issue_of": issue_of,
-        "assessor_of": {(i["profile"], i["clause"]): i["verdict"] for i in assessor_items(report, options.lang)},
+        "assessor_of": {(i["profile"], i["clause"]): i["verdict"]
+                        for i in assessor_items(report, options.lang)},
         "area_of": area_of,
         "tz_time": lambda v: local_time(v, local_zone(report)),
         "filter_script": FILTER_SCRIPT,
@@ -364,7 +367,8 @@ FILTER_SCRIPT = """
     cards.forEach(function (c) {
       var ok = (!want.status || c.getAttribute("data-status") === want.status) &&
                (!want.area || c.getAttribute("data-area") === want.area) &&
-               (!want.device || (" " + c.getAttribute("data-devices")).indexOf(" " + want.device + " ") >= 0) &&
+               (!want.device ||
+                (" " + c.getAttribute("data-devices")).indexOf(" " + want.device + " ") >= 0) &&
                (!q || c.textContent.toLowerCase().indexOf(q) >= 0);
       c.hidden = !ok;
       if (ok) { shown += 1; }
@@ -377,6 +381,11 @@ FILTER_SCRIPT = """
   apply();
 })();
 """
+
+
+# For a Content-Security-Policy that lets this script, and only it, run (the district serves
+# bundles' pages sandboxed).
+FILTER_SCRIPT_HASH = f"'sha256-{base64.b64encode(hashlib.sha256(FILTER_SCRIPT.encode()).digest()).decode()}'"
 
 
 def fix_first(report: JsonDict, lang: str) -> list[JsonDict]:
