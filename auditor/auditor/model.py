@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, overload
+
+from auditor.messages import Msg, both, recovered, render
 
 JsonDict = dict[str, Any]
 
@@ -74,6 +76,8 @@ class Artifact:
             "size": self.size,
             "media_type": self.media_type,
             "description": self.description,
+            # the description in both languages (a probe writes it by rendering a catalogue message)
+            "text": both(recovered(self.description)),
         }
 
 
@@ -111,15 +115,38 @@ class Fact:
         }
 
 
+class _English:
+    """The ``message`` field of :class:`Finding`: given a plain string or a :class:`Msg`, it reads as
+    the English string (what every reader of ``finding.message`` has always had); the value given is
+    kept in ``Finding.text``."""
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> _English: ...
+    @overload
+    def __get__(self, obj: Finding, owner: type[Any]) -> str: ...
+    def __get__(self, obj: Finding | None, owner: type[Any]) -> str | _English:
+        if obj is None:
+            raise AttributeError("message")  # no class-level default: the dataclass field is required
+        return render(obj.text, "en")
+
+    def __set__(self, obj: Finding, value: str | Msg) -> None:
+        obj.__dict__["_given"] = value
+
+
 @dataclass(frozen=True)
 class Finding:
-    """A check's verdict on one target, with the values and evidence it relied on."""
+    """A check's verdict on one target, with the values and evidence it relied on.
+
+    ``message`` is given as a plain string or a :class:`~auditor.messages.Msg` and reads as the
+    English string; ``text`` is what was given (render it in the reader's language with
+    :func:`auditor.messages.both`). ``to_json`` writes both: ``message`` (English) and ``text``.
+    """
 
     check: str
     target: str
     status: Status
     severity: Severity
-    message: str
+    message: _English = _English()  # given str | Msg; reads as the English str
     measured: float | None = None
     threshold: float | None = None
     unit: str | None = None
@@ -131,6 +158,15 @@ class Finding:
     id: str = ""  # unique within a report (``F0001`` ...), set once every check has run
     evidence: tuple[Mapping[str, Any], ...] = ()  # those lines with their file and line number
     fix: tuple[str, ...] = ()  # commands that fix a failure, in the target's own syntax
+    # the message as given (str or Msg); set from ``message``, and carried over by
+    # ``dataclasses.replace`` (which passes the English ``message`` back in beside it)
+    text: str | Msg = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        given = self.__dict__.pop("_given")
+        if not isinstance(given, Msg) and isinstance(self.text, Msg) and self.text.render("en") == given:
+            return  # replace(finding, ...) without a new message: keep the message it had
+        object.__setattr__(self, "text", given)
 
     def to_json(self) -> JsonDict:
         return {
@@ -140,6 +176,7 @@ class Finding:
             "status": self.status.value,
             "severity": self.severity.value,
             "message": self.message,
+            "text": both(self.text),
             "measured": self.measured,
             "threshold": self.threshold,
             "unit": self.unit,

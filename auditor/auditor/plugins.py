@@ -81,9 +81,20 @@ class Probe(Protocol):
     async def run(self, task: ProbeTask, ctx: RunContext) -> list[Fact]: ...
 
 
+# What fixing a failure of a check takes (``CheckMeta.effort``): a configuration change, buying or
+# replacing equipment or a service, or a rule, document or procedure the school adopts.
+EFFORTS = ("config", "purchase", "policy")
+# Who fixes it (``CheckMeta.owner``): the school's network administrator, the vendor or provider
+# (equipment supplier, integrator, ISP or the district network), or the school's leadership.
+OWNERS = ("network_admin", "vendor", "leadership")
+
+
 @dataclass(frozen=True)
 class CheckMeta:
-    """What a check is for, in Chinese and English. The check's id is its registered name."""
+    """What a check is for, in Chinese and English. The check's id is its registered name.
+
+    ``effort`` and ``owner`` say what fixing a failure takes and who does it (see :data:`EFFORTS`
+    and :data:`OWNERS`); a value outside them is an error when the check module is imported."""
 
     id: str
     title_zh: str
@@ -94,6 +105,15 @@ class CheckMeta:
     remediation_zh: str
     remediation_en: str
     requires: tuple[str, ...]  # probe names whose facts it reads
+    effort: str = "config"
+    owner: str = "network_admin"
+
+    def __post_init__(self) -> None:
+        if self.effort not in EFFORTS:
+            raise RegistryError(f"check {self.id!r}: effort {self.effort!r} is not one of "
+                                f"{', '.join(EFFORTS)}")
+        if self.owner not in OWNERS:
+            raise RegistryError(f"check {self.id!r}: owner {self.owner!r} is not one of {', '.join(OWNERS)}")
 
     def to_json(self) -> JsonDict:
         return {
@@ -103,6 +123,8 @@ class CheckMeta:
             "rationale": {"zh": self.rationale_zh, "en": self.rationale_en},
             "remediation": {"zh": self.remediation_zh, "en": self.remediation_en},
             "requires": list(self.requires),
+            "effort": self.effort,
+            "owner": self.owner,
         }
 
 

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditor.checks._common import per_target
+from auditor.checks._common import per_target, reason
 from auditor.facts import (
     BackupFile,
     BackupListing,
@@ -24,6 +24,7 @@ from auditor.facts import (
     read_fact,
 )
 from auditor.inventory import BackupTarget
+from auditor.messages import Msg, define, joined, msg
 from auditor.model import Fact, FactStatus, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
 from auditor.vendors import names as vendor_names
@@ -34,6 +35,62 @@ CONFIG_KIND = FactKind.DEVICE_CONFIG
 CONFIG_PROBE = "ssh.device_config"
 FUTURE_SLACK_S = 3600.0  # file times more than this ahead of the agent's clock are not believed
 PREVIOUS = 5  # how many earlier files the size comparison looks at
+
+define({
+    "backup.of": ("{backup}：{text}", "{backup}: {text}"),
+    "backup.no_targets": ("清单中没有列出备份目标；请在 'backups' 下声明",
+                          "the inventory lists no backup targets; declare them under 'backups'"),
+    "backup.what.backup": ("备份", "backup"),
+    "backup.what.offsite": ("异地副本", "off-site copy"),
+    "backup.hours": ("{hours:.1f} 小时", "{hours:.1f} h"),
+    "backup.hours_days": ("{hours:.1f} 小时（{days:.1f} 天）", "{hours:.1f} h ({days:.1f} days)"),
+    "backup.no_file": ("没有与 {where} 匹配的{what}文件", "no {what} file matches {where}"),
+    "backup.future": ("{where} 上最新的{what} {file} 的日期比审计代理的时钟晚 {span}；请校正该主机的时钟",
+                      "newest {what} {file} at {where} is dated {span} in the future; fix the host's clock"),
+    "backup.age_ok": ("{where} 上最新的{what} {file} 已有 {age}（≤ {limit:g} 小时）",
+                      "newest {what} {file} at {where} is {age} old (≤ {limit:g} h)"),
+    "backup.age_old": ("{where} 上最新的{what} {file} 已有 {age}（> {limit:g} 小时）",
+                       "newest {what} {file} at {where} is {age} old (> {limit:g} h)"),
+    "backup.empty": ("{where} 上最新的备份 {file} 为空（0 字节）",
+                     "newest backup {file} at {where} is empty (0 bytes)"),
+    "backup.size_alone": ("最新的备份 {file} 大小为 {size}；没有更早的备份可供比较",
+                          "newest backup {file} is {size}; no earlier backup to compare with"),
+    "backup.size_after_empty": ("最新的备份 {file} 大小为 {size}；之前的 {count} 个备份均为空（{sizes}）",
+                                "newest backup {file} is {size}; the previous {count} were empty ({sizes})"),
+    "backup.size_ok": ("最新的备份 {file} 大小为 {size}，是之前 {count} 个备份（{sizes}）中位数 {median} 的 "
+                       "{ratio:.0%}；不低于 {min_ratio:.0%}",
+                       "newest backup {file} is {size}, {ratio:.0%} of the median {median} of the previous "
+                       "{count} ({sizes}); at least {min_ratio:.0%}"),
+    "backup.size_low": ("最新的备份 {file} 大小为 {size}，是之前 {count} 个备份（{sizes}）中位数 {median} "
+                        "的 {ratio:.0%}；低于 {min_ratio:.0%}",
+                        "newest backup {file} is {size}, {ratio:.0%} of the median {median} of the "
+                        "previous {count} ({sizes}); below {min_ratio:.0%}"),
+    "backup.no_offsite": ("清单中未声明异地副本", "no off-site copy declared in the inventory"),
+    "backup.offsite_unmeasured": ("未测量异地副本：{why}", "off-site copy not measured: {why}"),
+    "backup.offsite_not_listed": ("未列出异地位置的文件", "the off-site location was not listed"),
+    "backup.no_record": ("未声明恢复测试记录文件；请对最近一次恢复测试进行人工证明（auditor attest），"
+                         "或声明 restore_record",
+                         "no restore-test record file declared; attest the last restore test (auditor "
+                         "attest) or declare restore_record"),
+    "backup.record_not_read": ("未读取记录", "record not read"),
+    "backup.record_future": ("恢复测试记录 {path} 的日期为 {day}，晚于当前日期；不能作为证据",
+                             "restore record {path} is dated {day}, in the future; it proves nothing"),
+    "backup.restore_ok": ("据 {path}，最近一次恢复测试在 {day}（{age} 天前，≤ {limit} 天）",
+                          "last restore test {day} ({age} days ago, ≤ {limit} days) per {path}"),
+    "backup.restore_old": ("据 {path}，最近一次恢复测试在 {day}（{age} 天前，> {limit} 天）",
+                           "last restore test {day} ({age} days ago, > {limit} days) per {path}"),
+    "backup.no_ssh_devices": ("清单中没有可通过 SSH 访问的交换机或路由器，因此无法归档任何配置",
+                              "no inventory switch or router has SSH access, so no configuration can be "
+                              "archived"),
+    "backup.no_config_read": ("未读取到配置", "no configuration read"),
+    "backup.config_incomplete": ("读取的配置不完整，因此未归档副本",
+                                 "the configuration read was not complete, so no copy was archived"),
+    "backup.device_why": ("{device}（{why}）", "{device} ({why})"),
+    "backup.archived": ("已归档 {total} 台设备中 {count} 台的配置",
+                        "{count} of {total} device configurations archived"),
+    "backup.archived_missing": ("已归档 {total} 台设备中 {count} 台的配置；未归档：{items}",
+                                "{count} of {total} device configurations archived; not archived: {items}"),
+})
 
 
 class FreshParams(BaseModel):
@@ -92,9 +149,10 @@ def _size(n: float) -> str:
     return f"{n:.1f} TiB"  # pragma: no cover - the loop always returns
 
 
-def _hours(seconds: float) -> str:
+def _hours(seconds: float) -> Msg:
     hours = seconds / 3600
-    return f"{hours:.1f} h" if hours < 72 else f"{hours:.1f} h ({hours / 24:.1f} days)"
+    return msg("backup.hours", hours=hours) if hours < 72 else msg("backup.hours_days", hours=hours,
+                                                                    days=hours / 24)
 
 
 # (target, its listing, finding factory) -> finding
@@ -104,7 +162,7 @@ Judge = Callable[[BackupTarget, BackupListing, Callable[..., Finding]], Finding]
 def per_backup(meta: CheckMeta, ctx: CheckContext[Any], judge: Judge) -> list[Finding]:
     """One finding per inventory backup target; a missing, failed or unreadable listing is an error."""
     def finding(backup: BackupTarget, target: str, fact: Fact) -> Finding:
-        def make(status: Status, message: str, **kw: Any) -> Finding:
+        def make(status: Status, message: Msg, **kw: Any) -> Finding:
             return Finding(meta.id, target, status, meta.severity, message, facts=(fact.id,),
                            artifacts=fact.artifacts, **kw)
 
@@ -112,26 +170,26 @@ def per_backup(meta: CheckMeta, ctx: CheckContext[Any], judge: Judge) -> list[Fi
 
     targets = [(f"backup/{backup.id}", backup) for backup in ctx.inventory.backups]
     return per_target(meta, ctx, KIND, PROBE, targets, finding) or [
-        Finding(meta.id, "backups", Status.ERROR, meta.severity,
-                "the inventory lists no backup targets; declare them under 'backups'")]
+        Finding(meta.id, "backups", Status.ERROR, meta.severity, msg("backup.no_targets"))]
 
 
-def _age_verdict(location: ListedLocation, listed_at: float, limit_h: float, what: str,
+def _age_verdict(location: ListedLocation, listed_at: float, limit_h: float, what: Msg,
                  make: Callable[..., Finding]) -> Finding:
     """Pass when the newest file of ``location`` is at most ``limit_h`` hours old."""
     files = _files(location)
     if not files:
-        return make(Status.FAIL, f"no {what} file matches {location.where()}", threshold=limit_h, unit="h")
+        return make(Status.FAIL, msg("backup.no_file", what=what, where=location.where()), threshold=limit_h,
+                    unit="h")
     newest = files[-1]
     age = listed_at - float(newest.mtime)
     if age < -FUTURE_SLACK_S:
-        return make(Status.ERROR, f"newest {what} {newest.name} at {location.where()} is dated "
-                    f"{_hours(-age)} in the future; fix the host's clock", threshold=limit_h, unit="h")
+        return make(Status.ERROR, msg("backup.future", what=what, file=newest.name, where=location.where(),
+                                      span=_hours(-age)), threshold=limit_h, unit="h")
     age_h = max(age, 0.0) / 3600
     ok = age_h <= limit_h
     return make(Status.PASS if ok else Status.FAIL,
-                f"newest {what} {newest.name} at {location.where()} is {_hours(max(age, 0.0))} old "
-                f"({'≤' if ok else '>'} {limit_h:g} h)",
+                msg("backup.age_ok" if ok else "backup.age_old", what=what, file=newest.name,
+                    where=location.where(), age=_hours(max(age, 0.0)), limit=limit_h),
                 measured=round(age_h, 2), threshold=limit_h, unit="h")
 
 
@@ -155,6 +213,8 @@ class BackupFresh:
         remediation_en="Check the backup job (schedule, logs, disk space), restore the schedule and alert "
         "on failures.",
         requires=(PROBE,),
+        effort="config",
+        owner="network_admin",
     )
     params_model: ClassVar[type[BaseModel]] = FreshParams
 
@@ -162,7 +222,7 @@ class BackupFresh:
         limit = ctx.params.max_age_hours
 
         def judge(_b: BackupTarget, data: BackupListing, make: Callable[..., Finding]) -> Finding:
-            return _age_verdict(data.primary, _listed_at(data), limit, "backup", make)
+            return _age_verdict(data.primary, _listed_at(data), limit, msg("backup.what.backup"), make)
 
         return per_backup(self.meta, ctx, judge)
 
@@ -182,6 +242,8 @@ class BackupSize:
         remediation_en="Inspect the log and contents of the latest backup run; back up again and test a "
         "restore if needed.",
         requires=(PROBE,),
+        effort="config",
+        owner="network_admin",
     )
     params_model: ClassVar[type[BaseModel]] = SizeParams
 
@@ -197,25 +259,26 @@ class BackupSize:
 def _size_verdict(location: ListedLocation, min_ratio: float, make: Callable[..., Finding]) -> Finding:
     files = _files(location)
     if not files:
-        return make(Status.FAIL, f"no backup file matches {location.where()}", threshold=min_ratio)
+        return make(Status.FAIL, msg("backup.no_file", what=msg("backup.what.backup"),
+                                     where=location.where()), threshold=min_ratio)
     newest, earlier = files[-1], files[-1 - PREVIOUS:-1]
     size = newest.size
     if size == 0:
-        return make(Status.FAIL, f"newest backup {newest.name} at {location.where()} is empty (0 bytes)",
+        return make(Status.FAIL, msg("backup.empty", file=newest.name, where=location.where()),
                     measured=0.0, threshold=min_ratio, unit="ratio")
     if not earlier:
-        return make(Status.PASS, f"newest backup {newest.name} is {_size(size)}; no earlier backup to "
-                    f"compare with", threshold=min_ratio, unit="ratio")
+        return make(Status.PASS, msg("backup.size_alone", file=newest.name, size=_size(size)),
+                    threshold=min_ratio, unit="ratio")
     median = statistics.median(f.size for f in earlier)
-    shown = ", ".join(_size(f.size) for f in earlier)
+    shown = [_size(f.size) for f in earlier]
     if median == 0:
-        return make(Status.PASS, f"newest backup {newest.name} is {_size(size)}; the previous "
-                    f"{len(earlier)} were empty ({shown})", threshold=min_ratio, unit="ratio")
+        return make(Status.PASS, msg("backup.size_after_empty", file=newest.name, size=_size(size),
+                                     count=len(earlier), sizes=shown), threshold=min_ratio, unit="ratio")
     got = size / median
     ok = got >= min_ratio
     return make(Status.PASS if ok else Status.FAIL,
-                f"newest backup {newest.name} is {_size(size)}, {got:.0%} of the median {_size(median)} "
-                f"of the previous {len(earlier)} ({shown}); {'at least' if ok else 'below'} {min_ratio:.0%}",
+                msg("backup.size_ok" if ok else "backup.size_low", file=newest.name, size=_size(size),
+                    ratio=got, median=_size(median), count=len(earlier), sizes=shown, min_ratio=min_ratio),
                 measured=round(got, 3), threshold=min_ratio, unit="ratio")
 
 
@@ -235,6 +298,8 @@ class BackupOffsite:
         remediation_en="Copy backups on a schedule to another site (the district data centre, another "
         "campus, cloud storage) and declare it in the inventory.",
         requires=(PROBE,),
+        effort="purchase",
+        owner="leadership",
     )
     params_model: ClassVar[type[BaseModel]] = OffsiteParams
 
@@ -243,13 +308,14 @@ class BackupOffsite:
 
         def judge(backup: BackupTarget, data: BackupListing, make: Callable[..., Finding]) -> Finding:
             if backup.offsite is None:
-                return make(Status.FAIL, f"{backup.id}: no off-site copy declared in the inventory",
+                return make(Status.FAIL, msg("backup.of", backup=backup.id, text=msg("backup.no_offsite")),
                             threshold=limit, unit="h")
             if data.offsite_error or data.offsite is None:
-                reason = data.offsite_error or "the off-site location was not listed"
-                return make(Status.ERROR, f"{backup.id}: off-site copy not measured: {reason}",
+                why = reason(data.offsite_error) if data.offsite_error else msg("backup.offsite_not_listed")
+                return make(Status.ERROR, msg("backup.of", backup=backup.id,
+                                              text=msg("backup.offsite_unmeasured", why=why)),
                             threshold=limit, unit="h")
-            return _age_verdict(data.offsite, _listed_at(data), limit, "off-site copy", make)
+            return _age_verdict(data.offsite, _listed_at(data), limit, msg("backup.what.offsite"), make)
 
         return per_backup(self.meta, ctx, judge)
 
@@ -273,6 +339,8 @@ class BackupRestoreTested:
         remediation_en="Restore a backup into a test environment regularly, check the data, write the date "
         "(YYYY-MM-DD) on the first line of the record file and declare its path.",
         requires=(PROBE,),
+        effort="policy",
+        owner="network_admin",
     )
     params_model: ClassVar[type[BaseModel]] = RestoreParams
 
@@ -289,26 +357,28 @@ def _restore_verdict(backup: BackupTarget, data: BackupListing, limit: int,
                      make: Callable[..., Finding]) -> Finding:
     state = data.restore_record_state
     record = data.restore_record
+    def of(text: Msg) -> Msg:
+        return msg("backup.of", backup=backup.id, text=text)
+
     if backup.restore_record is None:
-        return make(Status.MANUAL, f"{backup.id}: no restore-test record file declared; attest the last "
-                    f"restore test (auditor attest) or declare restore_record", threshold=float(limit),
-                    unit="days")
+        return make(Status.MANUAL, of(msg("backup.no_record")), threshold=float(limit), unit="days")
     if state in ("missing", "invalid"):
-        return make(Status.FAIL, f"{backup.id}: {data.restore_record_error}", threshold=float(limit),
+        return make(Status.FAIL, of(reason(str(data.restore_record_error))), threshold=float(limit),
                     unit="days")
     if state != "ok" or record is None:
-        return make(Status.ERROR, f"{backup.id}: {data.restore_record_error or 'record not read'}",
-                    threshold=float(limit), unit="days")
+        why = (reason(data.restore_record_error) if data.restore_record_error
+               else msg("backup.record_not_read"))
+        return make(Status.ERROR, of(why), threshold=float(limit), unit="days")
     day = _record_day(record.date)
     age = (datetime.fromisoformat(data.listed_at).date() - day).days
     if age < -1:
-        return make(Status.FAIL, f"{backup.id}: restore record {backup.restore_record} is dated {day}, in "
-                    f"the future; it proves nothing", measured=float(age), threshold=float(limit),
-                    unit="days")
+        return make(Status.FAIL,
+                    of(msg("backup.record_future", path=str(backup.restore_record), day=str(day))),
+                    measured=float(age), threshold=float(limit), unit="days")
     ok = age <= limit
     return make(Status.PASS if ok else Status.FAIL,
-                f"{backup.id}: last restore test {day} ({max(age, 0)} days ago, {'≤' if ok else '>'} "
-                f"{limit} days) per {backup.restore_record}",
+                of(msg("backup.restore_ok" if ok else "backup.restore_old", day=str(day), age=max(age, 0),
+                       limit=limit, path=str(backup.restore_record))),
                 measured=float(max(age, 0)), threshold=float(limit), unit="days")
 
 
@@ -329,6 +399,8 @@ class DeviceConfigsArchived:
         remediation_en="Give the auditor SSH access to the inventory's devices so it can read and "
         "archive their configurations.",
         requires=(CONFIG_PROBE,),
+        effort="config",
+        owner="network_admin",
     )
     params_model: ClassVar[type[BaseModel]] = NoParams
 
@@ -337,26 +409,28 @@ class DeviceConfigsArchived:
         devices = [d for d in ctx.inventory.devices if d.ssh is not None and d.vendor in vendor_names()]
         if not devices:
             return [Finding(self.meta.id, "devices", Status.NOT_APPLICABLE, self.meta.severity,
-                            "no inventory switch or router has SSH access, so no configuration can be "
-                            "archived")]
+                            msg("backup.no_ssh_devices"))]
         facts = {d.id: ctx.facts.get(CONFIG_KIND, f"device/{d.id}") for d in devices}
         ok = {i: f for i, f in facts.items() if f is not None and f.status is FactStatus.OK}
         unreadable = {i: _unreadable(f) for i, f in ok.items()}
         if any(unreadable.values()):
             return [Finding(self.meta.id, "devices", Status.ERROR, self.meta.severity,
-                            "; ".join(why for why in unreadable.values() if why),
+                            joined(reason(why) for why in unreadable.values() if why),
                             facts=tuple(f.id for i, f in ok.items() if unreadable[i]))]
         # archived only when the whole configuration was read (the probe stores no copy of a cut,
         # refused or unreadable one)
         incomplete = {i for i, f in ok.items() if not read_fact(f, DeviceConfig).config_sha256}
-        missing = {i: (f.error if f is not None and f.error else "no configuration read")
-                   for i, f in facts.items() if i not in ok}
-        missing |= {i: "the configuration read was not complete, so no copy was archived" for i in incomplete}
+        missing: dict[str, Msg] = {
+            i: (reason(f.error) if f is not None and f.error else msg("backup.no_config_read"))
+            for i, f in facts.items() if i not in ok}
+        missing |= {i: msg("backup.config_incomplete") for i in incomplete}
         ok = {i: f for i, f in ok.items() if i not in incomplete}
         status = Status.PASS if not missing else (Status.FAIL if ok else Status.ERROR)
-        text = f"{len(ok)} of {len(devices)} device configurations archived"
         if missing:
-            text += "; not archived: " + "; ".join(f"{i} ({why})" for i, why in sorted(missing.items()))
+            items = joined(msg("backup.device_why", device=i, why=why) for i, why in sorted(missing.items()))
+            text = msg("backup.archived_missing", count=len(ok), total=len(devices), items=items)
+        else:
+            text = msg("backup.archived", count=len(ok), total=len(devices))
         return [Finding(self.meta.id, "devices", status, self.meta.severity, text,
                         measured=float(len(ok)), threshold=float(len(devices)), unit="devices",
                         facts=tuple(f"{CONFIG_KIND}:device/{i}" for i in sorted(facts)),

@@ -7,8 +7,9 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from auditor.checks._common import judged, unmeasured
+from auditor.checks._common import judged, reason, unmeasured
 from auditor.facts import FactKind, Goodput, read_fact
+from auditor.messages import Msg, choice, define, joined, msg
 from auditor.model import Fact, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta, FactIndex
 
@@ -16,6 +17,33 @@ KIND = FactKind.BANDWIDTH_GOODPUT
 PROBE = "iperf3.bandwidth"
 Direction = Literal["downstream", "upstream"]
 BOTH: tuple[Direction, ...] = ("downstream", "upstream")
+
+define({
+    "bandwidth.dir.downstream": ("下行", "downstream"),
+    "bandwidth.dir.upstream": ("上行", "upstream"),
+    "bandwidth.uplink": ("出口 {endpoint} {direction}", "uplink {endpoint} {direction}"),
+    "bandwidth.room": ("{room} {direction}", "{room} {direction}"),
+    "bandwidth.invalid": ("{label}：测量无效（{reasons}）；测得 {median:.1f} Mbit/s",
+                          "{label}: measurement invalid ({reasons}); measured {median:.1f} Mbit/s"),
+    "bandwidth.goodput_ok": ("{label}：TCP 有效吞吐中位数 {median:.1f} Mbit/s ≥ {min_mbps:g} "
+                             "Mbit/s（各次测量：{runs}）",
+                             "{label}: median goodput {median:.1f} Mbit/s ≥ {min_mbps:g} Mbit/s (runs: "
+                             "{runs})"),
+    "bandwidth.goodput_low": ("{label}：TCP 有效吞吐中位数 {median:.1f} Mbit/s < {min_mbps:g} "
+                              "Mbit/s（各次测量：{runs}）",
+                              "{label}: median goodput {median:.1f} Mbit/s < {min_mbps:g} Mbit/s (runs: "
+                              "{runs})"),
+    "bandwidth.no_uplink": ("清单中没有 'uplink' 部分；请添加 uplink.endpoints",
+                            "the inventory has no 'uplink' section; add uplink.endpoints"),
+    "bandwidth.no_classrooms": ("清单中没有列出教室；请在 'classrooms' 下添加",
+                                "the inventory lists no classrooms; add them under 'classrooms'"),
+    "bandwidth.no_endpoint": ("{room}：清单中没有 iperf3 测速端点；未测量",
+                              "{room}: no iperf3 endpoint in the inventory; not measured"),
+})
+
+
+def direction(d: str) -> Msg | str:
+    return choice("bandwidth.dir", d)
 
 
 class GoodputParams(BaseModel):
@@ -35,7 +63,7 @@ class ClassroomParams(GoodputParams):
     min_mbps: float = Field(default=90.0, gt=0)
 
 
-def goodput_finding(meta: CheckMeta, target: str, label: str, fact: Fact | None,
+def goodput_finding(meta: CheckMeta, target: str, label: Msg, fact: Fact | None,
                     min_mbps: float) -> Finding:
     """Judge one link direction's median goodput against ``min_mbps``."""
     problem = unmeasured(meta, target, fact, PROBE)
@@ -45,21 +73,22 @@ def goodput_finding(meta: CheckMeta, target: str, label: str, fact: Fact | None,
     return judged(meta, target, fact, partial(_judge, meta, target, label, fact, min_mbps))
 
 
-def _judge(meta: CheckMeta, target: str, label: str, fact: Fact, min_mbps: float) -> Finding:
+def _judge(meta: CheckMeta, target: str, label: Msg, fact: Fact, min_mbps: float) -> Finding:
     data = read_fact(fact, Goodput)
     median = data.median_mbps
-    runs = ", ".join(f"{r.goodput_mbps:.1f}" for r in data.runs)
+    runs = [f"{r.goodput_mbps:.1f}" for r in data.runs]
     facts, artifacts = (fact.id,), fact.artifacts
     if not data.valid:
-        reasons = "; ".join(data.invalid_reasons) or "unknown"
+        reasons = (joined(reason(r) for r in data.invalid_reasons) if data.invalid_reasons
+                   else msg("text.unknown"))
         return Finding(meta.id, target, Status.ERROR, meta.severity,
-                       f"{label}: measurement invalid ({reasons}); measured {median:.1f} Mbit/s",
+                       msg("bandwidth.invalid", label=label, reasons=reasons, median=median),
                        measured=median, threshold=min_mbps, unit="Mbit/s", facts=facts, artifacts=artifacts)
     ok = median >= min_mbps
-    word = "≥" if ok else "<"
     return Finding(
         meta.id, target, Status.PASS if ok else Status.FAIL, meta.severity,
-        f"{label}: median goodput {median:.1f} Mbit/s {word} {min_mbps:g} Mbit/s (runs: {runs})",
+        msg("bandwidth.goodput_ok" if ok else "bandwidth.goodput_low", label=label, median=median,
+            min_mbps=min_mbps, runs=runs),
         measured=median, threshold=min_mbps, unit="Mbit/s", facts=facts, artifacts=artifacts,
     )
 
@@ -83,6 +112,8 @@ class UplinkGoodput:
         remediation_en="Check the contracted access rate, the uplink port speed, rate-limit "
         "policies and link faults with the provider or the district network.",
         requires=(PROBE,),
+        effort="purchase",
+        owner="leadership",
     )
     params_model: ClassVar[type[BaseModel]] = UplinkParams
 
@@ -91,9 +122,10 @@ class UplinkGoodput:
         uplink = ctx.inventory.uplink
         if uplink is None:
             return [Finding(self.meta.id, "uplink", Status.ERROR, self.meta.severity,
-                            "the inventory has no 'uplink' section; add uplink.endpoints")]
+                            msg("bandwidth.no_uplink"))]
         return [
-            goodput_finding(self.meta, f"uplink/{ep.id}/{d}", f"uplink {ep.id} {d}",
+            goodput_finding(self.meta, f"uplink/{ep.id}/{d}",
+                            msg("bandwidth.uplink", endpoint=ep.id, direction=direction(d)),
                             _fact(ctx.facts, f"uplink/{ep.id}/{d}"), params.min_mbps)
             for ep in uplink.endpoints for d in params.directions
         ]
@@ -114,6 +146,8 @@ class ClassroomGoodput:
         remediation_en="Check the classroom's access port speed, cabling, the access switch's "
         "uplink and any rate limits.",
         requires=(PROBE,),
+        effort="purchase",
+        owner="vendor",
     )
     params_model: ClassVar[type[BaseModel]] = ClassroomParams
 
@@ -122,16 +156,17 @@ class ClassroomGoodput:
         rooms = ctx.inventory.classrooms
         if not rooms:
             return [Finding(self.meta.id, "classrooms", Status.ERROR, self.meta.severity,
-                            "the inventory lists no classrooms; add them under 'classrooms'")]
+                            msg("bandwidth.no_classrooms"))]
         findings = []
         for room in rooms:
             if room.endpoint is None:
                 findings.append(Finding(
                     self.meta.id, f"classroom/{room.id}", Status.SKIPPED, self.meta.severity,
-                    f"{room.name}: no iperf3 endpoint in the inventory; not measured"))
+                    msg("bandwidth.no_endpoint", room=room.name)))
                 continue
             for d in params.directions:
                 subject = f"classroom/{room.id}/{d}"
-                findings.append(goodput_finding(self.meta, subject, f"{room.name} {d}",
+                findings.append(goodput_finding(self.meta, subject,
+                                                msg("bandwidth.room", room=room.name, direction=direction(d)),
                                                 _fact(ctx.facts, subject), params.min_mbps))
         return findings

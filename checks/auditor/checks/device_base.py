@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from auditor.checks._common import unmeasured
+from auditor.checks._common import reason, unmeasured
 from auditor.facts import (
     DeviceConfig,
     DeviceView,
@@ -27,14 +27,25 @@ from auditor.facts import (
     read_fact,
 )
 from auditor.inventory import Device
+from auditor.messages import Msg, define, msg
 from auditor.model import Fact, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
-from auditor.vendors import family, names
+from auditor.vendors import families, family, names
 
 P = TypeVar("P", bound=BaseModel)
 CONFIG_PROBE = "ssh.device_config"
 SNMP_PROBE = "snmp.device_info"
 DEFAULT_COMMUNITY_PROBE = "snmp.default_community"
+
+
+define({
+    "device.finding": ("{device}（{address}）：{text}", "{device} ({address}): {text}"),
+    "device.not_audited": ("未审计：清单中没有为其提供 `ssh` 访问方式，无法读取其配置",
+                           "not audited: the inventory gives no `ssh` access for it, so its configuration "
+                           "could not be read"),
+    "device.cannot_judge": ("无法判断{what}：{why}", "cannot judge {what}: {why}"),
+    "device.config_silent": ("配置中没有体现", "the configuration does not show it"),
+})
 
 
 class NoParams(BaseModel):
@@ -46,7 +57,7 @@ class Verdict:
     """What a check decides for one device."""
 
     status: Status
-    message: str
+    message: Msg
     lines: tuple[LineRef, ...] = ()
     severity: Severity | None = None  # overrides the check's severity (a lower-weight failure)
     facts: tuple[str, ...] = ()
@@ -80,19 +91,20 @@ class Subject:
         return self.config.login
 
 
-def unknown(setting: Known[Any], what: str) -> Verdict:
+def unknown(setting: Known[Any], what: Msg) -> Verdict:
     """An ``error``: ``what`` cannot be judged, and why (the setting's note); ``not_applicable`` when
     the vendor family has no such setting at all."""
     if setting.source == "n/a":
-        return Verdict(Status.NOT_APPLICABLE, setting.note, setting.lines)
-    why = setting.note or "the configuration does not show it"
-    return Verdict(Status.ERROR, f"cannot judge {what}: {why}", setting.lines)
+        return Verdict(Status.NOT_APPLICABLE, reason(setting.note), setting.lines)
+    why = reason(setting.note) if setting.note else msg("device.config_silent")
+    return Verdict(Status.ERROR, msg("device.cannot_judge", what=what, why=why), setting.lines)
 
 
 def meta(check_id: str, title: tuple[str, str], severity: Severity, rationale: tuple[str, str],
-         remediation: tuple[str, str], requires: tuple[str, ...] = (CONFIG_PROBE,)) -> CheckMeta:
+         remediation: tuple[str, str], requires: tuple[str, ...] = (CONFIG_PROBE,), *, effort: str,
+         owner: str) -> CheckMeta:
     return CheckMeta(check_id, title[0], title[1], severity, rationale[0], rationale[1],
-                     remediation[0], remediation[1], requires)
+                     remediation[0], remediation[1], requires, effort=effort, owner=owner)
 
 
 class DeviceCheck(Generic[P]):
@@ -105,6 +117,7 @@ class DeviceCheck(Generic[P]):
         raise NotImplementedError
 
     def evaluate(self, ctx: CheckContext[P]) -> list[Finding]:
+        families()  # the families' messages: their notes in the facts are read back as messages
         findings = []
         for device in ctx.inventory.devices:
             if device.vendor not in names():
@@ -114,8 +127,8 @@ class DeviceCheck(Generic[P]):
             if fact is None and device.ssh is None:
                 findings.append(Finding(
                     self.meta.id, target, Status.ERROR, self.meta.severity,
-                    f"{device.id} ({device.address}): not audited: the inventory gives no `ssh` access "
-                    f"for it, so its configuration could not be read"))
+                    msg("device.finding", device=device.id, address=str(device.address),
+                        text=msg("device.not_audited"))))
                 continue
             problem = unmeasured(self.meta, target, fact, CONFIG_PROBE)
             if problem is not None:
@@ -129,11 +142,11 @@ class DeviceCheck(Generic[P]):
         try:
             config = read_fact(fact, DeviceConfig)
         except UnreadableFact as exc:
-            return self._to_finding(device, fact, Verdict(Status.ERROR, str(exc)), None)
+            return self._to_finding(device, fact, Verdict(Status.ERROR, reason(str(exc))), None)
         try:
             verdict = self.judge(Subject(device, config, fact), ctx)
         except UnreadableFact as exc:  # another fact the check reads beside this one
-            verdict = Verdict(Status.ERROR, str(exc), facts=(exc.fact_id,))
+            verdict = Verdict(Status.ERROR, reason(str(exc)), facts=(exc.fact_id,))
         return self._to_finding(device, fact, verdict, config.view)
 
     def _to_finding(self, device: Device, fact: Fact, verdict: Verdict, view: DeviceView | None) -> Finding:
@@ -144,7 +157,8 @@ class DeviceCheck(Generic[P]):
             fix = family(device.vendor).remediation.get(self.meta.id, ())
         return Finding(
             self.meta.id, f"device/{device.id}", verdict.status, verdict.severity or self.meta.severity,
-            f"{device.id} ({device.address}): {verdict.message}", measured=verdict.measured,
+            msg("device.finding", device=device.id, address=str(device.address), text=verdict.message),
+            measured=verdict.measured,
             threshold=verdict.threshold, unit=verdict.unit, facts=(fact.id, *verdict.facts),
             artifacts=artifacts, lines=tuple(ref.text for ref in verdict.lines), evidence=evidence, fix=fix)
 

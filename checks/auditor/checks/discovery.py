@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from auditor.checks._common import judged, unmeasured
 from auditor.facts import DhcpOffer, DhcpOffers, FactKind, LanHosts, read_fact
 from auditor.inventory import Inventory
+from auditor.messages import Msg, define, joined, msg
 from auditor.model import Fact, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
 
@@ -19,6 +20,38 @@ HOSTS = FactKind.DISCOVERY_HOSTS
 OFFERS = FactKind.DHCP_OFFERS
 ARP_PROBE = "discovery.arp_sweep"
 DHCP_PROBE = "discovery.dhcp"
+
+define({
+    "discovery.none": ("清单中没有 'discovery' 部分（interface、segments），因此未检查局域网；请添加",
+                       "the inventory has no 'discovery' section (interface, segments), so the LAN was not "
+                       "examined; add one"),
+    "discovery.unknown": ("{count} 台主机不在清单中：{hosts}",
+                          "{count} host(s) not in the inventory: {hosts}"),
+    "discovery.moved_item": ("{host}（清单登记：{mac}）", "{host} (inventory: {mac})"),
+    "discovery.moved": ("以清单未登记的 MAC 地址应答：{items}",
+                        "answering from a MAC the inventory does not give: {items}"),
+    "discovery.all_known": ("全部 {count} 台在线主机都在清单中",
+                            "all {count} live host(s) are in the inventory"),
+    "discovery.segment": ("{interface} 上的网段 {segment}：{text}", "{segment} on {interface}: {text}"),
+    "discovery.offer": ("{server}（来自 {source}{via}）提供地址 {offered}{router}{dns}",
+                        "{server} (from {source}{via}) offered {offered}{router}{dns}"),
+    "discovery.via": ("，经中继 {relay}", " via relay {relay}"),
+    "discovery.router": ("，网关 {router}", ", router {router}"),
+    "discovery.dns": ("，DNS {dns}", ", DNS {dns}"),
+    "discovery.rogue": ("{count} 个地址分配（offer）来自未授权的 DHCP 服务器：{offers}",
+                        "{count} offer(s) from unauthorised DHCP servers: {offers}"),
+    "discovery.silent_server": ("授权的 DHCP 服务器在 {interface} 上没有应答（应为 {servers}；{seconds} "
+                                "秒内未收到地址分配）",
+                                "authorised DHCP server did not answer on {interface} (expected {servers}; "
+                                "no offer in {seconds} s)"),
+    "discovery.only_authorised": ("只有授权的服务器提供了地址（{servers}）",
+                                  "only authorised servers offered ({servers})"),
+    "discovery.only_authorised_silent": ("只有授权的服务器提供了地址（{servers}）；未应答：{silent}",
+                                         "only authorised servers offered ({servers}); silent: {silent}"),
+    "discovery.no_dhcp": ("没有授权的 DHCP 服务器，也没有服务器提供地址",
+                          "no DHCP server is authorised and none offered"),
+    "discovery.on": ("{interface}：{text}", "{interface}: {text}"),
+})
 
 
 class NoParams(BaseModel):
@@ -54,9 +87,7 @@ def _declared_macs(inv: Inventory) -> dict[str, str]:
 
 
 def _no_discovery(meta: CheckMeta) -> list[Finding]:
-    return [Finding(meta.id, "discovery", Status.ERROR, meta.severity,
-                    "the inventory has no 'discovery' section (interface, segments), so the LAN was not "
-                    "examined; add one")]
+    return [Finding(meta.id, "discovery", Status.ERROR, meta.severity, msg("discovery.none"))]
 
 
 class UnknownHosts:
@@ -77,6 +108,8 @@ class UnknownHosts:
         remediation_en="Identify each unregistered host: record legitimate ones in the inventory "
         "(discovery.known_hosts); disconnect the others and enable port security or 802.1X.",
         requires=(ARP_PROBE,),
+        effort="policy",
+        owner="network_admin",
     )
     params_model: ClassVar[type[BaseModel]] = NoParams
 
@@ -106,28 +139,28 @@ class UnknownHosts:
         moved = [h for h in hosts if h.ip in macs and h.mac != macs[h.ip]]
         parts = []
         if unknown:
-            parts.append(f"{len(unknown)} host(s) not in the inventory: "
-                         f"{', '.join(h.describe() for h in unknown)}")
+            parts.append(msg("discovery.unknown", count=len(unknown), hosts=[h.describe() for h in unknown]))
         if moved:
-            parts.append("answering from a MAC the inventory does not give: " + ", ".join(
-                f"{h.describe()} (inventory: {macs[h.ip]})" for h in moved))
+            parts.append(msg("discovery.moved", items=[msg("discovery.moved_item", host=h.describe(),
+                                                            mac=macs[h.ip]) for h in moved]))
         bad = unknown + moved
-        text = "; ".join(parts) if bad else f"all {len(hosts)} live host(s) are in the inventory"
+        text = joined(parts) if bad else msg("discovery.all_known", count=len(hosts))
         return Finding(
             self.meta.id, target, Status.FAIL if bad else Status.PASS, self.meta.severity,
-            f"{segment} on {data.interface}: {text}", measured=float(len(bad)),
+            msg("discovery.segment", segment=segment, interface=data.interface, text=text),
+            measured=float(len(bad)),
             threshold=0.0, unit="unknown hosts", facts=(fact.id,), artifacts=fact.artifacts,
             lines=tuple(h.describe() for h in bad))
 
 
-def _describe_offer(offer: DhcpOffer) -> str:
+def _describe_offer(offer: DhcpOffer) -> Msg:
     """The offer, named by its server: option 54 names the real server when a relay (giaddr)
     forwards its offer, so it is what the inventory's ``dhcp_servers`` lists."""
-    via = f" via relay {offer.relay}" if offer.relay else ""
-    router = f", router {'/'.join(offer.router)}" if offer.router else ""
-    dns = f", DNS {'/'.join(offer.dns)}" if offer.dns else ""
-    return (f"{offer.server} (from {offer.source_ip} {offer.source_mac}{via}) "
-            f"offered {offer.offered}{router}{dns}")
+    return msg("discovery.offer", server=offer.server, source=f"{offer.source_ip} {offer.source_mac}",
+               via=msg("discovery.via", relay=offer.relay) if offer.relay else "",
+               offered=offer.offered,
+               router=msg("discovery.router", router="/".join(offer.router)) if offer.router else "",
+               dns=msg("discovery.dns", dns="/".join(offer.dns)) if offer.dns else "")
 
 
 class RogueDhcp:
@@ -148,6 +181,8 @@ class RogueDhcp:
         "DHCP snooping on access switches trusting only the authorised servers' ports; if the "
         "authorised server did not answer, check the service and the DHCP relay.",
         requires=(DHCP_PROBE,),
+        effort="config",
+        owner="network_admin",
     )
     params_model: ClassVar[type[BaseModel]] = NoParams
 
@@ -171,18 +206,19 @@ class RogueDhcp:
         rogue = [o for o in offers if o.server not in allowed]
         answered = {o.server for o in offers} & allowed
         if rogue:
-            status, text = Status.FAIL, (f"{len(rogue)} offer(s) from unauthorised DHCP servers: "
-                                         f"{'; '.join(map(_describe_offer, rogue))}")
+            status, text = Status.FAIL, msg("discovery.rogue", count=len(rogue),
+                                            offers=joined(map(_describe_offer, rogue)))
         elif allowed and not answered:
-            status, text = Status.FAIL, (f"authorised DHCP server did not answer on {iface} "
-                                         f"(expected {', '.join(sorted(allowed))}; no offer in "
-                                         f"{data.listened_s} s)")
+            status, text = Status.FAIL, msg("discovery.silent_server", interface=iface,
+                                            servers=sorted(allowed), seconds=data.listened_s)
         elif allowed:
             silent = sorted(allowed - answered)
-            status, text = Status.PASS, (f"only authorised servers offered ({', '.join(sorted(answered))})"
-                                         + (f"; silent: {', '.join(silent)}" if silent else ""))
+            status, text = Status.PASS, (
+                msg("discovery.only_authorised_silent", servers=sorted(answered), silent=silent) if silent
+                else msg("discovery.only_authorised", servers=sorted(answered)))
         else:
-            status, text = Status.PASS, "no DHCP server is authorised and none offered"
-        return Finding(self.meta.id, target, status, self.meta.severity, f"{iface}: {text}",
+            status, text = Status.PASS, msg("discovery.no_dhcp")
+        return Finding(self.meta.id, target, status, self.meta.severity,
+                       msg("discovery.on", interface=iface, text=text),
                        measured=float(len(rogue)), threshold=0.0, unit="rogue offers", facts=(fact.id,),
-                       artifacts=fact.artifacts, lines=tuple(_describe_offer(o) for o in offers))
+                       artifacts=fact.artifacts, lines=tuple(_describe_offer(o).en for o in offers))

@@ -10,11 +10,31 @@ from pydantic import BaseModel, ConfigDict, Field
 from auditor.checks._common import judged, unmeasured
 from auditor.facts import FactKind, PortSpeed, read_fact
 from auditor.inventory import PortRef
+from auditor.messages import Msg, define, msg
 from auditor.model import Fact, Finding, Severity, Status
 from auditor.plugins import CheckContext, CheckMeta
 
 KIND = FactKind.SNMP_INTERFACE
 PROBE = "snmp.port_speed"
+
+define({
+    "ports.uplink": ("出口端口", "uplink port"),
+    "ports.where": ("{label}（{device} {port}，ifIndex {index}）",
+                    "{label} ({device} {port}, ifIndex {index})"),
+    "ports.state": ("{where}：端口运行状态为 {oper}（管理状态 {admin}）",
+                    "{where}: port is {oper} (admin {admin})"),
+    "ports.no_speed": ("{where}：设备未报告 ifHighSpeed 或 ifSpeed",
+                       "{where}: the device reports no ifHighSpeed or ifSpeed"),
+    "ports.speed_ok": ("{where}：端口已连通，速率 {speed:g} Mbit/s ≥ {min_mbps:g} Mbit/s",
+                       "{where}: up at {speed:g} Mbit/s ≥ {min_mbps:g} Mbit/s"),
+    "ports.speed_low": ("{where}：端口已连通，速率 {speed:g} Mbit/s < {min_mbps:g} Mbit/s",
+                        "{where}: up at {speed:g} Mbit/s < {min_mbps:g} Mbit/s"),
+    "ports.no_uplink_port": ("清单中没有指定 uplink.port；未读取端口速率",
+                             "the inventory names no uplink.port; port speed not read"),
+    "ports.no_access_port": ("{room}：清单中没有 access_port；未读取",
+                             "{room}: no access_port in the inventory; not read"),
+    "ports.no_classrooms": ("清单中没有列出教室", "the inventory lists no classrooms"),
+})
 
 
 class UplinkPortParams(BaseModel):
@@ -27,7 +47,7 @@ class ClassroomPortParams(BaseModel):
     min_mbps: float = Field(default=100.0, gt=0)
 
 
-def port_finding(meta: CheckMeta, target: str, label: str, fact: Fact | None,
+def port_finding(meta: CheckMeta, target: str, label: Msg | str, fact: Fact | None,
                  min_mbps: float) -> Finding:
     """Judge one port: operationally up and at least ``min_mbps``."""
     problem = unmeasured(meta, target, fact, PROBE)
@@ -37,23 +57,22 @@ def port_finding(meta: CheckMeta, target: str, label: str, fact: Fact | None,
     return judged(meta, target, fact, partial(_judge, meta, target, label, fact, min_mbps))
 
 
-def _judge(meta: CheckMeta, target: str, label: str, fact: Fact, min_mbps: float) -> Finding:
+def _judge(meta: CheckMeta, target: str, label: Msg | str, fact: Fact, min_mbps: float) -> Finding:
     d = read_fact(fact, PortSpeed)
     speed = d.speed_mbps
     facts, artifacts = (fact.id,), fact.artifacts
-    where = f"{label} ({d.device} {d.if_name or d.port}, ifIndex {d.if_index})"
+    where = msg("ports.where", label=label, device=d.device, port=d.if_name or d.port, index=d.if_index)
     if d.oper_status != "up":
         return Finding(meta.id, target, Status.FAIL, meta.severity,
-                       f"{where}: port is {d.oper_status} (admin {d.admin_status})",
+                       msg("ports.state", where=where, oper=d.oper_status, admin=d.admin_status),
                        measured=speed, threshold=min_mbps, unit="Mbit/s", facts=facts, artifacts=artifacts)
     if speed is None:
-        return Finding(meta.id, target, Status.ERROR, meta.severity,
-                       f"{where}: the device reports no ifHighSpeed or ifSpeed",
+        return Finding(meta.id, target, Status.ERROR, meta.severity, msg("ports.no_speed", where=where),
                        facts=facts, artifacts=artifacts)
     ok = speed >= min_mbps
     return Finding(
         meta.id, target, Status.PASS if ok else Status.FAIL, meta.severity,
-        f"{where}: up at {speed:g} Mbit/s {'≥' if ok else '<'} {min_mbps:g} Mbit/s",
+        msg("ports.speed_ok" if ok else "ports.speed_low", where=where, speed=speed, min_mbps=min_mbps),
         measured=speed, threshold=min_mbps, unit="Mbit/s", facts=facts, artifacts=artifacts,
     )
 
@@ -76,6 +95,8 @@ class UplinkPortSpeed:
         remediation_zh="检查出口端口的光模块、速率/双工配置与对端设备。",
         remediation_en="Check the uplink port's optics, speed/duplex settings and the far end.",
         requires=(PROBE,),
+        effort="config",
+        owner="network_admin",
     )
     params_model: ClassVar[type[BaseModel]] = UplinkPortParams
 
@@ -84,9 +105,9 @@ class UplinkPortSpeed:
         uplink = ctx.inventory.uplink
         if uplink is None or uplink.port is None:
             return [Finding(self.meta.id, "uplink", Status.SKIPPED, self.meta.severity,
-                            "the inventory names no uplink.port; port speed not read")]
+                            msg("ports.no_uplink_port"))]
         ref = uplink.port
-        return [port_finding(self.meta, f"port/{ref.device}/{ref.port}", "uplink port",
+        return [port_finding(self.meta, f"port/{ref.device}/{ref.port}", msg("ports.uplink"),
                              _lookup(ctx, ref), params.min_mbps)]
 
 
@@ -104,6 +125,8 @@ class ClassroomPortSpeed:
         remediation_en="Check the classroom cabling (Cat 5e or better), port speed settings "
         "and the end device's NIC.",
         requires=(PROBE,),
+        effort="purchase",
+        owner="vendor",
     )
     params_model: ClassVar[type[BaseModel]] = ClassroomPortParams
 
@@ -114,12 +137,12 @@ class ClassroomPortSpeed:
             if room.access_port is None:
                 findings.append(Finding(self.meta.id, f"classroom/{room.id}", Status.SKIPPED,
                                         self.meta.severity,
-                                        f"{room.name}: no access_port in the inventory; not read"))
+                                        msg("ports.no_access_port", room=room.name)))
                 continue
             ref = room.access_port
             findings.append(port_finding(self.meta, f"port/{ref.device}/{ref.port}",
                                          room.name, _lookup(ctx, ref), params.min_mbps))
         if not findings:
             findings.append(Finding(self.meta.id, "classrooms", Status.ERROR, self.meta.severity,
-                                    "the inventory lists no classrooms"))
+                                    msg("ports.no_classrooms")))
         return findings

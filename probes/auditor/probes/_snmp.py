@@ -30,12 +30,29 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from auditor.context import RunContext
 from auditor.errors import ProbeError, TargetUnreachable
 from auditor.inventory import Device
+from auditor.messages import define, english
 
 SYSTEM = {"sysDescr": "1.3.6.1.2.1.1.1.0", "sysObjectID": "1.3.6.1.2.1.1.2.0",
           "sysName": "1.3.6.1.2.1.1.5.0"}
 _AUTH = {"md5": usmHMACMD5AuthProtocol, "sha": usmHMACSHAAuthProtocol,
          "sha256": usmHMAC192SHA256AuthProtocol, "sha512": usmHMAC384SHA512AuthProtocol}
 _PRIV = {"des": usmDESPrivProtocol, "aes": usmAesCfb128Protocol, "aes256": usmAesCfb256Protocol}
+
+define({
+    "probe.snmp.garbage": ("{device}（{address}）在 {timeout:g} 秒 × {tries} 次尝试内没有可用的 SNMP 应答："
+                           "丢弃了来自它的 {count} 个无法解码的数据报（该端口上不是 SNMP 代理，"
+                           "或代理有故障）",
+                           "no usable SNMP response from {device} ({address}) within {timeout:g} s x "
+                           "{tries} tries: {count} undecodable datagram(s) from it were dropped (not an "
+                           "SNMP agent on that port, or a broken one)"),
+    "probe.snmp.no_response": ("{device}（{address}）在 {timeout:g} 秒 × {tries} 次尝试内没有 SNMP 应答："
+                               "团体名或凭据错误、被 ACL 拦截，或设备已停机",
+                               "no SNMP response from {device} ({address}) within {timeout:g} s x {tries} "
+                               "tries: wrong community or credentials, an ACL, or the device is down"),
+    "probe.snmp.failed": ("对 {device}（{address}）的 SNMP 请求失败：{error}",
+                          "SNMP request to {device} ({address}) failed: {error}"),
+    "probe.snmp.error": ("{device} 返回 SNMP 错误：{error}", "SNMP error from {device}: {error}"),
+}, recoverable=True)
 
 
 class SnmpSettings(BaseModel):
@@ -75,16 +92,14 @@ class SnmpSession:
         text = str(indication)
         garbage = getattr(self.engine, "undecodable", {}).get(str(self.device.address), 0)
         if "timeout" in text.lower() and garbage:
-            return TargetUnreachable(
-                f"no usable SNMP response from {self.device.id} ({self.where}) within {s.timeout_s:g} s "
-                f"x {s.retries + 1} tries: {garbage} undecodable datagram(s) from it were dropped (not an "
-                f"SNMP agent on that port, or a broken one)")
+            return TargetUnreachable(english(
+                "probe.snmp.garbage", device=self.device.id, address=self.where, timeout=s.timeout_s,
+                tries=s.retries + 1, count=garbage))
         if "timeout" in text.lower():
-            return TargetUnreachable(
-                f"no SNMP response from {self.device.id} ({self.where}) within {s.timeout_s:g} s "
-                f"x {s.retries + 1} tries: wrong community or credentials, an ACL, or the device is down"
-            )
-        return TargetUnreachable(f"SNMP request to {self.device.id} ({self.where}) failed: {text}")
+            return TargetUnreachable(english("probe.snmp.no_response", device=self.device.id,
+                                             address=self.where, timeout=s.timeout_s, tries=s.retries + 1))
+        return TargetUnreachable(english("probe.snmp.failed", device=self.device.id, address=self.where,
+                                         error=text))
 
     async def get_system(self) -> dict[str, str]:
         return await self.get(SYSTEM)
@@ -98,7 +113,7 @@ class SnmpSession:
         if err:
             raise self._fail(err)
         if status:
-            raise ProbeError(f"SNMP error from {self.device.id}: {status.prettyPrint()}")
+            raise ProbeError(english("probe.snmp.error", device=self.device.id, error=status.prettyPrint()))
         names = list(oids)
         return {names[i]: _value(vb[1]) for i, vb in enumerate(binds)}
 
@@ -113,7 +128,8 @@ class SnmpSession:
                 if err:
                     raise self._fail(err)
                 if status:
-                    raise ProbeError(f"SNMP error from {self.device.id}: {status.prettyPrint()}")
+                    raise ProbeError(english("probe.snmp.error", device=self.device.id,
+                                             error=status.prettyPrint()))
                 for name, value in binds:
                     rows.append({"oid": str(name.get_oid() if hasattr(name, "get_oid") else name),
                                  "type": type(value).__name__, "value": text_value(value)})

@@ -30,6 +30,7 @@ from auditor.context import RunContext
 from auditor.errors import AuditorError, OutOfScope, ProbeError
 from auditor.facts import BackupFile, BackupListing, FactKind, ListedLocation, RestoreRecordRead, fact_data
 from auditor.inventory import BackupLocation, BackupTarget, Inventory
+from auditor.messages import Msg, define, english, msg
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
 from auditor.probes.parsers.file_listing import (
@@ -61,11 +62,65 @@ class BackupSettings(BaseModel):
     max_clock_skew_s: float = Field(default=300.0, gt=0, le=86400)
 
 
+define({
+    "probe.backups.bad_pattern": ("备份文件匹配模式 {pattern} 必须是不含 '/' 或换行的文件名通配符（只在备份"
+                                  "目录内匹配）",
+                                  "backup file pattern {pattern} must be a file-name glob without '/' or "
+                                  "newlines (it only matches inside the backup directory)"),
+    "probe.backups.record_evidence": ("{path} 的前几行", "first lines of {path}"),
+    "probe.backups.out_of_scope": ("已拒绝：备份 {backup} 的异地主机 {host} 不在清单的范围允许列表"
+                                   "（{allowed}）内；请将其网络加入 scope.allow",
+                                   "refused: backup {backup}'s off-site host {host} is outside the "
+                                   "inventory's scope allow-list ({allowed}); add its network to "
+                                   "scope.allow"),
+    "probe.backups.no_dir": ("备份主机 {host}：目录 {path} 不存在（或 SSH 用户看不到它）；请检查清单中的路径",
+                             "backup host {host}: directory {path} does not exist (or the SSH user cannot "
+                             "see it); check the inventory's path"),
+    "probe.backups.no_entry": ("备份主机 {host}：无法进入目录 {path}（SSH 用户权限不足）；请授予其读取权限",
+                               "backup host {host}: directory {path} cannot be entered (permission denied "
+                               "for the SSH user); grant it read access"),
+    "probe.backups.no_stderr": ("没有错误输出", "no error output"),
+    "probe.backups.listing_failed": ("备份主机 {host}：列出 {path} 失败（退出码 {code}：{detail}）；"
+                                     "该主机需要 POSIX sh 和 stat",
+                                     "backup host {host}: listing {path} failed (exit {code}: {detail}); "
+                                     "the host needs a POSIX sh and stat"),
+    "probe.backups.bad_listing": ("备份主机 {host}：{path} 的列表输出无法识别（{error}）",
+                                  "backup host {host}: unexpected listing output for {path} ({error})"),
+    "probe.backups.which.primary": ("主", "primary"),
+    "probe.backups.which.offsite": ("异地", "offsite"),
+    "probe.backups.listing_evidence": ("{which}备份目录列表 {where}，匹配模式 {pattern}（先是远端时钟，"
+                                       "然后是大小、修改时间、文件名）",
+                                       "{which} backup listing {where} pattern {pattern} (remote clock, "
+                                       "then size, mtime, name)"),
+    "probe.backups.no_record": ("{host} 上不存在恢复测试记录 {path}",
+                                "restore record {path} does not exist on {host}"),
+    "probe.backups.record_unreadable": ("无法读取 {host} 上的恢复测试记录 {path}（{detail}）",
+                                        "restore record {path} on {host} cannot be read ({detail})"),
+    "probe.backups.record_invalid": ("{host} 上的恢复测试记录 {path}：{error}",
+                                     "restore record {path} on {host}: {error}"),
+    "probe.backups.hours": ("{hours:.1f} 小时", "{hours:.1f} h"),
+    "probe.backups.seconds": ("{seconds:.0f} 秒", "{seconds:.0f} s"),
+    "probe.backups.clock_ahead": ("备份主机 {host}：其时钟比审计代理快 {span}（主机时间为 {time}）；"
+                                  "跨两个时钟测得的文件时间会有同样大的误差，因此不作判断："
+                                  "请校正该主机（或审计代理）的时钟，例如使用 NTP",
+                                  "backup host {host}: its clock is {span} ahead of the agent's (it says "
+                                  "{time}); file ages measured across the two clocks would be wrong by as "
+                                  "much, so none is judged: fix the host's (or the agent's) clock, e.g. "
+                                  "with NTP"),
+    "probe.backups.clock_behind": ("备份主机 {host}：其时钟比审计代理慢 {span}（主机时间为 {time}）；"
+                                   "跨两个时钟测得的文件时间会有同样大的误差，因此不作判断："
+                                   "请校正该主机（或审计代理）的时钟，例如使用 NTP",
+                                   "backup host {host}: its clock is {span} behind the agent's (it says "
+                                   "{time}); file ages measured across the two clocks would be wrong by as "
+                                   "much, so none is judged: fix the host's (or the agent's) clock, e.g. "
+                                   "with NTP"),
+}, recoverable=True)
+_WHICH = {"primary": Msg("probe.backups.which.primary"), "offsite": Msg("probe.backups.which.offsite")}
+
 def glob_word(pattern: str) -> str:
     """The pattern as one shell word: glob characters bare, everything else quoted."""
     if "/" in pattern or "\0" in pattern or "\n" in pattern:
-        raise ProbeError(f"backup file pattern {pattern!r} must be a file-name glob without '/' or "
-                         f"newlines (it only matches inside the backup directory)")
+        raise ProbeError(english("probe.backups.bad_pattern", pattern=repr(pattern)))
     parts: list[str] = []
     literal = ""
     pos = 0
@@ -158,7 +213,8 @@ class BackupFilesProbe:
             if results[1].exit_status == 0:
                 artifacts.append(ctx.evidence.put(
                     f"backups/{target.id}/restore-record.txt", results[1].stdout.encode("utf-8"),
-                    "text/plain", f"first lines of {target.host}:{target.restore_record}").path)
+                    "text/plain", english("probe.backups.record_evidence",
+                                          path=f"{target.host}:{target.restore_record}")).path)
         if target.offsite is not None:
             offsite, path = await _offsite(ctx, target, target.offsite, s)
             data.update(offsite)
@@ -171,8 +227,8 @@ def _require_scope(inventory: Inventory, target: BackupTarget) -> None:
     """Refuse a target whose off-site host lies outside the scope (the primary is refused at plan time)."""
     if target.offsite is not None and not inventory.scope.contains(target.offsite.host):
         allowed = ", ".join(str(n) for n in inventory.scope.allow)
-        raise OutOfScope(f"refused: backup {target.id}'s off-site host {target.offsite.host} is outside "
-                         f"the inventory's scope allow-list ({allowed}); add its network to scope.allow")
+        raise OutOfScope(english("probe.backups.out_of_scope", backup=target.id,
+                                 host=str(target.offsite.host), allowed=allowed))
 
 
 def _list(ctx: RunContext, loc: BackupLocation, where: str, timeout_s: float,
@@ -188,21 +244,20 @@ def _list(ctx: RunContext, loc: BackupLocation, where: str, timeout_s: float,
 
 def _parsed(loc: BackupLocation, result: CommandResult) -> Listing:
     """The listing of one location, or a ProbeError naming host and path."""
-    where = f"backup host {loc.host}"
+    host = str(loc.host)
     if result.exit_status == _EXIT_NO_DIR:
-        raise ProbeError(f"{where}: directory {loc.path} does not exist (or the SSH user cannot see it); "
-                         f"check the inventory's path")
+        raise ProbeError(english("probe.backups.no_dir", host=host, path=loc.path))
     if result.exit_status == _EXIT_NO_ENTRY:
-        raise ProbeError(f"{where}: directory {loc.path} cannot be entered (permission denied for the SSH "
-                         f"user); grant it read access")
+        raise ProbeError(english("probe.backups.no_entry", host=host, path=loc.path))
     if result.exit_status != 0:
-        detail = (result.stderr.strip().splitlines() or ["no error output"])[-1][:200]
-        raise ProbeError(f"{where}: listing {loc.path} failed (exit {result.exit_status}: {detail}); the "
-                         f"host needs a POSIX sh and stat")
+        detail = (result.stderr.strip().splitlines() or [english("probe.backups.no_stderr")])[-1][:200]
+        raise ProbeError(english("probe.backups.listing_failed", host=host, path=loc.path,
+                                 code=result.exit_status, detail=detail))
     try:
         return parse_listing(result.stdout)
     except ListingParseError as exc:
-        raise ProbeError(f"{where}: unexpected listing output for {loc.path} ({exc})") from None
+        raise ProbeError(english("probe.backups.bad_listing", host=host, path=loc.path,
+                                 error=str(exc))) from None
 
 
 def location(loc: BackupLocation, listing: Listing, clock_skew_s: float) -> ListedLocation:
@@ -215,24 +270,26 @@ def location(loc: BackupLocation, listing: Listing, clock_skew_s: float) -> List
 def _store(ctx: RunContext, backup_id: str, which: str, loc: BackupLocation, stdout: str) -> str:
     return ctx.evidence.put(
         f"backups/{backup_id}/{which}.txt", stdout.encode("utf-8"), "text/plain",
-        f"{which} backup listing {loc.host}:{loc.path} pattern {loc.pattern!r} "
-        f"(remote clock, then size, mtime, name)").path
+        english("probe.backups.listing_evidence", which=_WHICH.get(which, which),
+                where=f"{loc.host}:{loc.path}", pattern=repr(loc.pattern))).path
 
 
 def restore_record(path: str, host: str, result: CommandResult) -> dict[str, Any]:
     """The restore-record part of the fact: the parsed record, or why there is none."""
     if result.exit_status == _EXIT_NO_DIR:
         return {"restore_record_state": "missing",
-                "restore_record_error": f"restore record {path} does not exist on {host}"}
+                "restore_record_error": english("probe.backups.no_record", path=path, host=host)}
     if result.exit_status != 0:
-        detail = (result.stderr.strip().splitlines() or ["no error output"])[-1][:200]
+        detail = (result.stderr.strip().splitlines() or [english("probe.backups.no_stderr")])[-1][:200]
         return {"restore_record_state": "unreadable",
-                "restore_record_error": f"restore record {path} on {host} cannot be read ({detail})"}
+                "restore_record_error": english("probe.backups.record_unreadable", path=path, host=host,
+                                                detail=detail)}
     try:
         record = parse_restore_record(result.stdout)
     except ListingParseError as exc:
         return {"restore_record_state": "invalid",
-                "restore_record_error": f"restore record {path} on {host}: {exc}"}
+                "restore_record_error": english("probe.backups.record_invalid", path=path, host=host,
+                                                error=str(exc))}
     return {"restore_record_state": "ok",
             "restore_record": RestoreRecordRead(date=record.date, text=record.text)}
 
@@ -260,12 +317,11 @@ def _clock_skew(loc: BackupLocation, listing: Listing, before: float, after: flo
     skew = listing.remote_time - (before + after) / 2
     if abs(skew) <= limit_s + (after - before) / 2:
         return round(skew, 1)
-    way = "ahead of" if skew > 0 else "behind"
     when = datetime.fromtimestamp(listing.remote_time, UTC).isoformat(timespec="seconds")
-    raise ProbeError(f"backup host {loc.host}: its clock is {_span(abs(skew))} {way} the agent's (it says "
-                     f"{when}); file ages measured across the two clocks would be wrong by as much, so "
-                     f"none is judged: fix the host's (or the agent's) clock, e.g. with NTP")
+    raise ProbeError(english("probe.backups.clock_ahead" if skew > 0 else "probe.backups.clock_behind",
+                             host=str(loc.host), span=_span(abs(skew)), time=when))
 
 
-def _span(seconds: float) -> str:
-    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds:.0f} s"
+def _span(seconds: float) -> Msg:
+    return (msg("probe.backups.hours", hours=seconds / 3600) if seconds >= 3600
+            else msg("probe.backups.seconds", seconds=seconds))

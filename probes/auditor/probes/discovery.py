@@ -34,16 +34,79 @@ from auditor.context import RunContext
 from auditor.errors import OutOfScope, ProbeError, TargetUnreachable, ToolMissing, ToolTimeout
 from auditor.facts import DhcpOffer, DhcpOffers, FactKind, LanHost, LanHosts, fact_data
 from auditor.inventory import Inventory
+from auditor.messages import define, english
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
 
 HOSTS = FactKind.DISCOVERY_HOSTS
 OFFERS = FactKind.DHCP_OFFERS
-_SCAPY_HINT = "scapy is a dependency of campus-auditor: reinstall the auditor with its dependencies"
 _BOOTP_CLIENT, _BOOTP_SERVER = 68, 67
 _DHCP_OFFER = 2
 _REQUESTED_OPTIONS = [1, 3, 6, 15, 51, 54]  # mask, router, DNS, domain, lease time, server id
 _SLACK_S = 10.0
+
+define({
+    "probe.discovery.segment_out_of_scope": ("已拒绝：发现网段 {segment} 不在范围允许列表（{allowed}）内；"
+                                             "请将其加入 scope.allow，或从 discovery.segments 中删除",
+                                             "refused: discovery segment {segment} is not inside the scope "
+                                             "allow-list ({allowed}); add it to scope.allow or remove it "
+                                             "from discovery.segments"),
+    "probe.discovery.no_interface_hint": ("审计代理上不存在接口 {interface}；请将 discovery.interface "
+                                          "设为审计代理连接局域网的网卡",
+                                          "interface {interface} does not exist on the agent; set "
+                                          "discovery.interface to the agent's network card on the LAN"),
+    "probe.discovery.no_scapy": ("发现类探针需要 scapy 软件包，但无法导入（{hint}）",
+                                 "the discovery probes need the scapy package, which cannot be imported "
+                                 "({hint})"),
+    "probe.discovery.scapy_hint": ("scapy 是 campus-auditor 的依赖：请连同依赖重新安装审计工具",
+                                   "scapy is a dependency of campus-auditor: reinstall the auditor with "
+                                   "its dependencies"),
+    "probe.discovery.no_such_interface": ("审计代理上不存在接口 {interface}",
+                                          "interface {interface} does not exist on the agent"),
+    "probe.discovery.needs_root": ("{what}（接口 {interface}）需要 root 权限（原始套接字，CAP_NET_RAW）；"
+                                   "请以 root 身份运行审计代理，或授予其 CAP_NET_RAW",
+                                   "{what} on {interface} needs root (raw sockets, CAP_NET_RAW); run the "
+                                   "agent as root or grant it CAP_NET_RAW"),
+    "probe.discovery.interface_down": ("{what}：接口 {interface} 已关闭；请启用它（ip link set {interface} "
+                                       "up）",
+                                       "{what}: interface {interface} is down; bring it up (ip link set "
+                                       "{interface} up)"),
+    "probe.discovery.interface_missing": ("{what}：审计代理上不存在接口 {interface}",
+                                          "{what}: interface {interface} does not exist on the agent"),
+    "probe.discovery.failed": ("{what}（接口 {interface}）失败：{error}",
+                               "{what} on {interface} failed: {error}"),
+    "probe.discovery.timeout": ("{what}（接口 {interface}）未在 {limit:.0f} 秒内完成",
+                                "{what} on {interface} did not finish within {limit:.0f} s"),
+    "probe.discovery.too_large": ("已拒绝：网段 {segment} 有 {count} 个地址，超过 max_hosts（{max_hosts}）；"
+                                  "请拆分网段，或调高 discovery.arp_sweep.max_hosts",
+                                  "refused: segment {segment} has {count} addresses, more than max_hosts "
+                                  "({max_hosts}); split it or raise discovery.arp_sweep.max_hosts"),
+    "probe.discovery.arp_sweep": ("对 {segment} 的 ARP 扫描", "ARP sweep of {segment}"),
+    "probe.discovery.no_address": ("{what}：接口 {interface} 在 {segment} 中没有 IPv4 地址；ARP "
+                                   "只能到达接口所连的网段（请检查 discovery.interface 和 VLAN）",
+                                   "{what}: interface {interface} has no IPv4 address in {segment}; ARP "
+                                   "only reaches the segment the interface is attached to (check "
+                                   "discovery.interface and the VLAN)"),
+    "probe.discovery.no_answer": ("{what}：接口 {interface} 上没有主机应答（{count} 个地址，{passes} 轮）；"
+                                  "在用的网段至少有网关：请检查链路和 VLAN",
+                                  "{what}: no host answered on {interface} ({count} addresses, {passes} "
+                                  "passes); a live segment has at least its gateway: check the link and "
+                                  "the VLAN"),
+    "probe.discovery.arp_evidence": ("接口 {interface} 上对 {segment} 的 ARP 扫描：得到应答的请求及其应答",
+                                     "ARP sweep of {segment} on {interface}: answered requests and replies"),
+    "probe.discovery.dhcp": ("DHCP 发现", "DHCP discovery"),
+    "probe.discovery.dhcp_out_of_scope": ("已拒绝：接口 {interface}（{addresses}）不在任何 "
+                                          "discovery.segments（{segments}）中；其广播会越出范围",
+                                          "refused: interface {interface} ({addresses}) is on none of "
+                                          "discovery.segments ({segments}); its broadcasts would leave the "
+                                          "scope"),
+    "probe.discovery.dhcp_evidence": ("接口 {interface} 上发出的 DHCP DISCOVER 及收到的所有 OFFER（未发送 "
+                                      "REQUEST）",
+                                      "DHCP DISCOVER on {interface} and every OFFER received (no REQUEST "
+                                      "sent)"),
+    "probe.discovery.pcap": ("{description}（pcap）", "{description} (pcap)"),
+}, recoverable=True)
+_SCAPY_HINT = english("probe.discovery.scapy_hint")
 
 
 class ArpSweepSettings(BaseModel):
@@ -76,16 +139,14 @@ def _scope_error(inventory: Inventory, segment: ipaddress.IPv4Network) -> OutOfS
     if any(segment.subnet_of(net) for net in inventory.scope.allow):
         return None
     allowed = ", ".join(str(n) for n in inventory.scope.allow)
-    return OutOfScope(f"refused: discovery segment {segment} is not inside the scope allow-list "
-                      f"({allowed}); add it to scope.allow or remove it from discovery.segments")
+    return OutOfScope(english("probe.discovery.segment_out_of_scope", segment=str(segment), allowed=allowed))
 
 
 def _require_interface(iface: str) -> None:
     try:
         socket.if_nametoindex(iface)
     except OSError:
-        raise TargetUnreachable(f"interface {iface} does not exist on the agent; set discovery.interface "
-                                "to the agent's network card on the LAN") from None
+        raise TargetUnreachable(english("probe.discovery.no_interface_hint", interface=iface)) from None
 
 
 def _import_scapy() -> Any:
@@ -95,8 +156,7 @@ def _import_scapy() -> Any:
         import scapy.arch  # noqa: F401, PLC0415 - slow, noisy import only when probing; loads interfaces
         from scapy.config import conf  # noqa: PLC0415
     except ImportError:
-        raise ToolMissing(f"the discovery probes need the scapy package, which cannot be imported "
-                          f"({_SCAPY_HINT})") from None
+        raise ToolMissing(english("probe.discovery.no_scapy", hint=_SCAPY_HINT)) from None
     return conf
 
 
@@ -105,27 +165,28 @@ def _interface_ipv4(conf: Any, iface: str) -> list[ipaddress.IPv4Address]:
     try:
         dev = conf.ifaces.dev_from_name(iface)
     except ValueError:
-        raise TargetUnreachable(f"interface {iface} does not exist on the agent") from None
+        raise TargetUnreachable(english("probe.discovery.no_such_interface", interface=iface)) from None
     return [ipaddress.IPv4Address(a) for a in dev.ips.get(4, [])]
 
 
 def _raw_failure(exc: OSError, iface: str, what: str) -> ProbeError:
     """Map an OS error from a raw socket to a probe error naming the interface."""
     if isinstance(exc, PermissionError) or exc.errno in (errno.EPERM, errno.EACCES):
-        return ProbeError(f"{what} on {iface} needs root (raw sockets, CAP_NET_RAW); run the agent "
-                          "as root or grant it CAP_NET_RAW")
+        return ProbeError(english("probe.discovery.needs_root", what=what, interface=iface))
     if exc.errno == errno.ENETDOWN:
-        return TargetUnreachable(f"{what}: interface {iface} is down; bring it up (ip link set {iface} up)")
+        return TargetUnreachable(english("probe.discovery.interface_down", what=what, interface=iface))
     if exc.errno in (errno.ENODEV, errno.ENXIO):
-        return TargetUnreachable(f"{what}: interface {iface} does not exist on the agent")
-    return ProbeError(f"{what} on {iface} failed: {exc.strerror or exc}")
+        return TargetUnreachable(english("probe.discovery.interface_missing", what=what, interface=iface))
+    return ProbeError(english("probe.discovery.failed", what=what, interface=iface,
+                              error=str(exc.strerror or exc)))
 
 
 async def _in_thread(fn: Callable[[], Any], limit: float, iface: str, what: str) -> Any:
     try:
         return await asyncio.wait_for(asyncio.to_thread(fn), timeout=limit)
     except TimeoutError:
-        raise ToolTimeout(f"{what} on {iface} did not finish within {limit:.0f} s") from None
+        raise ToolTimeout(english("probe.discovery.timeout", what=what, interface=iface,
+                                  limit=limit)) from None
     except OSError as exc:
         raise _raw_failure(exc, iface, what) from None
 
@@ -142,7 +203,8 @@ def _store(ctx: RunContext, name: str, record: dict[str, Any], packets: Sequence
     paths = [ctx.evidence.put(f"discovery/{name}.json", body, "application/json", description).path]
     if packets:  # binary artifacts are stored byte for byte (the store masks only text)
         paths.append(ctx.evidence.put(f"discovery/{name}.pcap", _pcap(packets),
-                                      "application/vnd.tcpdump.pcap", f"{description} (pcap)").path)
+                                      "application/vnd.tcpdump.pcap",
+                                      english("probe.discovery.pcap", description=description)).path)
     return tuple(paths)
 
 
@@ -169,8 +231,8 @@ def _segments(task: ProbeTask) -> list[ipaddress.IPv4Network]:
 def _targets(segment: ipaddress.IPv4Network, max_hosts: int) -> list[ipaddress.IPv4Address]:
     count = max(segment.num_addresses - 2, 1) if segment.prefixlen < 31 else segment.num_addresses
     if count > max_hosts:
-        raise ProbeError(f"refused: segment {segment} has {count} addresses, more than max_hosts "
-                         f"({max_hosts}); split it or raise discovery.arp_sweep.max_hosts")
+        raise ProbeError(english("probe.discovery.too_large", segment=str(segment), count=count,
+                                 max_hosts=max_hosts))
     return list(segment.hosts()) if segment.prefixlen < 32 else [segment.network_address]
 
 
@@ -232,31 +294,29 @@ class ArpSweepProbe:
             raise refused
         targets = _targets(segment, s.max_hosts)
         _require_interface(iface)
-        what = f"ARP sweep of {segment}"
+        what = english("probe.discovery.arp_sweep", segment=str(segment))
 
         def work() -> tuple[str, list[str], list[Any]]:
             conf = _import_scapy()
             own = [a for a in _interface_ipv4(conf, iface) if a in segment]
             if not own:
-                raise TargetUnreachable(
-                    f"{what}: interface {iface} has no IPv4 address in {segment}; ARP only reaches the "
-                    "segment the interface is attached to (check discovery.interface and the VLAN)")
+                raise TargetUnreachable(english("probe.discovery.no_address", what=what, interface=iface,
+                                                segment=str(segment)))
             asked = [str(t) for t in targets if t not in own]
             return str(own[0]), asked, _sweep(conf, iface, str(own[0]), asked, s)
 
         limit = (s.retry + 1) * (len(targets) * s.inter + s.timeout_s) + _SLACK_S
         agent_ip, asked, pairs = await _in_thread(work, limit, iface, what)
         if not pairs:
-            raise TargetUnreachable(
-                f"{what}: no host answered on {iface} ({len(asked)} addresses, {s.retry + 1} passes); "
-                "a live segment has at least its gateway: check the link and the VLAN")
+            raise TargetUnreachable(english("probe.discovery.no_answer", what=what, interface=iface,
+                                            count=len(asked), passes=s.retry + 1))
         data = fact_data(LanHosts(segment=str(segment), interface=iface, agent_ip=agent_ip, sent=len(asked),
                                   passes=s.retry + 1, hosts=tuple(_hosts(pairs))))
         frames = [f for sent, reply in pairs for f in (_frame(sent, "out"), _frame(reply, "in"))]
         record = {**data, "settings": s.model_dump(), "frames": frames}
         packets = [p for pair in pairs for p in pair]
         artifacts = _store(ctx, f"arp-{segment.network_address}-{segment.prefixlen}", record, packets,
-                           f"ARP sweep of {segment} on {iface}: answered requests and replies")
+                           english("probe.discovery.arp_evidence", segment=str(segment), interface=iface))
         return [Fact(HOSTS, task.target, self.name, FactStatus.OK, data=data, artifacts=artifacts)]
 
 
@@ -379,15 +439,15 @@ class DhcpOffersProbe:
             if refused is not None:
                 raise refused
         _require_interface(iface)
-        what = "DHCP discovery"
+        what = english("probe.discovery.dhcp")
 
         def work() -> tuple[dict[str, Any], list[Any]]:
             conf = _import_scapy()
             addrs = _interface_ipv4(conf, iface)
             if addrs and not any(a in seg for a in addrs for seg in segments):
                 shown = ", ".join(map(str, addrs))
-                raise OutOfScope(f"refused: interface {iface} ({shown}) is on none of discovery.segments "
-                                 f"({', '.join(map(str, segments))}); its broadcasts would leave the scope")
+                raise OutOfScope(english("probe.discovery.dhcp_out_of_scope", interface=iface,
+                                         addresses=shown, segments=", ".join(map(str, segments))))
             return _census(conf, iface, s)
 
         started = time.monotonic()
@@ -398,5 +458,5 @@ class DhcpOffersProbe:
         frames = [_frame(packets[0], "out"), *(_frame(p, "in") for p in packets[1:])]
         record = {**data, "settings": s.model_dump(), "frames": frames}
         artifacts = _store(ctx, f"dhcp-{iface}", record, packets,
-                           f"DHCP DISCOVER on {iface} and every OFFER received (no REQUEST sent)")
+                           english("probe.discovery.dhcp_evidence", interface=iface))
         return [Fact(OFFERS, task.target, self.name, FactStatus.OK, data=data, artifacts=artifacts)]

@@ -37,6 +37,7 @@ from auditor.context import RunContext
 from auditor.errors import OutOfScope, ProbeError, TargetUnreachable
 from auditor.facts import ConnectResult, FactKind, OutboundTest, OutsideView, Ruleset, fact_data
 from auditor.inventory import Firewall, Inventory, Vantage, port_key
+from auditor.messages import define, english
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
 from auditor.probes._proc import run_tool
@@ -56,6 +57,64 @@ RULESET_KIND = FactKind.FIREWALL_RULESET
 SAMPLE_PORTS = [21, 22, 23, 25, 135, 139, 445, 1433, 3306, 3389, 5900, 6379, 8080, 8443]
 NETNS_RUN = Path("/run/netns")
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
+
+define({
+    # what the connect script says of one connect (it runs where the auditor's code is not loaded)
+    "probe.firewall.handshake": ("握手完成", "handshake completed"),
+    "probe.firewall.no_answer": ("无应答", "no answer"),
+    "probe.firewall.udp_untested": ("TCP 连接无法判断 UDP", "UDP cannot be judged by a TCP connect"),
+    "probe.firewall.out_of_scope": ("{what}：已拒绝：{addresses} 不在清单的范围允许列表内；"
+                                    "请将学校的外部地址加入 scope.allow",
+                                    "{what}: refused: {addresses} outside the inventory's scope "
+                                    "allow-list; add the school's outside addresses to scope.allow"),
+    "probe.firewall.bad_output": ("{where}：连接脚本输出了无法识别的内容：{line}",
+                                  "{where}: unexpected output from the connect script: {line}"),
+    "probe.firewall.no_route": ("{where}：所有目标网络均不可达（从该处没有路由）；请检查测试点的路由",
+                                "{where}: network unreachable for every target (no route from there); "
+                                "check the vantage point's routing"),
+    "probe.firewall.outside_view": ("防火墙 {firewall} 外部视角", "firewall {firewall} outside view"),
+    "probe.firewall.outside_from": ("从 {vantage} 测量防火墙 {firewall} 的外部视角",
+                                    "firewall {firewall} outside view from {vantage}"),
+    "probe.firewall.outside_evidence": ("从 {vantage} 发起的 TCP 连接", "TCP connects from {vantage}"),
+    "probe.firewall.no_netns": ("{where}：网络命名空间 {netns} 不存在（请创建它，或修正清单中的 "
+                                "firewalls[].vantage.netns）",
+                                "{where}: network namespace {netns} does not exist (create it, or fix "
+                                "firewalls[].vantage.netns in the inventory)"),
+    "probe.firewall.iproute2": ("安装 iproute2（`ip` 命令）", "install iproute2 (the `ip` command)"),
+    "probe.firewall.no_output": ("无输出", "no output"),
+    "probe.firewall.netns_failed": ("{where}：连接脚本执行失败（{detail}）；在命名空间中运行需要 root 权限",
+                                    "{where}: the connect script failed ({detail}); running it in a "
+                                    "namespace needs root"),
+    "probe.firewall.no_python": ("{where}：测试点主机 {host} 上没有安装 {python}；请在该主机上安装 Python "
+                                 "3，或设置 firewall.outside_view.remote_python",
+                                 "{where}: {python} is not installed on the vantage host {host}; install "
+                                 "Python 3 there or set firewall.outside_view.remote_python"),
+    "probe.firewall.ssh_failed": ("{where}：连接脚本在 {host} 上执行失败（退出码 {code}：{detail}）",
+                                  "{where}: the connect script failed on {host} (exit {code}: {detail})"),
+    "probe.firewall.outbound_to": ("防火墙 {firewall} 到 {address} 的出站测试",
+                                   "firewall {firewall} outbound test to {address}"),
+    "probe.firewall.script_failed": ("{where}：连接脚本执行失败（{detail}）",
+                                     "{where}: the connect script failed ({detail})"),
+    "probe.firewall.outbound_evidence": ("从审计代理到 {address} 的 TCP 连接",
+                                         "TCP connects from the agent to {address}"),
+    "probe.firewall.where_device": ("防火墙 {firewall}（{device} {address}）",
+                                    "firewall {firewall} ({device} {address})"),
+    "probe.firewall.on_device": ("在 {device} 上执行 {command}", "{command} on {device}"),
+    "probe.firewall.no_nft": ("{where}：该主机上没有 `nft`（{detail}）；它是 Linux nftables "
+                              "防火墙吗？（清单：设备 vendor 为 linux）",
+                              "{where}: `nft` is not available there ({detail}); is it a Linux nftables "
+                              "firewall? (inventory: device vendor linux)"),
+    "probe.firewall.sudo_hint": ("允许登录用户执行 `sudo -n nft list ruleset`",
+                                 "allow the login user to run `sudo -n nft list ruleset`"),
+    "probe.firewall.root_hint": ("以 root 登录，或设置 firewall.ruleset.sudo=true 并允许 `sudo -n nft`",
+                                 "log in as root, or set firewall.ruleset.sudo=true and allow `sudo -n nft`"),
+    "probe.firewall.needs_root": ("{where}：读取规则集需要 root 权限（{detail}）；{hint}",
+                                  "{where}: reading the ruleset needs root ({detail}); {hint}"),
+    "probe.firewall.exited": ("{where}：`{command}` 退出码 {code}：{detail}",
+                              "{where}: `{command}` exited {code}: {detail}"),
+    "probe.firewall.unreadable": ("{where}：无法解析 `nft list ruleset` 的输出（{error}）",
+                                  "{where}: cannot read `nft list ruleset` output ({error})"),
+}, recoverable=True)
 
 # argv: timeout_s concurrency addr:port ...  →  one JSON object per line.
 CONNECT_SCRIPT = """
@@ -147,8 +206,7 @@ def _firewall(inventory: Inventory, firewall_id: str) -> Firewall:
 def _require_scope(inventory: Inventory, addresses: Iterable[str], what: str) -> None:
     outside = sorted({a for a in addresses if not inventory.scope.contains(ipaddress.IPv4Address(a))})
     if outside:
-        raise OutOfScope(f"{what}: refused: {', '.join(outside)} outside the inventory's scope allow-list; "
-                         "add the school's outside addresses to scope.allow")
+        raise OutOfScope(english("probe.firewall.out_of_scope", what=what, addresses=", ".join(outside)))
 
 
 def parse_connect_output(text: str, where: str) -> list[ConnectResult]:
@@ -158,13 +216,14 @@ def parse_connect_output(text: str, where: str) -> list[ConnectResult]:
         try:
             results.append(ConnectResult.model_validate_json(line))
         except ValidationError:
-            raise ProbeError(f"{where}: unexpected output from the connect script: {line[:120]!r}") from None
+            raise ProbeError(english("probe.firewall.bad_output", where=where,
+                                     line=repr(line[:120]))) from None
     return results
 
 
 def _untested(udp: Iterable[tuple[str, int]]) -> list[ConnectResult]:
     return [ConnectResult(address=a, port=p, proto="udp", state="untested",
-                          detail="UDP cannot be judged by a TCP connect") for a, p in udp]
+                          detail=english("probe.firewall.udp_untested")) for a, p in udp]
 
 
 def connect_results(raw: str, udp: Iterable[tuple[str, int]], where: str) -> tuple[ConnectResult, ...]:
@@ -176,8 +235,7 @@ def connect_results(raw: str, udp: Iterable[tuple[str, int]], where: str) -> tup
 
 def _no_route(results: list[ConnectResult], where: str) -> None:
     if results and all(r.state == "rejected" and r.detail == "ENETUNREACH" for r in results):
-        raise TargetUnreachable(f"{where}: network unreachable for every target (no route from there); "
-                                "check the vantage point's routing")
+        raise TargetUnreachable(english("probe.firewall.no_route", where=where))
 
 
 def _script_argv(timeout_s: float, workers: int, targets: Iterable[tuple[str, int]]) -> list[str]:
@@ -215,8 +273,9 @@ class FirewallOutsideProbe:
         fw = _firewall(ctx.inventory, task.params["firewall"])
         assert fw.vantage is not None
         tcp, udp = outside_targets(fw, s.sample_ports)
-        _require_scope(ctx.inventory, {a for a, _ in [*tcp, *udp]}, f"firewall {fw.id} outside view")
-        where = f"firewall {fw.id} outside view from {describe_vantage(fw.vantage)}"
+        _require_scope(ctx.inventory, {a for a, _ in [*tcp, *udp]},
+                       english("probe.firewall.outside_view", firewall=fw.id))
+        where = english("probe.firewall.outside_from", firewall=fw.id, vantage=describe_vantage(fw.vantage))
         args = _script_argv(s.connect_timeout_s, s.concurrency, tcp)
         budget = _budget(len(tcp), s.concurrency, s.connect_timeout_s)
         if fw.vantage.netns is not None:
@@ -225,7 +284,8 @@ class FirewallOutsideProbe:
             raw = await _run_over_ssh(fw.vantage, s.remote_python, args, budget, ctx, where)
         results = connect_results(raw, udp, where)
         artifact = ctx.evidence.put(f"firewall/{fw.id}-outside.jsonl", raw.encode(), "application/x-ndjson",
-                                    f"TCP connects from {describe_vantage(fw.vantage)}")
+                                    english("probe.firewall.outside_evidence",
+                                            vantage=describe_vantage(fw.vantage)))
         data = OutsideView(vantage=describe_vantage(fw.vantage), timeout_s=s.connect_timeout_s,
                            results=results)
         return [Fact(OUTSIDE_KIND, task.target, self.name, FactStatus.OK, fact_data(data),
@@ -241,14 +301,13 @@ def describe_vantage(vantage: Vantage) -> str:
 
 async def _run_in_netns(ns: str, args: list[str], budget: float, where: str) -> str:
     if not (NETNS_RUN / ns).exists():
-        raise TargetUnreachable(f"{where}: network namespace {ns!r} does not exist (create it, or fix "
-                                "firewalls[].vantage.netns in the inventory)")
+        raise TargetUnreachable(english("probe.firewall.no_netns", where=where, netns=repr(ns)))
     argv = ["ip", "netns", "exec", ns, sys.executable, "-I", "-c", CONNECT_SCRIPT, *args]
-    res = await run_tool(argv, budget, where, "install iproute2 (the `ip` command)")
+    res = await run_tool(argv, budget, where, english("probe.firewall.iproute2"))
     if res.returncode != 0:
         detail = res.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise ProbeError(f"{where}: the connect script failed ({detail[-1] if detail else 'no output'}); "
-                         "running it in a namespace needs root")
+        raise ProbeError(english("probe.firewall.netns_failed", where=where,
+                                 detail=detail[-1] if detail else english("probe.firewall.no_output")))
     return res.stdout.decode("utf-8", "replace")
 
 
@@ -261,12 +320,13 @@ async def _run_over_ssh(vantage: Vantage, python: str, args: list[str], budget: 
     (res,) = await asyncio.to_thread(run_commands, str(target.address), target.ssh.port, creds,
                                      ctx.known_hosts(), [command], budget, "vantage host")
     if res.exit_status == 127:
-        raise ProbeError(f"{where}: {python} is not installed on the vantage host {target.address}; "
-                         "install Python 3 there or set firewall.outside_view.remote_python")
+        raise ProbeError(english("probe.firewall.no_python", where=where, python=python,
+                                 host=str(target.address)))
     if res.exit_status != 0:
         detail = res.stderr.strip().splitlines()
-        raise ProbeError(f"{where}: the connect script failed on {target.address} "
-                         f"(exit {res.exit_status}: {detail[-1] if detail else 'no output'})")
+        raise ProbeError(english("probe.firewall.ssh_failed", where=where, host=str(target.address),
+                                 code=res.exit_status,
+                                 detail=detail[-1] if detail else english("probe.firewall.no_output")))
     return res.stdout
 
 
@@ -293,17 +353,17 @@ class FirewallOutboundProbe:
         address = str(fw.outbound_probe)
         tcp = [(address, p) for p in sorted(set(_tcp_ports(fw.forbidden_outbound)))]
         udp = [(address, p) for p in sorted(set(_udp_ports(fw.forbidden_outbound)))]
-        where = f"firewall {fw.id} outbound test to {address}"
+        where = english("probe.firewall.outbound_to", firewall=fw.id, address=address)
         args = _script_argv(s.connect_timeout_s, s.concurrency, tcp)
         argv = [sys.executable, "-I", "-c", CONNECT_SCRIPT, *args]
         res = await run_tool(argv, _budget(len(tcp), s.concurrency, s.connect_timeout_s), where, "")
         raw = res.stdout.decode("utf-8", "replace")
         if res.returncode != 0:
             detail = res.stderr.decode("utf-8", "replace").strip()[-200:]
-            raise ProbeError(f"{where}: the connect script failed ({detail})")
+            raise ProbeError(english("probe.firewall.script_failed", where=where, detail=detail))
         results = connect_results(raw, udp, where)
         artifact = ctx.evidence.put(f"firewall/{fw.id}-outbound.jsonl", raw.encode(), "application/x-ndjson",
-                                    f"TCP connects from the agent to {address}")
+                                    english("probe.firewall.outbound_evidence", address=address))
         data = OutboundTest(probe_address=address, timeout_s=s.connect_timeout_s, results=results)
         return [Fact(OUTBOUND_KIND, task.target, self.name, FactStatus.OK, fact_data(data),
                      artifacts=(artifact.path,))]
@@ -338,17 +398,21 @@ class FirewallRulesetProbe:
         creds = Credentials.resolve(device.ssh, ctx.secrets, f"devices[{device.id}].ssh")
         sudo = "sudo -n " if s.sudo else ""
         commands = [f"{sudo}nft -j list ruleset", f"{sudo}nft -a list ruleset"]
-        where = f"firewall {fw.id} ({device.id} {device.address})"
+        where = english("probe.firewall.where_device", firewall=fw.id, device=device.id,
+                        address=str(device.address))
         js, text = await asyncio.to_thread(run_commands, str(device.address), device.ssh.port, creds,
                                            ctx.known_hosts(), commands, s.ssh_timeout_s,
                                            f"firewall {device.id}")
         _require_ok(text, where, s.sudo)
         artifacts = [ctx.evidence.put(f"firewall/{fw.id}-ruleset.txt", text.stdout.encode(), "text/plain",
-                                      f"{commands[1]} on {device.id}").path]
+                                      english("probe.firewall.on_device", command=commands[1],
+                                              device=device.id)).path]
         ruleset, source = _parse(js, text, where)
         if source == "json":
             artifacts.insert(0, ctx.evidence.put(f"firewall/{fw.id}-ruleset.json", js.stdout.encode(),
-                                                 "application/json", f"{commands[0]} on {device.id}").path)
+                                                 "application/json",
+                                                 english("probe.firewall.on_device", command=commands[0],
+                                                         device=device.id)).path)
         return [Fact(RULESET_KIND, task.target, self.name, FactStatus.OK,
                      fact_data(ruleset_data(device.id, ruleset)), artifacts=tuple(artifacts))]
 
@@ -364,22 +428,21 @@ def _require_ok(res: CommandResult, where: str, sudo: bool) -> None:
     if res.exit_status == 0:
         return
     err = res.stderr.strip().splitlines()
-    detail = err[-1] if err else "no output"
+    detail = err[-1] if err else english("probe.firewall.no_output")
     if res.exit_status == 127 or "not found" in detail:
-        raise ProbeError(f"{where}: `nft` is not available there ({detail}); is it a Linux nftables "
-                         "firewall? (inventory: device vendor linux)")
+        raise ProbeError(english("probe.firewall.no_nft", where=where, detail=detail))
     if "not permitted" in detail.lower() or "password" in detail.lower():
-        hint = ("allow the login user to run `sudo -n nft list ruleset`" if sudo else
-                "log in as root, or set firewall.ruleset.sudo=true and allow `sudo -n nft`")
-        raise ProbeError(f"{where}: reading the ruleset needs root ({detail}); {hint}")
-    raise ProbeError(f"{where}: `{res.command}` exited {res.exit_status}: {detail}")
+        hint = english("probe.firewall.sudo_hint" if sudo else "probe.firewall.root_hint")
+        raise ProbeError(english("probe.firewall.needs_root", where=where, detail=detail, hint=hint))
+    raise ProbeError(english("probe.firewall.exited", where=where, command=res.command, code=res.exit_status,
+                             detail=detail))
 
 
 def _parse(js: CommandResult, text: CommandResult, where: str) -> tuple[NftRuleset, str]:
     try:
         from_text = parse_nft_text(text.stdout)
     except NftParseError as exc:
-        raise ProbeError(f"{where}: cannot read `nft list ruleset` output ({exc})") from None
+        raise ProbeError(english("probe.firewall.unreadable", where=where, error=str(exc))) from None
     if js.exit_status == 0:
         try:
             return with_text_lines(parse_nft_json(js.stdout), from_text), "json"

@@ -18,6 +18,7 @@ from auditor.context import RunContext
 from auditor.errors import ProbeError, TargetUnreachable
 from auditor.facts import FactKind, OpenPort, ScannedPort, ServicePorts, fact_data
 from auditor.inventory import Inventory
+from auditor.messages import define, english
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
 from auditor.probes._proc import run_tool
@@ -30,6 +31,21 @@ DEFAULT_UDP = [69, 123, 161, 1900]
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
 # States that say nothing about whether a service listens (no answer, or a firewall's answer).
 INCONCLUSIVE = frozenset({"filtered", "open|filtered", "closed|filtered", "unfiltered"})
+
+define({
+    "probe.nmap.scan": ("对 {address} 的 nmap 扫描", "nmap scan of {address}"),
+    "probe.nmap.install": ("请安装：apt-get install nmap", "install it: apt-get install nmap"),
+    "probe.nmap.evidence": ("nmap XML 输出：{command}", "nmap XML: {command}"),
+    "probe.nmap.bad_xml": ("nmap 没有给出 {address} 的可用 XML（{error}）{detail}",
+                           "nmap gave no usable XML for {address} ({error}) {detail}"),
+    "probe.nmap.failed": ("nmap 扫描 {address} 失败：{error}", "nmap failed on {address}: {error}"),
+    "probe.nmap.nothing": ("nmap 没有报告 {address} 的任何结果（{summary}）",
+                           "nmap reported nothing for {address} ({summary})"),
+    "probe.nmap.all_filtered": ("{address}：所有扫描的端口都被过滤或无应答（主机已停机，"
+                                "或防火墙丢弃了审计代理的流量）；无法测量",
+                                "{address}: every scanned port is filtered or unanswered (host down, or a "
+                                "firewall drops the agent's traffic); nothing could be measured"),
+}, recoverable=True)
 
 
 class NmapSettings(BaseModel):
@@ -70,16 +86,17 @@ class NmapServicesProbe:
     async def run(self, task: ProbeTask, ctx: RunContext) -> list[Fact]:
         s = NmapSettings.model_validate(task.params["settings"])
         argv = scan_argv(s, task.net_address, udp=os.geteuid() == 0)
-        res = await run_tool(argv, s.host_timeout_s + 15, f"nmap scan of {task.net_address}",
-                             "install it: apt-get install nmap")
+        what = english("probe.nmap.scan", address=task.net_address)
+        res = await run_tool(argv, s.host_timeout_s + 15, what, english("probe.nmap.install"))
         xml = res.stdout.decode("utf-8", "replace")
         artifact = ctx.evidence.put(f"nmap/{task.params['server']}.xml", res.stdout or res.stderr,
-                                    "application/xml", f"nmap XML: {' '.join(argv)}")
+                                    "application/xml", english("probe.nmap.evidence", command=" ".join(argv)))
         try:
             run = parse_nmap_xml(xml)
         except NmapParseError as exc:
             detail = res.stderr.decode("utf-8", "replace").strip()[:300]
-            raise ProbeError(f"nmap gave no usable XML for {task.net_address} ({exc}) {detail}") from None
+            raise ProbeError(english("probe.nmap.bad_xml", address=task.net_address, error=str(exc),
+                                     detail=detail)) from None
         ctx.tool_versions.setdefault("nmap", run.version)
         return [Fact(KIND, task.target, self.name, FactStatus.OK,
                      data=fact_data(_data(run, task.net_address, argv, udp="-sU" in argv)),
@@ -101,14 +118,12 @@ def scan_argv(s: NmapSettings, address: str, udp: bool) -> list[str]:
 
 def _data(run: NmapRun, address: str, argv: list[str], udp: bool) -> ServicePorts:
     if run.exit != "success":
-        raise ProbeError(f"nmap failed on {address}: {run.errormsg or run.exit}")
+        raise ProbeError(english("probe.nmap.failed", address=address, error=run.errormsg or run.exit))
     host = next((h for h in run.hosts if h.address == address), None)
     if host is None:
-        raise TargetUnreachable(f"nmap reported nothing for {address} ({run.summary})")
+        raise TargetUnreachable(english("probe.nmap.nothing", address=address, summary=run.summary))
     if not host.ports or all(p.state in INCONCLUSIVE for p in host.ports):
-        raise TargetUnreachable(
-            f"{address}: every scanned port is filtered or unanswered (host down, or a firewall "
-            f"drops the agent's traffic); nothing could be measured")
+        raise TargetUnreachable(english("probe.nmap.all_filtered", address=address))
     return ServicePorts(
         address=address, command=" ".join(argv), udp_scanned=udp,
         open=tuple(OpenPort(proto=p.proto, port=p.port, service=p.service, product=p.product,

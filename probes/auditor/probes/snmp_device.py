@@ -18,6 +18,7 @@ from auditor.context import RunContext
 from auditor.errors import ProbeError, TargetUnreachable
 from auditor.facts import DefaultCommunity, DeviceSnmp, FactKind, LldpRow, SnmpIfRow, fact_data
 from auditor.inventory import Device, Inventory
+from auditor.messages import define, english
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
 from auditor.probes._snmp import SnmpSession, SnmpSettings
@@ -28,6 +29,26 @@ from auditor.probes.parsers.snmp_system import LLDP_COLUMNS, LLDP_LOC_SYS_NAME, 
 INFO_KIND = FactKind.DEVICE_SNMP
 DEFAULT_KIND = FactKind.DEFAULT_COMMUNITY
 UPTIME = "1.3.6.1.2.1.1.3.0"
+
+define({
+    "probe.snmp_device.evidence": ("在 {device} 上遍历的 SNMP 系统组、IF-MIB 和 LLDP-MIB",
+                                   "SNMP system group, IF-MIB and LLDP-MIB walked on {device}"),
+    "probe.snmp_device.note": ("对无应答的团体名询问了 {times} 次（每次 {timeout:g} 秒），"
+                               "每次重试前都先用清单中的凭据发送一次控制请求并得到设备应答；"
+                               "任何一次控制请求无应答都会使测试结果为错误（路径丢包）",
+                               "a silent community was asked {times} times ({timeout:g} s each), and each "
+                               "repeat followed a request with the inventory's own credentials that the "
+                               "device answered; any unanswered control request makes the test an error "
+                               "(the path loses packets)"),
+    "probe.snmp_device.error_reply": ("（错误应答）{error}", "(error reply) {error}"),
+    "probe.snmp_device.lossy": ("{device}（{address}）没有应答 {community}，而使用清单凭据的控制请求也没有应"
+                                "答：路径丢包（或设备已停止应答），因此没有应答不能说明问题；"
+                                "请在网络正常时重新审计",
+                                "{device} ({address}) did not answer {community}, and a control request "
+                                "with the inventory's own credentials went unanswered too: the path loses "
+                                "packets (or the device stopped answering), so silence proves nothing; "
+                                "audit again when the network is healthy"),
+}, recoverable=True)
 
 
 def _security(device: Device) -> Literal["community", "authPriv", "authNoPriv", "noAuthNoPriv"]:
@@ -69,7 +90,7 @@ class SnmpDeviceInfoProbe:
             json.dumps({"device": device.id, "address": str(device.address),
                         "snmp_version": device.snmp.version, "system": system,
                         "interfaces": if_binds, "lldp": lldp_binds}, ensure_ascii=False, indent=1).encode(),
-            "application/json", f"SNMP system group, IF-MIB and LLDP-MIB walked on {device.id}")
+            "application/json", english("probe.snmp_device.evidence", device=device.id))
         data = device_info(device, system, if_binds, lldp_binds)
         return [Fact(INFO_KIND, task.target, self.name, FactStatus.OK, data=fact_data(data),
                      artifacts=(artifact.path,))]
@@ -161,10 +182,7 @@ def community_data(device: Device, s: DefaultCommunitySettings, answered: dict[s
     return DefaultCommunity(
         address=str(device.address), port=s.port, tried=tuple(s.communities), answered=answered,
         silent=tuple(silent), control_requests_answered=controls,
-        note=f"a silent community was asked {s.retries + 1 + s.confirm_rounds} times "
-             f"({s.timeout_s:g} s each), and each repeat followed a request with the "
-             "inventory's own credentials that the device answered; any unanswered control "
-             "request makes the test an error (the path loses packets)")
+        note=english("probe.snmp_device.note", times=s.retries + 1 + s.confirm_rounds, timeout=s.timeout_s))
 
 
 async def _ask(device: Device, community: str, settings: SnmpSettings, port: int,
@@ -179,7 +197,7 @@ async def _ask(device: Device, community: str, settings: SnmpSettings, port: int
     except TargetUnreachable:
         return None
     except ProbeError as exc:  # an SNMP error PDU is still an answer to that community
-        return f"(error reply) {exc}"
+        return english("probe.snmp_device.error_reply", error=str(exc))
     return system["sysDescr"][:200]
 
 
@@ -200,11 +218,9 @@ async def _confirmed_reply(device: Device, community: str, s: DefaultCommunitySe
             try:
                 await control.get({"sysUpTime": UPTIME})
             except ProbeError:
-                raise TargetUnreachable(
-                    f"{device.id} ({device.address}) did not answer {community!r}, and a control request "
-                    f"with the inventory's own credentials went unanswered too: the path loses packets "
-                    f"(or the device stopped answering), so silence proves nothing; audit again when "
-                    f"the network is healthy") from None
+                raise TargetUnreachable(english("probe.snmp_device.lossy", device=device.id,
+                                                address=str(device.address),
+                                                community=repr(community))) from None
             answered += 1
         reply = await _ask(device, community, once, s.port, ctx)
     return reply, answered

@@ -15,6 +15,7 @@ from auditor.context import RunContext
 from auditor.errors import ProbeError
 from auditor.facts import FactKind, PortSpeed, fact_data
 from auditor.inventory import Device, Inventory, PortRef
+from auditor.messages import define, english
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
 from auditor.probes._snmp import SnmpSession, SnmpSettings
@@ -34,6 +35,16 @@ def _port_refs(inventory: Inventory) -> dict[str, list[PortRef]]:
         if ref not in ports:
             ports.append(ref)
     return by_device
+
+define({
+    "probe.snmp_ports.no_access": ("清单中没有为设备 {device} 提供 'snmp' 访问方式",
+                                   "device {device} has no 'snmp' access in the inventory"),
+    "probe.snmp_ports.evidence": ("在 {device}（{address}）上遍历的 IF-MIB ifTable/ifXTable 列",
+                                  "IF-MIB ifTable/ifXTable columns walked on {device} ({address})"),
+    "probe.snmp_ports.not_found": ("在 {device} 上找不到端口 {port}（按 ifName/ifDescr 查找）；"
+                                   "该设备的端口有：{names}",
+                                   "port {port} not found on {device} (ifName/ifDescr); it has: {names}"),
+}, recoverable=True)
 
 
 class SnmpPortSpeedProbe:
@@ -62,7 +73,7 @@ class SnmpPortSpeedProbe:
     async def run(self, task: ProbeTask, ctx: RunContext) -> list[Fact]:
         device = ctx.inventory.device(task.params["device"])
         if device.snmp is None:
-            raise ProbeError(f"device {device.id} has no 'snmp' access in the inventory")
+            raise ProbeError(english("probe.snmp_ports.no_access", device=device.id))
         settings = SnmpSettings.model_validate(task.params["settings"])
         session = SnmpSession(device, settings, ctx)
         system = await session.get_system()
@@ -73,7 +84,7 @@ class SnmpPortSpeedProbe:
                         "snmp_version": device.snmp.version, "system": system,
                         "varbinds": varbinds}, ensure_ascii=False, indent=1).encode(),
             "application/json",
-            f"IF-MIB ifTable/ifXTable columns walked on {device.id} ({device.address})",
+            english("probe.snmp_ports.evidence", device=device.id, address=str(device.address)),
         )
         table = build_if_table((v["oid"], v["value"]) for v in varbinds)
         return [_port_fact(device, port, table, system, artifact.path) for port in task.params["ports"]]
@@ -86,7 +97,8 @@ def _port_fact(device: Device, port: str, table: dict[int, IfRow], system: dict[
     if row is None:
         names = ", ".join(r.name or r.descr or str(r.index) for r in table.values())
         return Fact(KIND, subject, SnmpPortSpeedProbe.name, FactStatus.ERROR,
-                    error=f"port {port!r} not found on {device.id} (ifName/ifDescr); it has: {names}",
+                    error=english("probe.snmp_ports.not_found", port=repr(port), device=device.id,
+                                  names=names),
                     artifacts=(artifact,))
     data = PortSpeed(
         device=device.id, address=str(device.address), sys_name=system.get("sysName"),

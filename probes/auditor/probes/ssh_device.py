@@ -33,6 +33,7 @@ from auditor.context import RunContext
 from auditor.evidence import safe_name
 from auditor.facts import DeviceConfig, FactKind, LoginUsed, fact_data
 from auditor.inventory import Device, Inventory
+from auditor.messages import define, english
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
 from auditor.sshclient import Credentials, KnownHosts, host_entry, map_ssh_error
@@ -48,6 +49,16 @@ _VOLATILE = re.compile(
     r"^\s*(!\s*Last configuration change|!\s*NVRAM config last updated|!\s*No configuration change|"
     r"Building configuration|Current configuration\s*:|!\s*Time:|!Software Version|"
     r"!Last configuration was (updated|saved)|ntp clock-period)", re.IGNORECASE)
+
+define({
+    "probe.ssh_device.output": ("在 {device} 上执行 `{command}` 的输出（已遮蔽口令等机密）",
+                                "`{command}` on {device} (secrets masked)"),
+    "probe.ssh_device.default_login": ("{user} 及其公开的默认口令：{source}",
+                                       "{user} with its published default password: {source}"),
+    "probe.ssh_device.tcp_error": ("出错（{error}）", "error: {error}"),
+    "probe.ssh_device.diff": ("{device} 的配置自 {time} 的审计以来发生的变更",
+                              "configuration of {device} changed since the audit of {time}"),
+}, recoverable=True)
 
 
 class SshDeviceSettings(BaseModel):
@@ -100,7 +111,7 @@ class SshDeviceConfigProbe:
             command = fam.commands[kind]
             artifact = ctx.evidence.put(f"devices/{device.id}/{safe_name(command)}.txt",
                                         mask_config(device.vendor, text).encode(), "text/plain",
-                                        f"`{command}` on {device.id} (secrets masked)")
+                                        english("probe.ssh_device.output", command=command, device=device.id))
             artifacts[kind] = artifact.path
         view = view.model_copy(update={"outputs": {
             k: state.model_copy(update={"artifact": artifacts.get(k)}) for k, state in view.outputs.items()}})
@@ -124,13 +135,14 @@ def login_used(fam: VendorFamily, creds: Credentials) -> LoginUsed:
     for user, password, source in (*fam.default_logins, *GENERIC_DEFAULT_LOGINS):
         if creds.username == user and creds.password == password:
             return LoginUsed(username=creds.username, well_known_default=True,
-                             reason=f"{user} with its published default password: {source}")
+                             reason=english("probe.ssh_device.default_login", user=user, source=source))
     return LoginUsed(username=creds.username, well_known_default=False)
 
 
-GENERIC_DEFAULT_LOGINS = (("admin", "admin", "generic default"), ("admin", "password", "generic default"),
-                          ("root", "root", "generic default"), ("admin", "123456", "generic default"),
-                          ("admin", "", "empty password"))
+_GENERIC = english("vendor.login.generic")
+GENERIC_DEFAULT_LOGINS = (("admin", "admin", _GENERIC), ("admin", "password", _GENERIC),
+                          ("root", "root", _GENERIC), ("admin", "123456", _GENERIC),
+                          ("admin", "", english("vendor.login.empty")))
 
 
 async def tcp_state(address: str, port: int, timeout_s: float) -> str:
@@ -142,7 +154,7 @@ async def tcp_state(address: str, port: int, timeout_s: float) -> str:
     except ConnectionRefusedError:
         return "closed"
     except OSError as exc:
-        return f"error: {exc.strerror or exc}"
+        return english("probe.ssh_device.tcp_error", error=str(exc.strerror or exc))
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()
@@ -241,8 +253,8 @@ def _archive(ctx: RunContext, device: Device, config: str) -> dict[str, Any]:
                                              lineterm="", n=2))
             artifact = ctx.evidence.put(f"devices/{device.id}/config-changes.diff",
                                         ("\n".join(diff) + "\n").encode(), "text/x-diff",
-                                        f"configuration of {device.id} changed since the audit of "
-                                        f"{previous_meta.get('audited_at')}")
+                                        english("probe.ssh_device.diff", device=device.id,
+                                                time=str(previous_meta.get("audited_at"))))
             result["diff_artifact"] = artifact.path
             result["diff_lines"] = sum(1 for line in diff if line[:1] in "+-"
                                        and not line.startswith(("+++", "---")))

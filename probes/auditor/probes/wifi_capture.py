@@ -21,6 +21,7 @@ from typing import Any, Literal
 from auditor.errors import InputError, ProbeError
 from auditor.facts import Bss
 from auditor.inventory import Inventory, WifiArea
+from auditor.messages import define, english
 from auditor.paths import state_dir
 from auditor.probes._proc import run_tool
 from auditor.probes.parsers.wifi_scan import (
@@ -35,6 +36,16 @@ VERSION = 1
 Tool = Literal["iw", "nmcli"]
 SCAN_TIMEOUT_S = 60.0
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+# What reaches a finding (through the wifi.surveys probe); the survey command's own errors are the CLI's.
+define({
+    "probe.wifi.unreadable": ("勘测记录 {path} 无法读取（{error}）；请将其移走或重新勘测",
+                              "survey record {path} is unreadable ({error}); move it away or re-take the "
+                              "survey"),
+    "probe.wifi.misplaced": ("勘测记录 {path} 属于区域 {area}，却放在 {folder} 的目录中；请移动它",
+                             "survey record {path} is for area {area} but lies in the folder of {folder}; "
+                             "move it"),
+}, recoverable=True)
 
 
 @dataclass(frozen=True)
@@ -259,8 +270,7 @@ def read_survey(path: Path) -> Survey:
             imported_from=data.get("imported_from"),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ProbeError(f"survey record {path} is unreadable ({exc}); move it away or re-take "
-                         "the survey") from None
+        raise ProbeError(english("probe.wifi.unreadable", path=str(path), error=str(exc))) from None
 
 
 def load_surveys(directory: Path, area_id: str) -> list[Survey]:
@@ -271,7 +281,7 @@ def load_surveys(directory: Path, area_id: str) -> list[Survey]:
     records = [read_survey(p) for p in sorted(folder.glob("*.json"))]
     for record in records:
         if record.area != area_id:
-            raise ProbeError(f"survey record {record.path} is for area {record.area!r} but lies in "
-                             f"the folder of {area_id!r}; move it")
+            raise ProbeError(english("probe.wifi.misplaced", path=str(record.path), area=repr(record.area),
+                                     folder=repr(area_id)))
     return sorted(records, key=lambda s: s.taken_at)
 

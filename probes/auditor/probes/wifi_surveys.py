@@ -20,11 +20,38 @@ from auditor.errors import InputError, ProbeError, TargetUnreachable
 from auditor.facts import BssRow, FactKind, SurveyPoint, WifiSurvey, fact_data
 from auditor.inbound import read_text
 from auditor.inventory import Inventory
+from auditor.messages import define, english, msg
 from auditor.model import Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
 from auditor.probes.wifi_capture import Survey, load_surveys, surveys_dir
 
 KIND = FactKind.WIFI_SURVEY
+
+define({
+    "probe.wifi.record_evidence": ("{area} 的 Wi-Fi 勘测记录，点位 {point}",
+                                   "Wi-Fi survey record of {area}, point {point}"),
+    "probe.wifi.unnamed": ("（未命名）", "(unnamed)"),
+    "probe.wifi.raw_missing": ("勘测记录 {path} 引用的原始扫描文件 {file} 不存在；请重新勘测",
+                               "survey record {path} names raw scan {file}, which is missing; re-take the "
+                               "survey"),
+    "probe.wifi.raw_evidence": ("{tool} 扫描输出（{version}）", "{tool} scan output ({version})"),
+    "probe.wifi.version_unknown": ("版本未知", "version unknown"),
+    "probe.wifi.no_record": ("区域 {area}（{name}）没有勘测记录：请在该区域运行 `auditor wifi survey --area "
+                             "{area}`（或用 --from-file 导入扫描结果）",
+                             "no survey record for area {area} ({name}): run `auditor wifi survey --area "
+                             "{area}` there (or import a scan with --from-file)"),
+    "probe.wifi.future": ("区域 {area}（{name}）没有当前证据：勘测记录 {file} 的时间比审计代理的时钟晚 "
+                          "{hours:.1f} 小时，说明勘测电脑（或审计代理）的时钟有误，该记录不计入；"
+                          "请校正时钟后重新勘测",
+                          "no current evidence for area {area} ({name}): survey {file} is dated "
+                          "{hours:.1f} h after the agent's clock, so the surveying computer's clock (or "
+                          "the agent's) is wrong and the record is not counted; fix the clock and survey "
+                          "again"),
+    "probe.wifi.stale": ("区域 {area}（{name}）没有当前证据：最新的勘测记录已有 {age} 天（上限 {limit} 天）"
+                         "；请在该区域重新运行 `auditor wifi survey --area {area}`",
+                         "no current evidence for area {area} ({name}): the newest survey is {age} days "
+                         "old (limit {limit}); run `auditor wifi survey --area {area}` there again"),
+}, recoverable=True)
 
 
 class WifiSurveySettings(BaseModel):
@@ -66,17 +93,19 @@ class WifiSurveysProbe:
             stem = record.path.stem
             artifacts.append(ctx.evidence.put(
                 f"wifi/{area}/{stem}.json", record.path.read_bytes(), "application/json",
-                f"Wi-Fi survey record of {name}, point {record.point or '(unnamed)'}").path)
+                english("probe.wifi.record_evidence", area=name,
+                        point=record.point or msg("probe.wifi.unnamed"))).path)
             if not record.raw_path.exists():
-                raise ProbeError(f"survey record {record.path} names raw scan {record.raw_file}, which "
-                                 "is missing; re-take the survey")
+                raise ProbeError(english("probe.wifi.raw_missing", path=str(record.path),
+                                         file=record.raw_file))
             try:  # copied into the bundle: a scan's text, never a key or the secrets
                 raw = read_text(record.raw_path, f"survey record {record.path}: raw_file")
             except InputError as exc:
                 raise ProbeError(str(exc)) from None
             artifacts.append(ctx.evidence.put(
                 f"wifi/{area}/{record.raw_file}", raw, "text/plain",
-                f"{record.tool} scan output ({record.tool_version or 'version unknown'})").path)
+                english("probe.wifi.raw_evidence", tool=record.tool,
+                        version=record.tool_version or msg("probe.wifi.version_unknown"))).path)
             surveys.append(survey_point(record, artifacts[-2]))
         data = WifiSurvey(area=area, area_name=name, area_class=task.params["area_class"],
                           max_age_days=s.max_age_days, superseded=len(records) - len(current),
@@ -106,24 +135,19 @@ def current_surveys(records: list[Survey], max_age_days: int, now: datetime, are
     ones dated in the future (a clock is wrong: reported, never counted).
     """
     if not records:
-        raise TargetUnreachable(
-            f"no survey record for area {area} ({name}): run `auditor wifi survey --area {area}` "
-            "there (or import a scan with --from-file)")
+        raise TargetUnreachable(english("probe.wifi.no_record", area=area, name=name))
     future = [r for r in records if (r.taken_at - now).total_seconds() > FUTURE_SLACK_S]
     limit = max_age_days * 86400
     fresh = [r for r in records if r not in future and (now - r.taken_at).total_seconds() <= limit]
     if not fresh and future:
         ahead = (future[0].taken_at - now).total_seconds() / 3600
-        raise TargetUnreachable(
-            f"no current evidence for area {area} ({name}): survey {future[0].path.name} is dated "
-            f"{ahead:.1f} h after the agent's clock, so the surveying computer's clock (or the agent's) "
-            f"is wrong and the record is not counted; fix the clock and survey again")
+        raise TargetUnreachable(english("probe.wifi.future", area=area, name=name, file=future[0].path.name,
+                                        hours=ahead))
     if not fresh:
         newest = max(records, key=lambda r: r.taken_at)
         age = (now - newest.taken_at).days
-        raise TargetUnreachable(
-            f"no current evidence for area {area} ({name}): the newest survey is {age} days old "
-            f"(limit {max_age_days}); run `auditor wifi survey --area {area}` there again")
+        raise TargetUnreachable(english("probe.wifi.stale", area=area, name=name, age=age,
+                                        limit=max_age_days))
     newest_by_point: dict[str, Survey] = {}
     for record in sorted(fresh, key=lambda r: r.taken_at):
         newest_by_point[record.point or ""] = record

@@ -28,10 +28,33 @@ from auditor.facts import (
     Terminal,
     V3Group,
 )
+from auditor.messages import Msg, define, english, joined
 from auditor.vendors._vrp import community
 from auditor.vendors.config import ConfigTree, Hit
 from auditor.vendors.contract import VendorFamily, line_ref, output_refs, textfsm_rows
 from auditor.vendors.interfaces import canonical
+
+define({
+    "ios.form.hash": ("type {type}（单向哈希）", "type {type} (a one-way hash)"),
+    "ios.form.type7_weak": ("type 7（公开的、可轻易还原的编码）",
+                            "type 7 (a published, trivially reversed encoding)"),
+    "ios.form.type7": ("type 7（可逆加密）", "type 7 (reversible encryption)"),
+    "ios.form.type6": ("type 6（用设备主密钥进行 AES 加密）", "type 6 (AES with the device's master key)"),
+    "ios.form.clear": ("type 0 / 无 type（明文）", "type 0 / no type (clear text)"),
+    "ios.no_hostname": ("配置中没有 hostname 行", "no hostname line"),
+    "ios.no_transport": ("{lines} 未设置 `transport input`；{note}",
+                         "{lines} set no `transport input`; {note}"),
+    "ios.nopassword": ("nopassword：完全没有口令", "nopassword: no password at all"),
+    "ios.clock_zone": ("时钟以时区 {zone} 显示，而配置中未给出该时区的偏移：无法比较",
+                       "the clock is shown in zone {zone}, whose offset the configuration does not state: "
+                       "it cannot be compared"),
+    "ios.aaa.no_model": ("未配置 `aaa new-model`：登录在设备本地验证",
+                         "`aaa new-model` is not configured: logins are checked on the device"),
+    "ios.aaa.no_server": ("未配置 RADIUS/TACACS+ 服务器", "no RADIUS/TACACS+ server is configured"),
+    "ios.aaa.line_list": ("{line} 使用方法列表 {name}（{methods}）", "{line} uses list {name} ({methods})"),
+    "ios.aaa.list_undefined": ("未定义：本地认证", "not defined: local"),
+    "ios.aaa.used": ("所有 VTY 线路都通过 {lists} 认证", "every VTY line authenticates through {lists}"),
+}, recoverable=True)
 
 _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
                                       "nov", "dec"), 1)}
@@ -41,15 +64,14 @@ def typed_form(keyword: str, kind: str | None, token: str = "", type7_weak: bool
     """How an IOS/RGOS secret is stored, from its type number (and the stored text). Cisco's type 7
     is a published encoding anyone reverses (``type7_weak``); Ruijie's type 7 is its own encryption."""
     if kind in ("4", "5", "8", "9") or re.match(r"^\$(1|5|6|8|9|14)\$", token):
-        return "hashed", f"type {kind or token[:3]} (a one-way hash)"
+        return "hashed", english("ios.form.hash", type=kind or token[:3])
     if kind == "7":
         if type7_weak:
-            return ("reversible" if keyword != "key" else "weak",
-                    "type 7 (a published, trivially reversed encoding)")
-        return "reversible", "type 7 (reversible encryption)"
+            return ("reversible" if keyword != "key" else "weak", english("ios.form.type7_weak"))
+        return "reversible", english("ios.form.type7")
     if kind == "6":
-        return "reversible", "type 6 (AES with the device's master key)"
-    return "plaintext", "type 0 / no type (clear text)"
+        return "reversible", english("ios.form.type6")
+    return "plaintext", english("ios.form.clear")
 
 
 class IosFamily(VendorFamily):
@@ -57,6 +79,8 @@ class IosFamily(VendorFamily):
 
     style = "ios"
     terminator = "end"
+    negation = "no "
+    comment = "!"
     type7_weak = True
     lockout_time_minutes = 1.0  # the unit of `aaa local authentication lockout-time`
 
@@ -70,7 +94,7 @@ class IosFamily(VendorFamily):
             "hostname": Known(value=hostname.group(1) if hostname else None,
                               source="config" if hostname else "unknown",
                               lines=tree.refs([hostname]) if hostname else (),
-                              note="" if hostname else "no hostname line"),
+                              note="" if hostname else english("ios.no_hostname")),
             "telnet": self.telnet(tree, terminals, software),
             "ssh": self.ssh(tree, software),
             "http": self.http(tree, software)[0],
@@ -99,7 +123,7 @@ class IosFamily(VendorFamily):
         vtys = [t for t in terminals.value or () if t.kind == "vty"]
         lines = tuple(r for t in vtys for r in t.lines)
         if not vtys:
-            return Known(value=None, source="unknown", note="the configuration has no VTY line", lines=lines)
+            return Known(value=None, source="unknown", note=english("vendor.no_vty"), lines=lines)
         accepting = [t for t in vtys if t.transport is not None and {"telnet", "all"} & set(t.transport)]
         if accepting:
             return Known(value=True, source="config", lines=tuple(r for t in accepting for r in t.lines))
@@ -107,7 +131,7 @@ class IosFamily(VendorFamily):
         if unknown:
             _found, note = self.default("vty_protocols", software)
             return Known(value=None, source="unknown", lines=lines,
-                         note=f"{', '.join(unknown)} set no `transport input`; {note}")
+                         note=english("ios.no_transport", lines=unknown, note=note))
         source = "default" if any(t.transport_source == "default" for t in vtys) else "config"
         return Known(value=False, source=source, lines=lines)
 
@@ -139,7 +163,7 @@ class IosFamily(VendorFamily):
             if secret:
                 form, why = typed_form(secret.group(1), secret.group(2), secret.group(3))
             elif re.search(r"\bnopassword\b", rest):
-                form, why = "none", "nopassword: no password at all"
+                form, why = "none", english("ios.nopassword")
             else:
                 continue  # e.g. `username X privilege 15` before its secret line: merged below
             users.append(LocalUser(name=hit.group(1) or "",
@@ -155,8 +179,9 @@ class IosFamily(VendorFamily):
                                       lines=tree.refs([hit])))
         for hit in tree.nested(r"^line ", r"^password(?: (\d))? (\S+)"):
             form, why = typed_form("password", hit.group(1), hit.group(2) or "")
-            section = hit.node.parent.text if hit.node.parent else "a line"
-            found.append(StoredSecret(what=f"{section} password", form=form, form_reason=why,
+            section = hit.node.parent.text if hit.node.parent else Msg("vendor.a_line")
+            found.append(StoredSecret(what=english("vendor.what.password", section=section), form=form,
+                                      form_reason=why,
                                       lines=tree.refs([hit])))
         return Known(value=tuple(found), source="config", lines=tuple(r for s in found for r in s.lines))
 
@@ -170,7 +195,8 @@ class IosFamily(VendorFamily):
                 form = "reversible"
             parent = hit.node.parent
             where = parent.text if parent and parent.line else hit.node.text.split(" key")[0]
-            found.append(StoredSecret(what=f"{where} key", form=form, form_reason=why,
+            found.append(StoredSecret(what=english("vendor.what.key", section=where), form=form,
+                                      form_reason=why,
                                       lines=tree.refs([hit])))
         return Known(value=tuple(found), source="config", lines=tuple(r for s in found for r in s.lines))
 
@@ -270,7 +296,7 @@ class IosFamily(VendorFamily):
     def syslog(self, tree: ConfigTree) -> Known[tuple[str, ...]]:
         off = tree.top(r"^no logging on$")
         if off:
-            return Known(value=(), source="config", lines=tree.refs(off), note="logging is switched off")
+            return Known(value=(), source="config", lines=tree.refs(off), note=english("vendor.logging_off"))
         hits = tree.top(r"^logging (?:host |server )?(?:vrf \S+ |oob )?"
                         r"(\d+\.\d+\.\d+\.\d+|[0-9a-f:]+:[0-9a-f:]*)")
         return Known(value=tuple(sorted({h.group(1) or "" for h in hits})), source="config",
@@ -382,8 +408,7 @@ class IosFamily(VendorFamily):
         offset = _zone_offset(zone, config)
         refs = output_refs("clock", text, r"\d{1,2}:\d{2}:\d{2}")
         if offset is None or month not in _MONTHS:
-            return Known(lines=refs, note=f"the clock is shown in zone {zone}, whose offset the "
-                                          "configuration does not state: it cannot be compared")
+            return Known(lines=refs, note=english("ios.clock_zone", zone=zone))
         stamp = f"{year:04d}-{_MONTHS[month]:02d}-{day:02d}T{h:02d}:{mi:02d}:{s:02d}{offset}"
         moment = datetime.fromisoformat(stamp)
         skew = None if agent_time is None else round(moment.timestamp() - agent_time, 1)
@@ -413,21 +438,22 @@ def _zone_offset(zone: str, config: str | None) -> str | None:
 def _ios_used(model: bool, lists: dict[str, list[str]], servers: list[str], vtys: list[Terminal],
               tree: ConfigTree) -> tuple[str, bool | None]:
     if not model:
-        return "`aaa new-model` is not configured: logins are checked on the device", False
+        return english("ios.aaa.no_model"), False
     if not servers:
-        return "no RADIUS/TACACS+ server is configured", False
+        return english("ios.aaa.no_server"), False
     if not vtys:
-        return "the configuration has no VTY line, so the remote login path cannot be judged", None
+        return english("vendor.no_vty_path"), None
     applied: dict[str, str] = {}
     for section in tree.top(r"^line vty"):
         named = tree.under(section.node, r"^login authentication (\S+)")
         applied[section.node.text] = (named[-1].group(1) or "default") if named else "default"
-    bad = []
+    bad: list[Msg] = []
     for line, name in applied.items():
         methods = lists.get(name)
         if not methods or not methods[0].startswith("group"):
-            bad.append(f"{line} uses list {name} ({' '.join(methods) if methods else 'not defined: local'})")
+            shown = " ".join(methods) if methods else Msg("ios.aaa.list_undefined")
+            bad.append(Msg("ios.aaa.line_list", {"line": line, "name": name, "methods": shown}))
     if bad:
-        return "; ".join(bad), False
-    return f"every VTY line authenticates through {', '.join(sorted(set(applied.values())))}", True
+        return joined(bad).render("en"), False
+    return english("ios.aaa.used", lists=sorted(set(applied.values()))), True
 

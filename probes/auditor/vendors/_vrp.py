@@ -26,8 +26,9 @@ from auditor.facts import (
     Terminal,
     V3Group,
 )
+from auditor.messages import Msg, define, english
 from auditor.vendors.config import ConfigTree, Hit
-from auditor.vendors.contract import VendorFamily, line_ref, output_refs
+from auditor.vendors.contract import VendorFamily, line_ref, note_pair, output_refs
 from auditor.vendors.interfaces import canonical, is_ethernet_port
 from auditor.vendors.mask import MASK
 
@@ -36,13 +37,48 @@ WELL_KNOWN_COMMUNITIES = frozenset({
     "ruijie", "test", "guest", "read", "write", "secret", "password", "monitor", "default", "netman",
     "123456", "12345678", "school", "network", "system", "all private", "ilmi"})
 
+define({
+    "vrp.form.simple": ("以 `simple` 保存（明文）", "stored with `simple` (clear text)"),
+    "vrp.form.irreversible": ("以 `irreversible-cipher` 保存", "stored with `irreversible-cipher`"),
+    "vrp.form.hash": ("以 `hash` 保存", "stored with `hash`"),
+    "vrp.form.cipher": ("以 `cipher` 保存（可逆加密）", "stored with `cipher` (reversible encryption)"),
+    "vrp.form.hashed": ("保存为 `{head}…`（不可逆哈希）", "stored as `{head}…` (an irreversible hash)"),
+    "vrp.form.disagree": ("配置关键字为 `{keyword}`，但保存形式为 `{head}…{tail}`，"
+                          "华为文档说明该形式可被设备解密；以哪一方为准没有文档记载",
+                          "written with `{keyword}` but stored as `{head}…{tail}`, a form Huawei documents "
+                          "as one the device can decrypt; which holds is not documented"),
+    "vrp.form.reversible": ("保存为 `{head}…{tail}`（可逆加密）",
+                            "stored as `{head}…{tail}` (reversible encryption)"),
+    "vrp.form.comware_cipher": ("保存为 `$c$…`（Comware cipher：可逆）",
+                                "stored as `$c$…` (Comware cipher: reversible)"),
+    "vrp.form.des": ("保存为 24 个字符的 `…!!` 字符串（DES：可逆）",
+                     "stored as a 24-character `…!!` string (DES: reversible)"),
+    "vrp.form.clear": ("未使用加密关键字保存（明文）", "stored without an encryption keyword (clear text)"),
+    "vrp.super_password": ("super 口令", "super password"),
+    "vrp.telnet_by_vty": ("所有 VTY 线路只接受 {protocols}（Telnet 服务本身的默认值未知：{note}）",
+                          "every VTY line accepts {protocols} only (the telnet server's own default is "
+                          "unknown: {note})"),
+    "vrp.no_sysname": ("配置中没有 sysname 行", "no sysname line"),
+    "vrp.info_center_off": ("信息中心已关闭：不发送任何日志",
+                            "the information centre is switched off: nothing is sent"),
+    "vrp.snmp_off": ("没有 snmp-agent 命令：SNMP 代理未开启（厂商默认：关闭）",
+                     "no snmp-agent command: the agent is off (vendor default: disabled)"),
+    "vrp.clock_no_zone": ("时钟输出未给出时区偏移：无法与审计代理的时间比较",
+                          "the clock output gives no time zone offset: the time cannot be compared"),
+    "vrp.community.encrypted": ("加密保存：无法从配置判断团体名强弱",
+                                "stored encrypted: the name cannot be judged from the configuration"),
+    "vrp.community.well_known": ("众所周知的默认团体名", "a well-known default"),
+    "vrp.community.short": ("少于 8 个字符", "shorter than 8 characters"),
+    "vrp.community.hostname": ("与设备名相同", "equal to the device name"),
+}, recoverable=True)
+
 _REVERSIBLE = re.compile(r"^(%\^%#|%@%@|@%@%|%#%#|%\$%\$)")
 _HASHED = re.compile(r"^(\$1[a-e]\$|\$h\$\d+\$)")
 _KEYWORD_FORMS = {  # the keyword written before a secret the stored text did not explain
-    "simple": ("plaintext", "stored with `simple` (clear text)"),
-    "irreversible-cipher": ("hashed", "stored with `irreversible-cipher`"),
-    "hash": ("hashed", "stored with `hash`"),
-    "cipher": ("reversible", "stored with `cipher` (reversible encryption)")}
+    "simple": ("plaintext", english("vrp.form.simple")),
+    "irreversible-cipher": ("hashed", english("vrp.form.irreversible")),
+    "hash": ("hashed", english("vrp.form.hash")),
+    "cipher": ("reversible", english("vrp.form.cipher"))}
 
 
 def stored_form(keyword: str | None, token: str) -> tuple[str, str]:
@@ -53,21 +89,19 @@ def stored_form(keyword: str | None, token: str) -> tuple[str, str]:
     ``hash``) are salted hashes; ``$c$N$`` is Comware's reversible ``cipher``.
     """
     if _HASHED.match(token):
-        return "hashed", f"stored as `{token[:4]}…` (an irreversible hash)"
+        return "hashed", english("vrp.form.hashed", head=token[:4])
     if _REVERSIBLE.match(token):
         if (keyword or "").lower() in ("irreversible-cipher", "hash"):
             # the keyword says one-way, the stored text a form the device can decrypt: the two
             # disagree, and no document found says which holds for this release
-            return "unknown", (f"written with `{keyword}` but stored as `{token[:4]}…{token[-4:]}`, a "
-                               "form Huawei documents as one the device can decrypt; which holds is not "
-                               "documented")
-        return "reversible", f"stored as `{token[:4]}…{token[-4:]}` (reversible encryption)"
+            return "unknown", english("vrp.form.disagree", keyword=keyword, head=token[:4], tail=token[-4:])
+        return "reversible", english("vrp.form.reversible", head=token[:4], tail=token[-4:])
     if re.match(r"^\$c\$\d+\$", token):
-        return "reversible", "stored as `$c$…` (Comware cipher: reversible)"
+        return "reversible", english("vrp.form.comware_cipher")
     if len(token) == 24 and token.endswith("!!"):
-        return "reversible", "stored as a 24-character `…!!` string (DES: reversible)"
+        return "reversible", english("vrp.form.des")
     word = (keyword or "").lower()
-    return _KEYWORD_FORMS.get(word, ("plaintext", "stored without an encryption keyword (clear text)"))
+    return _KEYWORD_FORMS.get(word, ("plaintext", english("vrp.form.clear")))
 
 
 class VrpFamily(VendorFamily):
@@ -75,6 +109,8 @@ class VrpFamily(VendorFamily):
 
     style = "vrp"
     terminator = "return"
+    negation = "undo "
+    comment = "#"
     telnet_switch = r"^(undo )?telnet (?:ipv4 )?server enable$"
     ssh_switch = r"^(undo )?stelnet (?:ipv4 )?server enable$"
     http_switch = r"^(undo )?http server enable$"
@@ -89,7 +125,7 @@ class VrpFamily(VendorFamily):
             "hostname": Known(value=hostname.group(1) if hostname else None,
                               source="config" if hostname else "unknown",
                               lines=tree.refs([hostname]) if hostname else (),
-                              note="" if hostname else "no sysname line"),
+                              note="" if hostname else english("vrp.no_sysname")),
             "telnet": self.telnet(tree, terminals, software),
             "ssh": self.ssh(tree, software),
             "http": self.switch(tree, self.http_switch, "http_server", software),
@@ -127,8 +163,7 @@ class VrpFamily(VendorFamily):
                 for t in vtys):
             accepted = "/".join(sorted({p for t in vtys for p in t.transport or ()}))
             return Known(value=False, source="config", lines=tuple(r for t in vtys for r in t.lines),
-                         note=f"every VTY line accepts {accepted} only (the telnet server's own default is "
-                              f"unknown: {server.note})")
+                         note=english("vrp.telnet_by_vty", protocols=accepted, note=server.note))
         return server
 
     def ssh(self, tree: ConfigTree, software: str | None) -> Known[SshServer]:
@@ -141,7 +176,7 @@ class VrpFamily(VendorFamily):
             found, note = self.default("ssh_v1", software)
             v1, v1_source = (found.value, "default") if found else (None, "unknown")
         server = SshServer(enabled=switch.value, v1_allowed=v1, v1_source=v1_source)
-        return Known(value=server, source=switch.source, note="; ".join(n for n in (switch.note, note) if n),
+        return Known(value=server, source=switch.source, note=note_pair(switch.note, note),
                      lines=switch.lines + tree.refs(compat[-1:]))
 
     def users(self, tree: ConfigTree) -> Known[tuple[LocalUser, ...]]:
@@ -153,13 +188,14 @@ class VrpFamily(VendorFamily):
         for hit in tree.top(r"^super password (?:level \d+ |role \S+ )?"
                             r"(simple|cipher|irreversible-cipher|hash) (\S+)"):
             form, why = stored_form(hit.group(1), hit.group(2) or "")
-            found.append(StoredSecret(what="super password", form=form, form_reason=why,
+            found.append(StoredSecret(what=english("vrp.super_password"), form=form, form_reason=why,
                                       lines=tree.refs([hit])))
         for hit in tree.nested(r"^(?:user-interface|line) (?!class)", r"^set authentication password "
                                r"(?:(simple|cipher|hash|irreversible-cipher) )?(\S+)"):
             form, why = stored_form(hit.group(1), hit.group(2) or "")
-            section = hit.node.parent.text if hit.node.parent else "a line"
-            found.append(StoredSecret(what=f"{section} password", form=form, form_reason=why,
+            section = hit.node.parent.text if hit.node.parent else Msg("vendor.a_line")
+            found.append(StoredSecret(what=english("vendor.what.password", section=section), form=form,
+                                      form_reason=why,
                                       lines=tree.refs([hit])))
         return Known(value=tuple(found), source="config",
                      lines=tuple(ref for s in found for ref in s.lines))
@@ -181,7 +217,7 @@ class VrpFamily(VendorFamily):
             words = hit.node.text.split()
             purpose = (words[1] if words[0] == "key"
                        else " ".join(words[:2]) if words[0] in ("primary", "secondary") else "")
-            what = f"{section} {purpose} key" if purpose else f"{section} key"
+            what = english("vendor.what.key", section=f"{section} {purpose}" if purpose else section)
             found.append(StoredSecret(what=what, form=form, form_reason=why,
                                       lines=tree.refs([hit])))
         return Known(value=tuple(found), source="config",
@@ -245,8 +281,7 @@ class VrpFamily(VendorFamily):
         hits = tree.top(r"^info-center loghost (?:vpn-instance \S+ )?(?!source\b)(?:ipv6 )?(\S+)")
         off = tree.top(r"^undo info-center enable$")
         if off:
-            return Known(value=(), source="config", lines=tree.refs(off),
-                         note="the information centre is switched off: nothing is sent")
+            return Known(value=(), source="config", lines=tree.refs(off), note=english("vrp.info_center_off"))
         return Known(value=tuple(sorted({h.group(1) or "" for h in hits})), source="config",
                      lines=tree.refs(hits))
 
@@ -279,7 +314,7 @@ class VrpFamily(VendorFamily):
                      communities=tuple(communities), v3=tuple(v3),
                      v3_users=tuple(sorted({u.group(1) or "" for u in users})),
                      acl=acl[-1].group(1) if acl else None)
-        note = "" if lines else "no snmp-agent command: the agent is off (vendor default: disabled)"
+        note = "" if lines else english("vrp.snmp_off")
         return Known(value=value, source="config", note=note,
                      lines=tree.refs([*last_switch, *version_hits, *acl, *tree.top(r"^snmp-agent community"),
                                       *groups]))
@@ -355,7 +390,7 @@ class VrpFamily(VendorFamily):
             return Known()
         del config  # VRP and Comware print the offset with the time
         if off is None:
-            return Known(note="the clock output gives no time zone offset: the time cannot be compared",
+            return Known(note=english("vrp.clock_no_zone"),
                          lines=output_refs("clock", text, r"\d{2}:\d{2}:\d{2}"))
         moment = datetime.fromisoformat(f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}{off}")
         skew = None if agent_time is None else round(moment.timestamp() - agent_time, 1)
@@ -403,12 +438,12 @@ def community(name: str | None, access: str, acl: str | None, lines: tuple[LineR
     """A community judged by its name (shown only when it is a well-known default)."""
     if name is None:
         return Community(name=MASK, guessable=None, access=access, acl=acl, lines=lines,
-                         reason="stored encrypted: the name cannot be judged from the configuration")
+                         reason=english("vrp.community.encrypted"))
     lowered = name.lower()
     weak = lowered in WELL_KNOWN_COMMUNITIES or len(name) < 8 or lowered == (hostname or "").lower()
-    reason = ("a well-known default" if lowered in WELL_KNOWN_COMMUNITIES else
-              "shorter than 8 characters" if len(name) < 8 else
-              "equal to the device name" if weak else "")
+    reason = (english("vrp.community.well_known") if lowered in WELL_KNOWN_COMMUNITIES else
+              english("vrp.community.short") if len(name) < 8 else
+              english("vrp.community.hostname") if weak else "")
     shown = name if lowered in WELL_KNOWN_COMMUNITIES else MASK
     return Community(name=shown, guessable=weak, reason=reason, access=access, acl=acl, lines=lines)
 
@@ -416,7 +451,7 @@ def community(name: str | None, access: str, acl: str | None, lines: tuple[LineR
 def local_user(name: str, hits: list[Hit], tree: ConfigTree, privilege: int | None,
                password: tuple[str | None, str] | None, service_types: tuple[str, ...] | None) -> LocalUser:
     if password is None:
-        form, why = "none", "no password configured"
+        form, why = "none", english("vendor.no_password")
     else:
         form, why = stored_form(*password)
     return LocalUser(name=name, privilege=privilege, password_form=form, form_reason=why,

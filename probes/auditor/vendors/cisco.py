@@ -11,14 +11,45 @@ import re
 from typing import Any, ClassVar
 
 from auditor.facts import Known, LineRef, Lockout, VersionInfo
+from auditor.messages import Msg, define, english, msg
 from auditor.vendors._ios import IosFamily
 from auditor.vendors.config import ConfigTree
 from auditor.vendors.contract import Documented, Rule, line_ref, output_refs, textfsm_rows
 from auditor.vendors.interfaces import canonical
 
+define({
+    "cisco.release.ios12": ("IOS 12.x 及以后版本、IOS-XE", "IOS 12.x and later, IOS-XE"),
+    "cisco.doc.ssh_v1": ("Catalyst 2960-XR《安全配置指南》，`ip ssh version`：“如果不输入此命令……SSH "
+                         "服务器选择 SSH 客户端支持的最新 SSH 版本”（1.99：接受 v1）",
+                         "Catalyst 2960-XR Security Configuration Guide, `ip ssh version`: 'if you do not "
+                         "enter this command ... the SSH server selects the latest SSH version supported "
+                         "by the SSH client' (1.99: v1 accepted)"),
+    "cisco.why.vty_protocols": ("未找到按版本说明 VTY `transport input` 默认值的思科文档",
+                                "no Cisco document found states the VTY `transport input` default by "
+                                "release"),
+    "cisco.why.http": ("因平台而异：路由器出厂时关闭，许多 Catalyst 交换机出厂时开启；该版本未作说明",
+                       "platform-specific: routers ship with it off, many Catalyst switches with it on; "
+                       "not stated for the release"),
+    "cisco.doc.idle_timeout": ("Cisco IOS《命令参考》，`exec-timeout`：“默认 10 分钟”",
+                               "Cisco IOS Command Reference, `exec-timeout`: 'default 10 minutes'"),
+    "cisco.doc.lockout": ("Cisco IOS 登录增强功能（Login Block）：只有配置了 `login block-for`（或 `aaa "
+                          "local authentication attempts max-fail`）后才会阻止登录",
+                          "Cisco IOS Login Enhancements (Login Block): login blocking applies only once "
+                          "`login block-for` (or `aaa local authentication attempts max-fail`) is "
+                          "configured"),
+    "cisco.why.not_looked_up": ("尚未查阅思科文档", "not looked up in Cisco's documentation"),
+    "cisco.doc.password_recovery": ("Cisco IOS《命令参考》，`service password-recovery`：默认开启",
+                                    "Cisco IOS Command Reference, `service password-recovery`: enabled by "
+                                    "default"),
+    "cisco.login.factory": ("思科小企业及实验镜像的出厂默认账号，广为流传",
+                            "Cisco factory default on small-business and lab images, widely published"),
+}, recoverable=True)
 
-def _doc(value: Any, where: str, releases: str = "IOS 12.x and later, IOS-XE") -> Documented:
-    return Documented(value, where, releases)
+_IOS12 = Msg("cisco.release.ios12")
+
+
+def _doc(value: Any, key: str, releases: str | Msg = _IOS12) -> Documented:
+    return Documented(value, msg(key), releases)
 
 
 class Cisco(IosFamily):
@@ -32,33 +63,24 @@ class Cisco(IosFamily):
         "logging": "show logging", "clock": "show clock"}
     error_replies = (r"^\s*%\s*(Invalid input|Incomplete command|Ambiguous command|Unknown command)",)
     default_logins = (
-        ("cisco", "cisco", "Cisco factory default on small-business and lab images, widely published"),
-        ("admin", "admin", "generic default"),
-        ("admin", "cisco", "generic default"),
-        ("cisco", "Cisco", "generic default"),
+        ("cisco", "cisco", english("cisco.login.factory")),
+        ("admin", "admin", english("vendor.login.generic")),
+        ("admin", "cisco", english("vendor.login.generic")),
+        ("cisco", "Cisco", english("vendor.login.generic")),
     )
     default_account_names = ("admin", "administrator", "cisco", "root", "test", "guest", "user", "manager",
                              "super", "operator", "default", "support")
     defaults: ClassVar[dict[str, tuple[Rule, ...]]] = {
-        "ssh_v1": (Rule(None, _doc(True, "Catalyst 2960-XR Security Configuration Guide, `ip ssh version`: "
-                                          "'if you do not enter this command ... the SSH server selects the "
-                                          "latest SSH version supported by the SSH client' (1.99: v1 "
-                                          "accepted)")),),
-        "vty_protocols": (Rule(None, None, "no Cisco document found states the VTY `transport input` default "
-                               "by release"),),
-        "http_server": (Rule(None, None, "platform-specific: routers ship with it off, many Catalyst "
-                             "switches with it on; not stated for the release"),),
-        "https_server": (Rule(None, None, "not documented"),),
-        "idle_timeout_s": (Rule(None, _doc(600, "Cisco IOS Command Reference, `exec-timeout`: 'default 10 "
-                                                "minutes'")),),
-        "lockout": (Rule(None, _doc(None, "Cisco IOS Login Enhancements (Login Block): login blocking "
-                                          "applies only once `login block-for` (or `aaa local authentication "
-                                          "attempts max-fail`) is configured")),),
-        "console_login": (Rule(None, None, "not looked up in Cisco's documentation"),),
-        "aux_login": (Rule(None, None, "not looked up in Cisco's documentation"),),
-        "vty_login": (Rule(None, None, "not looked up in Cisco's documentation"),),
-        "password_recovery": (Rule(None, _doc(True, "Cisco IOS Command Reference, `service "
-                                                    "password-recovery`: enabled by default")),),
+        "ssh_v1": (Rule(None, _doc(True, "cisco.doc.ssh_v1")),),
+        "vty_protocols": (Rule(None, None, msg("cisco.why.vty_protocols")),),
+        "http_server": (Rule(None, None, msg("cisco.why.http")),),
+        "https_server": (Rule(None, None, msg("vendor.not_documented")),),
+        "idle_timeout_s": (Rule(None, _doc(600, "cisco.doc.idle_timeout")),),
+        "lockout": (Rule(None, _doc(None, "cisco.doc.lockout")),),
+        "console_login": (Rule(None, None, msg("cisco.why.not_looked_up")),),
+        "aux_login": (Rule(None, None, msg("cisco.why.not_looked_up")),),
+        "vty_login": (Rule(None, None, msg("cisco.why.not_looked_up")),),
+        "password_recovery": (Rule(None, _doc(True, "cisco.doc.password_recovery")),),
     }
     remediation: ClassVar[dict[str, tuple[str, ...]]] = {
         "device.telnet_disabled": ("line vty 0 15", " transport input ssh"),
@@ -107,7 +129,7 @@ class Cisco(IosFamily):
         if found is None:
             return Known()
         return Known(value=VersionInfo(software=f"IOS {found.group(1)}"), source="config",
-                     note="the release the configuration names (`version` line); no `show version` read",
+                     note=english("vendor.config_version_line", command=self.commands["version"]),
                      lines=tree.refs([found]))
 
     def parse_links(self, text: str) -> dict[str, tuple[str, str, LineRef]]:

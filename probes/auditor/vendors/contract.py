@@ -37,8 +37,103 @@ from auditor.facts import (
     SshServer,
     VersionInfo,
 )
+from auditor.messages import Msg, choice, define, english
 from auditor.vendors.config import ANSI, ConfigTree, Style, clean, ends_with
 from auditor.vendors.mask import mask_line
+
+# What every family says about its outputs and defaults. The notes and reasons travel in the typed
+# facts as English strings rendered from these messages (``auditor.messages.recover`` turns them back).
+define({
+    "vendor.default_note": ("厂商默认值（{releases}）：{source}", "vendor default ({releases}): {source}"),
+    "vendor.default_note_any": ("厂商默认值：{source}", "vendor default: {source}"),
+    "vendor.command_failed": ("命令 `{command}` 执行失败：{why}", "`{command}` failed: {why}"),
+    "vendor.not_collected": ("未采集命令 `{command}` 的输出", "`{command}` was not collected"),
+    "vendor.answered_nothing": ("命令 `{command}` 没有任何输出", "`{command}` answered nothing"),
+    "vendor.user_mode": ("命令 `{command}` 在用户模式下被拒绝（提示符 `{prompt}`）：登录账号权限不足，"
+                         "无法读取；{fix}，或改用 15 级权限账号",
+                         "`{command}` was refused in user mode (prompt `{prompt}`): the login lacks the "
+                         "privilege to read it; {fix}, or use a privilege-15 account"),
+    "vendor.give_enable": ("请在清单中提供 `ssh.enable` 特权口令",
+                           "give the inventory's `ssh.enable` secret"),
+    "vendor.enable_failed": ("所给的 enable 口令未能进入特权模式",
+                             "the enable secret did not reach privileged mode"),
+    "vendor.error_reply": ("命令 `{command}` 返回错误：{reply}",
+                           "`{command}` answered with an error: {reply}"),
+    "vendor.pager": ("命令 `{command}` 的输出停在分页提示处：输出不完整",
+                     "`{command}` stopped at a pager prompt: the output is cut"),
+    "vendor.config_cut": ("配置未以 {family} 打印配置时的结束行 `{terminator}` 结尾：配置不完整，"
+                          "缺失部分无法判断",
+                          "the configuration does not end with `{terminator}` as {family} prints it: it is "
+                          "cut, and what is missing cannot be judged"),
+    "vendor.no_default": ("{family}：{setting}没有文档记载的默认值",
+                          "{family}: no documented default for {setting}"),
+    "vendor.default_differs": ("{family}：{setting}的默认值因软件版本而异，而未读取到软件版本（请提供版本输"
+                               "出，或提供注明版本的配置）",
+                               "{family}: the default of {setting} differs between software releases and "
+                               "the release was not read (give the version output, or a configuration that "
+                               "names its release)"),
+    "vendor.release_unread": ("未读取到软件版本；文档记载的所有版本均为此默认值",
+                              "software release not read; every release documented has this default"),
+    "vendor.software": ("软件版本 {software}", "software {software}"),
+    "vendor.undocumented": ("{family}（{how}）：{setting}的默认值没有文档记载",
+                            "{family} ({how}): the default of {setting} is not documented"),
+    "vendor.undocumented_why": ("{family}（{how}）：{setting}的默认值没有文档记载：{why}",
+                                "{family} ({how}): the default of {setting} is not documented: {why}"),
+    "vendor.default_how": ("{how}；{doc}", "{how}; {doc}"),
+    "vendor.not_expressible": ("{family}：{why}", "{family}: {why}"),
+    "vendor.no_usable_output": ("没有可用的 `{command}` 输出", "no usable `{command}` output"),
+    "vendor.unrecognised": ("无法识别 `{command}` 的输出", "the `{command}` output was not recognised"),
+    "vendor.notes": ("{first}；{second}", "{first}; {second}"),
+    "vendor.not_documented": ("未见文档说明", "not documented"),
+    "vendor.release.all": ("所有版本", "all"),
+    # what a stored secret is (the check names it)
+    "vendor.what.password": ("{section} 的口令", "{section} password"),
+    "vendor.what.key": ("{section} 的密钥", "{section} key"),
+    "vendor.a_line": ("某条线路", "a line"),
+    "vendor.no_vty": ("配置中没有 VTY 线路", "the configuration has no VTY line"),
+    "vendor.no_vty_path": ("配置中没有 VTY 线路，无法判断远程登录路径",
+                           "the configuration has no VTY line, so the remote login path cannot be judged"),
+    "vendor.how_not_documented": ("{lines} 的认证方式没有文档记载",
+                                  "how {lines} authenticate is not documented"),
+    "vendor.logging_off": ("日志功能已关闭", "logging is switched off"),
+    "vendor.no_password": ("未配置口令", "no password configured"),
+    "vendor.doc.console_port": ("控制台线路只能通过其物理端口访问",
+                                "a console line is reached through its port only"),
+    "vendor.doc.aux_port": ("AUX 线路只能通过其物理端口访问", "an AUX line is reached through its port only"),
+    "vendor.login.generic": ("通用默认账号", "generic default"),
+    "vendor.login.empty": ("空口令", "empty password"),
+    "vendor.config_release": ("配置文件头部注明的版本；未读取 `{command}` 输出",
+                              "the release the configuration names in its header; no `{command}` read"),
+    "vendor.config_version_line": ("配置中 `version` 行注明的版本；未读取 `{command}` 输出",
+                                   "the release the configuration names (`version` line); no `{command}` "
+                                   "read"),
+    # the settings whose defaults the families document (the note names the setting)
+    "vendor.setting.telnet_server": ("Telnet 服务", "telnet_server"),
+    "vendor.setting.ssh_server": ("SSH 服务", "ssh_server"),
+    "vendor.setting.ssh_v1": ("SSHv1 兼容", "ssh_v1"),
+    "vendor.setting.http_server": ("HTTP 服务", "http_server"),
+    "vendor.setting.https_server": ("HTTPS 服务", "https_server"),
+    "vendor.setting.idle_timeout_s": ("空闲超时", "idle_timeout_s"),
+    "vendor.setting.lockout": ("登录失败锁定", "lockout"),
+    "vendor.setting.vty_protocols": ("VTY 线路接入协议", "vty_protocols"),
+    "vendor.setting.console_protocols": ("控制台线路接入协议", "console_protocols"),
+    "vendor.setting.aux_protocols": ("AUX 线路接入协议", "aux_protocols"),
+    "vendor.setting.console_login": ("控制台登录认证方式", "console_login"),
+    "vendor.setting.vty_login": ("VTY 登录认证方式", "vty_login"),
+    "vendor.setting.aux_login": ("AUX 登录认证方式", "aux_login"),
+    "vendor.setting.snmp_versions": ("SNMP 版本", "snmp_versions"),
+    "vendor.setting.hwtacacs": ("HWTACACS 开关", "hwtacacs"),
+    "vendor.setting.password_control": ("口令控制", "password_control"),
+    "vendor.setting.default_domain": ("默认 ISP 域", "default_domain"),
+    "vendor.setting.password_recovery": ("口令恢复", "password_recovery"),
+}, recoverable=True)
+
+
+def note_pair(first: str, second: str) -> str:
+    """Two notes as one (either may be empty)."""
+    if first and second:
+        return english("vendor.notes", first=first, second=second)
+    return first or second
 
 T = TypeVar("T")
 TEMPLATES = Path(ntc_templates.__file__).parent / "templates"
@@ -58,12 +153,15 @@ class Documented:
     """A default a vendor document states: the value, where it is written, for which releases."""
 
     value: Any
-    source: str
-    releases: str = ""
+    source: str | Msg  # the document (a message: the quotation in the reader's language)
+    releases: str | Msg = ""
 
     def note(self) -> str:
-        scope = f" ({self.releases})" if self.releases else ""
-        return f"vendor default{scope}: {self.source}"
+        releases = (choice("vendor.release", self.releases) if isinstance(self.releases, str)
+                    else self.releases)
+        if releases:
+            return english("vendor.default_note", releases=releases, source=self.source)
+        return english("vendor.default_note_any", source=self.source)
 
 
 @dataclass(frozen=True)
@@ -73,7 +171,7 @@ class Rule:
 
     pattern: str | None
     default: Documented | None
-    why: str = ""  # for an undocumented default: what is known
+    why: str | Msg = ""  # for an undocumented default: what is known
 
 
 @dataclass(frozen=True)
@@ -97,12 +195,15 @@ class VendorFamily(ABC):
     netmiko_driver: ClassVar[str]
     enterprises: ClassVar[frozenset[int]]  # SNMP enterprise numbers (sysObjectID) of its devices
     terminator: ClassVar[str]  # the last line of a complete running configuration
+    negation: ClassVar[str]  # the prefix that reverses a command ("undo " / "no ")
+    comment: ClassVar[str]  # what starts a comment line in the CLI ("#" / "!")
     commands: ClassVar[Mapping[str, str]]  # output kind -> command
     error_replies: ClassVar[tuple[str, ...]] = ()  # regexes of this CLI's error answers
     default_logins: ClassVar[tuple[tuple[str, str, str], ...]] = ()  # (user, password, source)
     default_account_names: ClassVar[tuple[str, ...]] = ()
     defaults: ClassVar[Mapping[str, tuple[Rule, ...]]] = {}
-    not_expressible: ClassVar[Mapping[str, str]] = {}  # settings this family's configuration cannot state
+    # settings this family's configuration cannot state
+    not_expressible: ClassVar[Mapping[str, str | Msg]] = {}
     remediation: ClassVar[Mapping[str, tuple[str, ...]]] = {}  # check id -> commands (placeholders)
 
     # -- the evidence rule -----------------------------------------------------------------------
@@ -111,35 +212,35 @@ class VendorFamily(ABC):
         """Whether output ``kind`` can be read as evidence, and if not, why."""
         command = self.commands.get(kind, kind)
         if kind in outputs.failures:
-            return OutputState(status="missing", reason=f"`{command}` failed: {outputs.failures[kind]}",
-                               command=command)
+            return OutputState(status="missing", command=command, reason=english(
+                "vendor.command_failed", command=command, why=outputs.failures[kind]))
         text = outputs.texts.get(kind)
         if text is None:
-            return OutputState(status="missing", reason=f"`{command}` was not collected", command=command)
+            return OutputState(status="missing", reason=english("vendor.not_collected", command=command),
+                               command=command)
         lines = [line for line in clean(text) if line.strip()]
         if not lines:
-            return OutputState(status="empty", reason=f"`{command}` answered nothing", command=command)
+            return OutputState(status="empty", reason=english("vendor.answered_nothing", command=command),
+                               command=command)
         error = self._error_reply(lines)
         if error is not None:
             if self.style == "ios" and outputs.prompt and outputs.prompt.rstrip().endswith(">"):
-                fix = ("give the inventory's `ssh.enable` secret" if not outputs.enable_given
-                       else "the enable secret did not reach privileged mode")
+                fix = Msg("vendor.give_enable" if not outputs.enable_given else "vendor.enable_failed")
                 return OutputState(
                     status="unprivileged", command=command,
-                    reason=(f"`{command}` was refused in user mode (prompt `{outputs.prompt.strip()}`): "
-                            f"the login lacks the privilege to read it; {fix}, or use a privilege-15 "
-                            "account"))
+                    reason=english("vendor.user_mode", command=command, prompt=outputs.prompt.strip(),
+                                   fix=fix))
             return OutputState(status="error_reply", command=command,
-                               reason=f"`{command}` answered with an error: {mask_line(error.strip())}")
+                               reason=english("vendor.error_reply", command=command,
+                                              reply=mask_line(error.strip())))
         raw_last = [line for line in text.replace("\r", "\n").split("\n") if line.strip()][-1]
         if _PAGER_LEFT.search(ANSI.sub("", raw_last)):
             return OutputState(status="incomplete", command=command,
-                               reason=f"`{command}` stopped at a pager prompt: the output is cut")
+                               reason=english("vendor.pager", command=command))
         if kind == "config" and not ends_with(lines, self.terminator):
             return OutputState(
                 status="incomplete", command=command,
-                reason=(f"the configuration does not end with `{self.terminator}` as {self.title} prints "
-                        "it: it is cut, and what is missing cannot be judged"))
+                reason=english("vendor.config_cut", terminator=self.terminator, family=self.title))
         return OutputState(status="ok", command=command)
 
     def _error_reply(self, lines: list[str]) -> str | None:
@@ -157,34 +258,35 @@ class VendorFamily(ABC):
         """The documented default of ``setting`` for this software version, and a note saying how
         it was chosen. With the version unknown, the family's default (the last rule) is used."""
         rules = self.defaults.get(setting, ())
+        name = choice("vendor.setting", setting)
         if not rules:
-            return None, f"{self.title}: no documented default for {setting}"
+            return None, english("vendor.no_default", family=self.title, setting=name)
         if software is None:
             # the family's default, where every release documented agrees; where they differ, an
             # unread release decides nothing (a VRP 3 router with telnet on by default would pass
             # on the S-series V200R013 default otherwise)
             if len({repr(r.default.value) if r.default else None for r in rules}) > 1:
-                return None, (f"{self.title}: the default of {setting} differs between software releases and "
-                              "the release was not read (give the version output, or a configuration "
-                              "that names its release)")
+                return None, english("vendor.default_differs", family=self.title, setting=name)
             rule = rules[-1]
-            how = "software release not read; every release documented has this default"
+            how = Msg("vendor.release_unread")
         else:
             rule = next((r for r in rules if r.pattern is None or re.search(r.pattern, software, re.I)),
                         rules[-1])
-            how = f"software {software}"
+            how = Msg("vendor.software", {"software": software})
         if rule.default is None:
-            why = f": {rule.why}" if rule.why else ""
-            return None, f"{self.title} ({how}): the default of {setting} is not documented{why}"
-        return rule.default, f"{how}; {rule.default.note()}"
+            if rule.why:
+                return None, english("vendor.undocumented_why", family=self.title, how=how, setting=name,
+                                     why=rule.why)
+            return None, english("vendor.undocumented", family=self.title, how=how, setting=name)
+        return rule.default, english("vendor.default_how", how=how, doc=rule.default.note())
 
     def known_default(self, setting: str, software: str | None,
                       lines: tuple[LineRef, ...] = ()) -> Known[Any]:
         """A setting absent from a complete configuration: its documented default, or unknown; for a
         setting this family cannot state at all, ``n/a`` (the check does not apply)."""
         if setting in self.not_expressible:
-            return Known(value=None, source="n/a", note=f"{self.title}: {self.not_expressible[setting]}",
-                         lines=lines)
+            return Known(value=None, source="n/a", lines=lines, note=english(
+                "vendor.not_expressible", family=self.title, why=self.not_expressible[setting]))
         found, note = self.default(setting, software)
         if found is None:
             return Known(value=None, source="unknown", note=note, lines=lines)
@@ -224,12 +326,12 @@ class VendorFamily(ABC):
     def _known(self, good: Mapping[str, str], kind: str,
                parse: Callable[[str], Known[T]]) -> Known[T]:
         if kind not in good:
-            return Known(value=None, source="unknown", note=f"no usable `{self.commands.get(kind, kind)}` "
-                         "output")
+            return Known(value=None, source="unknown",
+                         note=english("vendor.no_usable_output", command=self.commands.get(kind, kind)))
         found = parse(good[kind])
         if found.value is None and not found.note:
             return Known(value=None, source="unknown", lines=found.lines,
-                         note=f"the `{self.commands[kind]}` output was not recognised")
+                         note=english("vendor.unrecognised", command=self.commands[kind]))
         return found
 
     def _merge_ssh_output(self, view: dict[str, Any], good: Mapping[str, str],

@@ -22,18 +22,105 @@ from auditor.facts import (
     Terminal,
     VersionInfo,
 )
+from auditor.messages import Msg, define, english, fields, msg
 from auditor.vendors._vrp import VrpFamily, local_user
 from auditor.vendors.config import ConfigTree
 from auditor.vendors.contract import Documented, Rule, line_ref, output_refs, textfsm_rows
 from auditor.vendors.interfaces import canonical
 
+define({
+    "h3c.guide": ("HPE FlexNetwork（Comware 7）《基础配置指南》",
+                  "HPE FlexNetwork (Comware 7) Fundamentals Configuration Guide"),
+    "h3c.release.cw5_7": ("Comware 5 和 7", "Comware 5 and 7"),
+    "h3c.release.cw3_5": ("Comware 3 和 5", "Comware 3 and 5"),
+    "h3c.release.password_control": ("开启口令控制之后", "once password control is enabled"),
+    "h3c.why.telnet_cw5": ("Comware 5 因产品而异（HP 5120 上缺省关闭，HP A5800 上缺省开启）",
+                           "Comware 5 differs by product (disabled on the HP 5120, enabled on the HP A5800)"),
+    "h3c.doc.telnet": ("{guide}（5940），将设备配置为 Telnet 服务器：“缺省情况下，Telnet 服务器处于关闭状态”",
+                       "{guide} (5940), Configuring the device as a Telnet server: 'by default, the Telnet "
+                       "server is disabled'"),
+    "h3c.doc.ssh": ("{guide}（5920/5900），登录概述：“ssh server enable——缺省情况下，SSH 服务器处于关闭状态”",
+                    "{guide} (5920/5900), Login overview: 'ssh server enable - by default, SSH server is "
+                    "disabled'"),
+    "h3c.doc.ssh_v1": ("HPE MSR（Comware 5）《安全配置指南》，`ssh server compatible-ssh1x enable`："
+                       "“缺省情况下，SSH 服务器支持 SSH1 客户端”",
+                       "HPE MSR (Comware 5) Security Configuration Guide, `ssh server compatible-ssh1x "
+                       "enable`: 'by default, the SSH server supports SSH1 clients'"),
+    "h3c.why.not_cw7": ("Comware 7 没有文档记载", "not documented for Comware 7"),
+    "h3c.why.not_cw5": ("Comware 5 没有文档记载", "not documented for Comware 5"),
+    "h3c.why.cw7_only": ("仅 Comware 7 有文档记载", "documented for Comware 7 only"),
+    "h3c.doc.http": ("H3C MSR《三层技术-IP 业务配置指导》，HTTP 配置：“ip http enable——缺省情况下，HTTP "
+                     "服务处于关闭状态”",
+                     "H3C MSR Layer 3 - IP Services Configuration Guide, HTTP configuration: 'ip http "
+                     "enable - by default, the HTTP service is disabled'"),
+    "h3c.doc.http_short": ("H3C MSR《三层技术-IP 业务配置指导》：HTTP 服务缺省关闭",
+                           "H3C MSR Layer 3 - IP Services Configuration Guide: HTTP service disabled by "
+                           "default"),
+    "h3c.why.https": ("未找到说明 HTTPS 默认值的 Comware 文档",
+                      "no Comware document found states the HTTPS default"),
+    "h3c.doc.idle_timeout": ("HPE 7900（Comware 7）《基础命令参考》，`idle-timeout`："
+                             "“命令行连接的空闲超时时间为 10 分钟”",
+                             "HPE 7900 (Comware 7) Fundamentals Command Reference, `idle-timeout`: 'the "
+                             "CLI connection idle-timeout timer is 10 minutes'"),
+    "h3c.doc.password_control": ("HPE 12900E（Comware 7）《安全命令参考》，`password-control enable`：“非 "
+                                 "FIPS 模式下，口令控制功能全局关闭”",
+                                 "HPE 12900E (Comware 7) Security Command Reference, `password-control "
+                                 "enable`: 'in non-FIPS mode, the password control feature is disabled "
+                                 "globally'"),
+    "h3c.doc.lockout": ("H3C Comware 口令控制：“缺省情况下，最大登录尝试次数为 3 次，登录失败的用户……须等待 "
+                        "1 分钟”（WX3000E；S6805 Comware 7 的显示信息与此相同）",
+                        "H3C Comware password control: 'by default, the maximum number of login attempts "
+                        "is 3 and a user failing ... must wait for one minute' (WX3000E; the S6805 Comware "
+                        "7 display shows the same)"),
+    "h3c.doc.vty_protocols": ("H3C S5600《操作手册》，`protocol inbound`：“缺省情况下，同时支持 Telnet 和 "
+                              "SSH”",
+                              "H3C S5600 Operation Manual, `protocol inbound`: 'by default, both Telnet "
+                              "and SSH are supported'"),
+    "h3c.doc.console_login": ("{guide}（5940），登录概述：“本地控制台登录已开启，且不需要认证”",
+                              "{guide} (5940), Login overview: 'local console login is enabled and does "
+                              "not require authentication'"),
+    "h3c.doc.aux_login": ("{guide}：AUX（控制台）登录缺省不需要认证",
+                          "{guide}: AUX (console) login needs no authentication by default"),
+    "h3c.doc.vty_login": ("{guide}（5920/5900）：“非 FIPS 模式下，VTY 线路缺省启用口令认证”",
+                          "{guide} (5920/5900): 'in non-FIPS mode, password authentication is enabled for "
+                          "VTY lines by default'"),
+    "h3c.why.snmp_versions": ("未找到说明未配置 `snmp-agent sys-info version` 时代理接受哪些版本的 Comware "
+                              "文档",
+                              "no Comware document found states which versions an agent accepts without "
+                              "`snmp-agent sys-info version`"),
+    "h3c.doc.default_domain": ("HPE 12900E（Comware 7）《安全命令参考》，`domain default enable`：“缺省 ISP "
+                               "域为系统定义的 ISP 域 system”",
+                               "HPE 12900E (Comware 7) Security Command Reference, `domain default "
+                               "enable`: 'the default ISP domain is the system-defined ISP domain system'"),
+    "h3c.doc.password_recovery": ("H3C Comware 5《基础命令参考》，口令恢复控制：“缺省情况下，"
+                                  "口令恢复功能处于开启状态”",
+                                  "H3C Comware 5 Fundamentals Command Reference, Password recovery "
+                                  "control: 'by default, password recovery capability is enabled'"),
+    "h3c.login.factory": ("许多 Comware 7 交换机的 H3C 出厂默认账号（Web 与控制台）",
+                          "H3C factory default on many Comware 7 switches (web and console)"),
+    "h3c.login.wireless": ("H3C 无线设备默认账号", "H3C wireless default"),
+    "h3c.attempts_inactive": ("{note}；已配置登录尝试次数限制，但未开启口令控制，因此该限制不生效",
+                              "{note}; the login-attempt limit is configured but password control is not "
+                              "enabled, so it does not apply"),
+    "h3c.unlocks_at_once": ("登录尝试次数超限后立即解锁（exceed unlock）",
+                            "the login-attempt limit unlocks at once (exceed unlock)"),
+    "h3c.aaa.local": ("登录域 {domain} 使用本地认证", "the login domain {domain} authenticates locally"),
+    "h3c.aaa.no_server": ("域 {domain} 使用的 {method} 方案在此未配置主服务器",
+                          "domain {domain} uses a {method} scheme that has no primary server here"),
+    "h3c.aaa.not_scheme": ("{lines} 未使用 authentication-mode scheme，因此不经过该域认证",
+                           "{lines} do not use authentication-mode scheme, so the domain is not used"),
+    "h3c.aaa.used": ("登录使用域 {domain} 的 {method} 认证（{servers}）",
+                     "logins use domain {domain} with {method} ({servers})"),
+}, recoverable=True)
 _CW7 = r"Comware\S* (?:Software, )?Version 7|\b7\.1\.\d"
 _CW5 = r"Comware\S* (?:Software, )?Version 5|\b5\.20\b"
-_HPE7 = "HPE FlexNetwork (Comware 7) Fundamentals Configuration Guide"
+_HPE7 = Msg("h3c.guide")
+_CW57 = Msg("h3c.release.cw5_7")
 
 
-def _doc(value: Any, where: str, releases: str = "Comware 7") -> Documented:
-    return Documented(value, where, releases)
+def _doc(value: Any, key: str, releases: str | Msg = "Comware 7") -> Documented:
+    """A default a Comware document states: ``key`` is its message (with the guide, where it names one)."""
+    return Documented(value, msg(key, guide=_HPE7) if "guide" in fields(key) else msg(key), releases)
 
 
 class H3c(VrpFamily):
@@ -48,10 +135,10 @@ class H3c(VrpFamily):
         "logging": "display info-center", "clock": "display clock"}
     error_replies = (r"^\s*%\s*(Unrecognized|Incomplete|Wrong parameter|Too many parameters)",)
     default_logins = (
-        ("admin", "admin", "H3C factory default on many Comware 7 switches (web and console)"),
-        ("h3c", "h3c", "generic default"),
-        ("admin", "h3capadmin", "H3C wireless default"),
-        ("root", "root", "generic default"),
+        ("admin", "admin", english("h3c.login.factory")),
+        ("h3c", "h3c", english("vendor.login.generic")),
+        ("admin", "h3capadmin", english("h3c.login.wireless")),
+        ("root", "root", english("vendor.login.generic")),
     )
     default_account_names = ("admin", "administrator", "h3c", "root", "test", "guest", "user", "manager",
                              "super", "operator", "default", "support")
@@ -61,63 +148,37 @@ class H3c(VrpFamily):
     https_switch = r"^(undo )?ip https enable$"
     defaults: ClassVar[dict[str, tuple[Rule, ...]]] = {
         "telnet_server": (
-            Rule(_CW5, None, "Comware 5 differs by product (disabled on the HP 5120, enabled on the "
-                             "HP A5800)"),
-            Rule(None, _doc(False, f"{_HPE7} (5940), Configuring the device as a Telnet server: 'by default, "
-                                   "the Telnet server is disabled'")),
+            Rule(_CW5, None, msg("h3c.why.telnet_cw5")),
+            Rule(None, _doc(False, "h3c.doc.telnet")),
         ),
-        "ssh_server": (Rule(None, _doc(False, f"{_HPE7} (5920/5900), Login overview: 'ssh server enable - by "
-                                       "default, SSH server is disabled'")),),
+        "ssh_server": (Rule(None, _doc(False, "h3c.doc.ssh")),),
         "ssh_v1": (
-            Rule(_CW5, _doc(True, "HPE MSR (Comware 5) Security Configuration Guide, `ssh server "
-                                  "compatible-ssh1x enable`: 'by default, the SSH server supports SSH1 "
-                                  "clients'", "Comware 5")),
-            Rule(None, None, "not documented for Comware 7"),
+            Rule(_CW5, _doc(True, "h3c.doc.ssh_v1", "Comware 5")),
+            Rule(None, None, msg("h3c.why.not_cw7")),
         ),
-        "http_server": (Rule(_CW7, _doc(False, "H3C MSR Layer 3 - IP Services Configuration Guide, HTTP "
-                                        "configuration: 'ip http enable - by default, the HTTP service is "
-                                        "disabled'")),
-                        Rule(_CW5, None, "documented for Comware 7 only"),
-                        Rule(None, _doc(False, "H3C MSR Layer 3 - IP Services Configuration Guide: HTTP "
-                                        "service disabled by default"))),
-        "https_server": (Rule(None, None, "no Comware document found states the HTTPS default"),),
-        "idle_timeout_s": (Rule(None, _doc(600, "HPE 7900 (Comware 7) Fundamentals Command Reference, "
-                                           "`idle-timeout`: 'the CLI connection idle-timeout timer is 10 "
-                                           "minutes'", "Comware 5 and 7")),),
-        "password_control": (Rule(None, _doc(False, "HPE 12900E (Comware 7) Security Command Reference, "
-                                             "`password-control enable`: 'in non-FIPS mode, the password "
-                                             "control feature is disabled globally'", "Comware 5 and 7")),),
-        "lockout": (Rule(None, _doc(Lockout(attempts=3, lock_minutes=1), "H3C Comware password control: "
-                                    "'by default, the maximum number of login attempts is 3 and a user "
-                                    "failing ... must wait for one minute' (WX3000E; the S6805 Comware 7 "
-                                    "display shows the same)", "once password control is enabled")),),
+        "http_server": (Rule(_CW7, _doc(False, "h3c.doc.http")),
+                        Rule(_CW5, None, msg("h3c.why.cw7_only")),
+                        Rule(None, _doc(False, "h3c.doc.http_short"))),
+        "https_server": (Rule(None, None, msg("h3c.why.https")),),
+        "idle_timeout_s": (Rule(None, _doc(600, "h3c.doc.idle_timeout", _CW57)),),
+        "password_control": (Rule(None, _doc(False, "h3c.doc.password_control", _CW57)),),
+        "lockout": (Rule(None, _doc(Lockout(attempts=3, lock_minutes=1), "h3c.doc.lockout",
+                                    Msg("h3c.release.password_control"))),),
         "vty_protocols": (
-            Rule(_CW5, _doc(("telnet", "ssh"), "H3C S5600 Operation Manual, `protocol inbound`: 'by default, "
-                                               "both Telnet and SSH are supported'", "Comware 3 and 5")),
-            Rule(None, None, "not documented for Comware 7"),
+            Rule(_CW5, _doc(("telnet", "ssh"), "h3c.doc.vty_protocols", Msg("h3c.release.cw3_5"))),
+            Rule(None, None, msg("h3c.why.not_cw7")),
         ),
-        "console_protocols": (Rule(None, _doc(("console",), "a console line is reached through its port only",
-                                              "all")),),
-        "aux_protocols": (Rule(None, _doc(("console",), "an AUX line is reached through its port only",
-                                          "all")),),
-        "console_login": (Rule(None, _doc("none", f"{_HPE7} (5940), Login overview: 'local console login is "
-                                          "enabled and does not require authentication'",
-                                          "Comware 5 and 7")),),
-        "aux_login": (Rule(None, _doc("none", f"{_HPE7}: AUX (console) login needs no authentication by "
-                                      "default", "Comware 5 and 7")),),
+        "console_protocols": (Rule(None, _doc(("console",), "vendor.doc.console_port", "all")),),
+        "aux_protocols": (Rule(None, _doc(("console",), "vendor.doc.aux_port", "all")),),
+        "console_login": (Rule(None, _doc("none", "h3c.doc.console_login", _CW57)),),
+        "aux_login": (Rule(None, _doc("none", "h3c.doc.aux_login", _CW57)),),
         "vty_login": (
-            Rule(_CW5, None, "not documented for Comware 5"),
-            Rule(None, _doc("password", f"{_HPE7} (5920/5900): 'in non-FIPS mode, password authentication is "
-                                        "enabled for VTY lines by default'")),
+            Rule(_CW5, None, msg("h3c.why.not_cw5")),
+            Rule(None, _doc("password", "h3c.doc.vty_login")),
         ),
-        "snmp_versions": (Rule(None, None, "no Comware document found states which versions an agent "
-                               "accepts without `snmp-agent sys-info version`"),),
-        "default_domain": (Rule(None, _doc("system", "HPE 12900E (Comware 7) Security Command Reference, "
-                                           "`domain default enable`: 'the default ISP domain is the "
-                                           "system-defined ISP domain system'", "Comware 5 and 7")),),
-        "password_recovery": (Rule(None, _doc(True, "H3C Comware 5 Fundamentals Command Reference, Password "
-                                              "recovery control: 'by default, password recovery capability "
-                                              "is enabled'", "Comware 5 and 7")),),
+        "snmp_versions": (Rule(None, None, msg("h3c.why.snmp_versions")),),
+        "default_domain": (Rule(None, _doc("system", "h3c.doc.default_domain", _CW57)),),
+        "password_recovery": (Rule(None, _doc(True, "h3c.doc.password_recovery", _CW57)),),
     }
     remediation: ClassVar[dict[str, tuple[str, ...]]] = {
         "device.telnet_disabled": ("undo telnet server enable", "line vty 0 63", " protocol inbound ssh"),
@@ -180,9 +241,7 @@ class H3c(VrpFamily):
                          lines=tree.refs(switch[-1:] + attempts))
         found = self.known_default("password_control", software, tree.refs(attempts))
         if attempts and found.value is False:
-            return found.model_copy(update={
-                "note": f"{found.note}; the login-attempt limit is configured but password control is not "
-                        "enabled, so it does not apply"})
+            return found.model_copy(update={"note": english("h3c.attempts_inactive", note=found.note)})
         return found
 
     def lockout(self, tree: ConfigTree, software: str | None) -> Known[Any]:
@@ -195,7 +254,7 @@ class H3c(VrpFamily):
             minutes = float(last.group(2) or 0) if last.group(2) else None
             if last.node.text.endswith("unlock"):
                 return Known(value=None, source="config", lines=tree.refs([last]),
-                             note="the login-attempt limit unlocks at once (exceed unlock)")
+                             note=english("h3c.unlocks_at_once"))
             return Known(value=Lockout(attempts=int(last.group(1) or 0), lock_minutes=minutes),
                          source="config", lines=enabled.lines + tree.refs([last]))
         return self.known_default("lockout", software, enabled.lines)
@@ -234,21 +293,20 @@ class H3c(VrpFamily):
     def _used(domain: str, method: str | None, schemes: dict[str, tuple[str, ...]],
               vtys: list[Terminal]) -> tuple[str, bool | None]:
         if method is None or not method.endswith("-scheme"):
-            return f"the login domain {domain} authenticates locally", False
+            return english("h3c.aaa.local", domain=domain), False
         kind = method.removesuffix("-scheme")
         scheme = next((k for k in schemes if k.startswith(f"{kind}:")), None)
         if scheme is None or not schemes[scheme]:
-            return f"domain {domain} uses a {kind} scheme that has no primary server here", False
+            return english("h3c.aaa.no_server", domain=domain, method=kind), False
         if not vtys:
-            return "the configuration has no VTY line, so the remote login path cannot be judged", None
+            return english("vendor.no_vty_path"), None
         unknown = [t.name for t in vtys if t.login is None]
         if unknown:
-            return f"how {', '.join(unknown)} authenticate is not documented", None
+            return english("vendor.how_not_documented", lines=unknown), None
         local = [t.name for t in vtys if t.login != "aaa"]
         if local:
-            return (f"{', '.join(local)} do not use authentication-mode scheme, so the domain is not "
-                    "used", False)
-        return f"logins use domain {domain} with {kind} ({', '.join(schemes[scheme])})", True
+            return english("h3c.aaa.not_scheme", lines=local), False
+        return english("h3c.aaa.used", domain=domain, method=kind, servers=schemes[scheme]), True
 
     def password_recovery(self, tree: ConfigTree, software: str | None) -> Known[bool]:
         return self.switch(tree, r"^(undo )?password-recovery enable$", "password_recovery", software)
@@ -262,7 +320,7 @@ class H3c(VrpFamily):
         release = f", Release {found.group(2)}" if found.group(2) else ""
         return Known(value=VersionInfo(software=f"Comware Software, Version {found.group(1)}{release}"),
                      source="config", lines=tree.refs([found]),
-                     note="the release the configuration names (`version` line); no `display version` read")
+                     note=english("vendor.config_version_line", command=self.commands["version"]))
 
     def parse_version(self, text: str) -> Known[VersionInfo]:
         release = re.search(r"Comware Software, Version (\S+), Release (\S+)", text)

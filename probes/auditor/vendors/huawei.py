@@ -25,18 +25,122 @@ from auditor.facts import (
     Terminal,
     VersionInfo,
 )
+from auditor.messages import Msg, define, english, fields, msg
 from auditor.vendors._vrp import VrpFamily, local_user
 from auditor.vendors.config import ConfigTree, Hit
 from auditor.vendors.contract import Documented, Rule, line_ref, output_refs, textfsm_rows
 from auditor.vendors.interfaces import canonical
 
-_SGUIDE = ("Huawei S-series (S1720/S2700/S5700/S6720) V200R01x product documentation (HedEx), "
-           "Configuration Guide - Basic Configuration / Security")
+define({
+    "huawei.guide": ("华为 S 系列（S1720/S2700/S5700/S6720）V200R01x 产品文档（HedEx）"
+                     "《配置指南-基础配置/安全》",
+                     "Huawei S-series (S1720/S2700/S5700/S6720) V200R01x product documentation (HedEx), "
+                     "Configuration Guide - Basic Configuration / Security"),
+    "huawei.release.v200r010": ("S 系列 V200R010 及以后版本", "S-series V200R010 and later"),
+    "huawei.release.v200r013": ("S 系列 V200R013", "S-series V200R013"),
+    "huawei.release.vrp": ("VRP（S 系列、AR、NE）", "VRP (S-series, AR, NE)"),
+    "huawei.doc.telnet_table": ("《S2720/S5700/S6720 配置指南-基础配置》登录口令管理一节的缺省 Telnet "
+                                "登录表（Telnet：无；“缺省情况下不能通过 Telnet 登录交换机”）",
+                                "S2720/S5700/S6720 Configuration Guide - Basic Configuration, Login "
+                                "Password Management, table of default Telnet logins (Telnet: none; 'by "
+                                "default you cannot log in to a switch using Telnet')"),
+    "huawei.doc.telnet_off": ("《S2720/S5700/S6720 配置指南-基础配置》登录口令管理：Telnet 缺省关闭",
+                              "S2720/S5700/S6720 Configuration Guide - Basic Configuration, Login Password "
+                              "Management: Telnet off by default"),
+    "huawei.why.v200r010_only": ("仅 S 系列 V200R010 及以后版本有文档记载",
+                                 "documented for S-series V200R010 and later only"),
+    "huawei.doc.stelnet": ("{guide}，配置 STelnet 登录：“缺省情况下，交换机未配置 STelnet 功能”",
+                           "{guide}, Configuring STelnet Login: 'by default, the STelnet function is not "
+                           "configured on a switch'"),
+    "huawei.doc.stelnet_off": ("{guide}，配置 STelnet 登录：缺省未配置 STelnet",
+                               "{guide}, Configuring STelnet Login: STelnet not configured by default"),
+    "huawei.why.ssh_v1": ("空配置的设备上缺省关闭，但升级后沿用旧配置文件的设置（见 `ssh server "
+                          "compatible-ssh1x enable` 命令参考）：配置中没有该行并不能说明是哪一种",
+                          "disabled on a device with empty configuration, but after an upgrade it follows "
+                          "the old configuration file (command reference of `ssh server compatible-ssh1x "
+                          "enable`): the absent line does not show which"),
+    "huawei.why.http": ("未找到说明 HTTP 服务默认值的华为文档",
+                        "no Huawei document found states the HTTP server default"),
+    "huawei.why.https": ("未找到说明 HTTPS 服务默认值的华为文档",
+                         "no Huawei document found states the HTTPS server default"),
+    "huawei.doc.idle_timeout": ("{guide}，`idle-timeout` 命令：“缺省情况下，超时时间为 10 分钟”",
+                                "{guide}, command `idle-timeout`: 'by default, the timeout period is 10 "
+                                "minutes'"),
+    "huawei.doc.lockout": ("{guide}，`local-aaa-user wrong-password` 命令：“缺省情况下，"
+                           "本地账号锁定功能已开启，重试间隔为 5 分钟，连续输错口令的最大次数为 3 次，"
+                           "账号锁定时间为 5 分钟”",
+                           "{guide}, command `local-aaa-user wrong-password`: 'by default, the local "
+                           "account locking function is enabled, retry interval is 5 minutes, maximum "
+                           "number of consecutive incorrect password attempts is 3, and account locking "
+                           "period is 5 minutes'"),
+    "huawei.why.lockout_old": ("说明锁定默认值的文档不涵盖 V200R010 之前的版本",
+                               "releases before V200R010 are not covered by the document that states the "
+                               "lockout default"),
+    "huawei.doc.lockout_short": ("{guide}，`local-aaa-user wrong-password` 命令：缺省开启，3 次，5 分钟",
+                                 "{guide}, command `local-aaa-user wrong-password`: enabled by default, 3 "
+                                 "attempts, 5 minutes"),
+    "huawei.doc.vty_ssh": ("{guide}，配置 STelnet 登录（示例：“缺省情况下，VTY 用户界面支持 SSH”）",
+                           "{guide}, Configuring STelnet Login (example: 'by default, VTY user interfaces "
+                           "support SSH')"),
+    "huawei.why.earlier": ("更早的版本：没有文档记载", "earlier releases: not documented"),
+    "huawei.doc.vty_ssh_short": ("{guide}：VTY 用户界面缺省支持 SSH",
+                                 "{guide}: VTY user interfaces support SSH by default"),
+    "huawei.doc.console_aaa": ("{guide}，`authentication-mode` 命令（用户界面视图）：“Console "
+                               "口登录用户的缺省认证方式为 AAA 认证”",
+                               "{guide}, command `authentication-mode` (user interface view): 'the default "
+                               "authentication mode for console port login users is AAA authentication'"),
+    "huawei.doc.console_aaa_short": ("{guide}，`authentication-mode` 命令：控制台登录使用 AAA 认证",
+                                     "{guide}, command `authentication-mode`: console logins use AAA"),
+    "huawei.why.vty_login": ("华为各产品、各版本的文档说法不一（S 系列 V200R01x 未设置认证方式，其他产品为 "
+                             "AAA，AR1200 V200R001 为口令认证）",
+                             "Huawei documents differ by product and release (no mode set on S-series "
+                             "V200R01x, AAA on others, password on AR1200 V200R001)"),
+    "huawei.doc.snmp": ("{guide}，配置 SNMP：“缺省情况下，设备支持 SNMPv3”",
+                        "{guide}, Configuring SNMP: 'by default, the device supports SNMPv3'"),
+    "huawei.doc.hwtacacs": ("{guide}，配置 HWTACACS 服务器模板：“缺省情况下，HWTACACS 功能已使能”",
+                            "{guide}, Configuring an HWTACACS Server Template: 'by default, HWTACACS is "
+                            "enabled'"),
+    "huawei.no_recovery_switch": ("VRP 没有控制口令恢复的配置开关（BootROM 菜单由其自身的口令保护）",
+                                  "VRP has no configuration switch for password recovery (the BootROM menu "
+                                  "is protected by its own password)"),
+    "huawei.login.v200r013": ("S 系列 V200R013 配置指南：缺省的控制台/Web 登录账号",
+                              "S-series V200R013 Configuration Guide: default console/web login"),
+    "huawei.login.bootrom": ("S 系列 BootROM/BootLoad 缺省口令",
+                             "S-series BootROM/BootLoad default password"),
+    "huawei.login.factory": ("华为为许多 AR/S 型号公布的出厂默认账号",
+                             "Huawei factory default published for many AR/S models"),
+    "huawei.login.quidway": ("早期 Quidway/S 系列的默认账号，广为流传",
+                             "early Quidway/S-series default, widely published"),
+    "huawei.locking_off": ("本地账号锁定功能已关闭", "local account locking is switched off"),
+    "huawei.aaa.local_first": ("管理员通过域 {domain} 登录，其认证方案 {scheme} 首先使用 {method}",
+                               "administrators log in through domain {domain}, whose authentication scheme "
+                               "{scheme} uses {method} first"),
+    "huawei.aaa.no_template": ("域 {domain} 使用 {method}，但未绑定含认证服务器的 {method} 模板",
+                               "domain {domain} uses {method} but no {method} template with an "
+                               "authentication server is bound to it"),
+    "huawei.aaa.hwtacacs_off": ("HWTACACS 已关闭（undo hwtacacs enable）",
+                                "HWTACACS is switched off (undo hwtacacs enable)"),
+    "huawei.aaa.hwtacacs_unknown": ("无法判断 HWTACACS 是否开启（默认值没有文档记载）",
+                                    "whether HWTACACS is on cannot be told (the default is not documented)"),
+    "huawei.aaa.not_aaa": ("{lines} 未通过 AAA 认证", "{lines} do not authenticate through AAA"),
+    "huawei.aaa.used": ("管理员（域 {domain}，认证方案 {scheme}）由 {method}（{servers}）认证",
+                        "administrators (domain {domain}, scheme {scheme}) are authenticated by {method} "
+                        "({servers})"),
+}, recoverable=True)
+_SGUIDE = Msg("huawei.guide")
 _MODERN = r"V200R01\d|V200R02\d|V300R|V600R|VRP \(R\) software, Version 8"
 
+_V200R010 = Msg("huawei.release.v200r010")
+_V200R013 = Msg("huawei.release.v200r013")
 
-def _doc(value: Any, where: str, releases: str = "S-series V200R010 and later") -> Documented:
-    return Documented(value, where, releases)
+
+def _doc(value: Any, key: str, releases: str | Msg = _V200R010) -> Documented:
+    """A default a Huawei document states: ``key`` is its message (with the guide, where it names one)."""
+    return Documented(value, msg(key, guide=_SGUIDE) if "guide" in fields(key) else msg(key), releases)
+
+
+def _why(key: str) -> Msg:
+    return msg(key)
 
 
 class Huawei(VrpFamily):
@@ -51,74 +155,48 @@ class Huawei(VrpFamily):
         "logging": "display info-center", "clock": "display clock"}
     error_replies = (r"^\s*Error\s*:", r"^\s*Info\s*:\s*(Unrecognized|Incomplete)")
     default_logins = (
-        ("admin", "admin@huawei.com", "S-series V200R013 Configuration Guide: default console/web login"),
-        ("admin", "Admin@huawei.com", "S-series BootROM/BootLoad default password"),
-        ("admin", "Admin@123", "Huawei factory default published for many AR/S models"),
-        ("root", "admin", "early Quidway/S-series default, widely published"),
-        ("admin", "admin", "generic default"),
-        ("huawei", "huawei", "generic default"),
+        ("admin", "admin@huawei.com", english("huawei.login.v200r013")),
+        ("admin", "Admin@huawei.com", english("huawei.login.bootrom")),
+        ("admin", "Admin@123", english("huawei.login.factory")),
+        ("root", "admin", english("huawei.login.quidway")),
+        ("admin", "admin", english("vendor.login.generic")),
+        ("huawei", "huawei", english("vendor.login.generic")),
     )
     default_account_names = ("admin", "administrator", "huawei", "root", "test", "guest", "user",
                              "manager", "super", "operator", "default", "support")
     defaults: ClassVar[dict[str, tuple[Rule, ...]]] = {
-        "telnet_server": (Rule(_MODERN, _doc(False, "S2720/S5700/S6720 Configuration Guide - Basic "
-                                          "Configuration, Login Password Management, table of default Telnet "
-                                          "logins (Telnet: none; 'by default you cannot log in to a switch "
-                                          "using Telnet')", "S-series V200R013")),
-                          Rule(r"V100R|V200R00\d", None, "documented for S-series V200R010 and later only"),
-                          Rule(None, _doc(False, "S2720/S5700/S6720 Configuration Guide - Basic "
-                                          "Configuration, Login Password Management: Telnet off by default",
-                                          "S-series V200R013"))),
-        "ssh_server": (Rule(_MODERN, _doc(False, f"{_SGUIDE}, Configuring STelnet Login: 'by default, "
-                                       "the STelnet function is not configured on a switch'")),
-                       Rule(r"V100R|V200R00\d", None, "documented for S-series V200R010 and later only"),
-                       Rule(None, _doc(False, f"{_SGUIDE}, Configuring STelnet Login: STelnet not configured "
-                                       "by default"))),
-        "ssh_v1": (Rule(None, None, "disabled on a device with empty configuration, but after an upgrade it "
-                              "follows the old configuration file (command reference of `ssh server "
-                              "compatible-ssh1x enable`): the absent line does not show which"),),
-        "http_server": (Rule(None, None, "no Huawei document found states the HTTP server default"),),
-        "https_server": (Rule(None, None, "no Huawei document found states the HTTPS server default"),),
-        "idle_timeout_s": (Rule(None, _doc(600, f"{_SGUIDE}, command `idle-timeout`: 'by default, "
-                                           "the timeout period is 10 minutes'", "VRP (S-series, AR, NE)")),),
+        "telnet_server": (Rule(_MODERN, _doc(False, "huawei.doc.telnet_table", _V200R013)),
+                          Rule(r"V100R|V200R00\d", None, _why("huawei.why.v200r010_only")),
+                          Rule(None, _doc(False, "huawei.doc.telnet_off", _V200R013))),
+        "ssh_server": (Rule(_MODERN, _doc(False, "huawei.doc.stelnet")),
+                       Rule(r"V100R|V200R00\d", None, _why("huawei.why.v200r010_only")),
+                       Rule(None, _doc(False, "huawei.doc.stelnet_off"))),
+        "ssh_v1": (Rule(None, None, _why("huawei.why.ssh_v1")),),
+        "http_server": (Rule(None, None, _why("huawei.why.http")),),
+        "https_server": (Rule(None, None, _why("huawei.why.https")),),
+        "idle_timeout_s": (Rule(None, _doc(600, "huawei.doc.idle_timeout", Msg("huawei.release.vrp"))),),
         "lockout": (
-            Rule(_MODERN, _doc(Lockout(attempts=3, lock_minutes=5), f"{_SGUIDE}, command `local-aaa-user "
-                               "wrong-password`: 'by default, the local account locking function is "
-                               "enabled, retry interval is 5 minutes, maximum number of consecutive "
-                               "incorrect password attempts is 3, and account locking period is 5 "
-                               "minutes'")),
-            Rule(r"V100R|V200R00\d", None, "releases before V200R010 are not covered by the document "
-                 "that states the lockout default"),
-            Rule(None, _doc(Lockout(attempts=3, lock_minutes=5), f"{_SGUIDE}, command `local-aaa-user "
-                            "wrong-password`: enabled by default, 3 attempts, 5 minutes")),
+            Rule(_MODERN, _doc(Lockout(attempts=3, lock_minutes=5), "huawei.doc.lockout")),
+            Rule(r"V100R|V200R00\d", None, _why("huawei.why.lockout_old")),
+            Rule(None, _doc(Lockout(attempts=3, lock_minutes=5), "huawei.doc.lockout_short")),
         ),
         "vty_protocols": (
-            Rule(_MODERN, _doc(("ssh",), f"{_SGUIDE}, Configuring STelnet Login (example: 'by default, VTY "
-                               "user interfaces support SSH')")),
-            Rule(r"V100R|V200R00\d", None, "earlier releases: not documented"),
-            Rule(None, _doc(("ssh",), f"{_SGUIDE}: VTY user interfaces support SSH by default")),
+            Rule(_MODERN, _doc(("ssh",), "huawei.doc.vty_ssh")),
+            Rule(r"V100R|V200R00\d", None, _why("huawei.why.earlier")),
+            Rule(None, _doc(("ssh",), "huawei.doc.vty_ssh_short")),
         ),
-        "console_protocols": (Rule(None, _doc(("console",), "a console line is reached through its port only",
-                                              "all")),),
-        "aux_protocols": (Rule(None, _doc(("console",), "an AUX line is reached through its port only",
-                                          "all")),),
+        "console_protocols": (Rule(None, _doc(("console",), "vendor.doc.console_port", "all")),),
+        "aux_protocols": (Rule(None, _doc(("console",), "vendor.doc.aux_port", "all")),),
         "console_login": (
-            Rule(_MODERN, _doc("aaa", f"{_SGUIDE}, command `authentication-mode` (user interface view): 'the "
-                               "default authentication mode for console port login users is AAA "
-                               "authentication'")),
-            Rule(None, _doc("aaa", f"{_SGUIDE}, command `authentication-mode`: console logins use AAA")),
+            Rule(_MODERN, _doc("aaa", "huawei.doc.console_aaa")),
+            Rule(None, _doc("aaa", "huawei.doc.console_aaa_short")),
         ),
-        "vty_login": (Rule(None, None, "Huawei documents differ by product and release (no mode set on "
-                           "S-series V200R01x, AAA on others, password on AR1200 V200R001)"),),
-        "aux_login": (Rule(None, None, "not documented"),),
-        "snmp_versions": (Rule(None, _doc(("v3",), f"{_SGUIDE}, Configuring SNMP: 'by default, the device "
-                                          "supports SNMPv3'")),),
-        "hwtacacs": (Rule(None, _doc(True, f"{_SGUIDE}, Configuring an HWTACACS Server Template: "
-                                     "'by default, HWTACACS is enabled'")),),
+        "vty_login": (Rule(None, None, _why("huawei.why.vty_login")),),
+        "aux_login": (Rule(None, None, _why("vendor.not_documented")),),
+        "snmp_versions": (Rule(None, _doc(("v3",), "huawei.doc.snmp")),),
+        "hwtacacs": (Rule(None, _doc(True, "huawei.doc.hwtacacs")),),
     }
-    not_expressible: ClassVar[dict[str, str]] = {
-        "password_recovery": "VRP has no configuration switch for password recovery (the BootROM menu is "
-                             "protected by its own password)"}
+    not_expressible: ClassVar[dict[str, str | Msg]] = {"password_recovery": msg("huawei.no_recovery_switch")}
     remediation: ClassVar[dict[str, tuple[str, ...]]] = {
         "device.telnet_disabled": ("undo telnet server enable", "user-interface vty 0 4",
                                    " protocol inbound ssh"),
@@ -191,7 +269,7 @@ class Huawei(VrpFamily):
             last = hits[-1]
             if last.group(1):
                 return Known(value=None, source="config", lines=tree.refs([last]),
-                             note="local account locking is switched off")
+                             note=english("huawei.locking_off"))
             attempts, minutes = last.group(3), last.group(4)
             return Known(value=Lockout(attempts=int(attempts) if attempts else None,
                                        lock_minutes=float(minutes) if minutes else None),
@@ -247,7 +325,7 @@ class Huawei(VrpFamily):
         if found is None:
             return Known()
         return Known(value=VersionInfo(software=found.group(1)), source="config", lines=tree.refs([found]),
-                     note="the release the configuration names in its header; no `display version` read")
+                     note=english("vendor.config_release", command=self.commands["version"]))
 
     def parse_version(self, text: str) -> Known[VersionInfo]:
         rows = textfsm_rows("huawei_vrp_display_version", text)
@@ -305,23 +383,21 @@ def _huawei_used(first: str, domain: str, scheme: str,  # noqa: PLR0911 - a tabl
                  bound: list[str], templates: dict[str, tuple[str, ...]], hwtacacs_on: Any,
                  vtys: list[Terminal]) -> tuple[str, bool | None]:
     if first not in ("hwtacacs", "radius"):
-        return (f"administrators log in through domain {domain}, whose authentication scheme {scheme} "
-                f"uses {first} first", False)
+        return english("huawei.aaa.local_first", domain=domain, scheme=scheme, method=first), False
     template = next((b for b in bound if b.startswith(f"{first}:")), None)
     if template is None or not templates.get(template):
-        return (f"domain {domain} uses {first} but no {first} template with an authentication server is "
-                "bound to it", False)
+        return english("huawei.aaa.no_template", domain=domain, method=first), False
     if first == "hwtacacs" and hwtacacs_on is False:
-        return "HWTACACS is switched off (undo hwtacacs enable)", False
+        return english("huawei.aaa.hwtacacs_off"), False
     if first == "hwtacacs" and hwtacacs_on is None:
-        return "whether HWTACACS is on cannot be told (the default is not documented)", None
+        return english("huawei.aaa.hwtacacs_unknown"), None
     if not vtys:
-        return "the configuration has no VTY line, so the remote login path cannot be judged", None
+        return english("vendor.no_vty_path"), None
     local = [t.name for t in vtys if t.login not in ("aaa",)]
     if local:
-        return f"{', '.join(local)} do not authenticate through AAA", False
-    return (f"administrators (domain {domain}, scheme {scheme}) are authenticated by {first} "
-            f"({', '.join(templates[template])})", True)
+        return english("huawei.aaa.not_aaa", lines=local), False
+    return english("huawei.aaa.used", domain=domain, scheme=scheme, method=first,
+                   servers=templates[template]), True
 
 
 FAMILY = Huawei()

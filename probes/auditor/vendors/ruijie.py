@@ -13,15 +13,35 @@ import re
 from typing import Any, ClassVar
 
 from auditor.facts import Known, LineRef, SshServer, VersionInfo
+from auditor.messages import Msg, define, english, msg
 from auditor.vendors._ios import IosFamily
 from auditor.vendors.config import ConfigTree
-from auditor.vendors.contract import Documented, Rule, output_refs
+from auditor.vendors.contract import Documented, Rule, note_pair, output_refs
 from auditor.vendors.interfaces import canonical, is_ethernet_port
 
-_RGWLAN = "Ruijie RG-WLAN Series RGOS Configuration Guide"
+define({
+    "ruijie.guide": ("锐捷 RG-WLAN 系列 RGOS《配置指南》", "Ruijie RG-WLAN Series RGOS Configuration Guide"),
+    "ruijie.release.unstated": ("RGOS（未注明版本）", "RGOS (release not stated)"),
+    "ruijie.login.web": ("许多 RGOS 交换机的锐捷 Web 默认账号，广为流传",
+                         "Ruijie web default on many RGOS switches, widely published"),
+    "ruijie.login.default": ("锐捷默认账号，广为流传", "Ruijie default, widely published"),
+    "ruijie.why.telnet": ("未找到说明该默认值的锐捷文档；RGOS 配置中 `enable service telnet-server` 及其 "
+                          "`no` 形式都会明确写出",
+                          "no Ruijie document found states it; RGOS configurations show both `enable "
+                          "service telnet-server` and its `no` form written out"),
+    "ruijie.doc.ssh_server": ("{guide}，配置 SSH：“缺省情况下，SSH 服务器处于关闭状态”",
+                              "{guide}, Configuring SSH: 'by default, the SSH server is disabled'"),
+    "ruijie.why.not_stated": ("已找到的文档中未说明", "not stated in the documents found"),
+    "ruijie.no_recovery_switch": ("RGOS 文档中没有控制口令恢复的配置开关",
+                                  "RGOS documents no configuration switch for password recovery"),
+}, recoverable=True)
+_RGWLAN = Msg("ruijie.guide")
+_NOT_DOCUMENTED = Msg("vendor.not_documented")
+
+_UNSTATED = Msg("ruijie.release.unstated")
 
 
-def _doc(value: Any, where: str, releases: str = "RGOS (release not stated)") -> Documented:
+def _doc(value: Any, where: Msg, releases: str | Msg = _UNSTATED) -> Documented:
     return Documented(value, where, releases)
 
 
@@ -38,29 +58,26 @@ class Ruijie(IosFamily):
         "logging": "show logging", "clock": "show clock"}
     error_replies = (r"^\s*%\s*(Unknown command|Invalid input|Incomplete command|Ambiguous command)",)
     default_logins = (
-        ("admin", "admin", "Ruijie web default on many RGOS switches, widely published"),
-        ("admin", "ruijie", "Ruijie default, widely published"),
-        ("ruijie", "ruijie", "generic default"),
+        ("admin", "admin", english("ruijie.login.web")),
+        ("admin", "ruijie", english("ruijie.login.default")),
+        ("ruijie", "ruijie", english("vendor.login.generic")),
     )
     default_account_names = ("admin", "administrator", "ruijie", "root", "test", "guest", "user", "manager",
                              "super", "operator", "default", "support")
     defaults: ClassVar[dict[str, tuple[Rule, ...]]] = {
-        "telnet_server": (Rule(None, None, "no Ruijie document found states it; RGOS configurations show "
-                               "both `enable service telnet-server` and its `no` form written out"),),
-        "ssh_server": (Rule(None, _doc(False, f"{_RGWLAN}, Configuring SSH: 'by default, the SSH server is "
-                                             "disabled'")),),
-        "ssh_v1": (Rule(None, None, "not stated in the documents found"),),
-        "http_server": (Rule(None, None, "not documented"),),
-        "https_server": (Rule(None, None, "not documented"),),
-        "idle_timeout_s": (Rule(None, None, "not documented"),),
-        "lockout": (Rule(None, None, "not documented"),),
-        "vty_protocols": (Rule(None, None, "not documented"),),
-        "console_login": (Rule(None, None, "not documented"),),
-        "aux_login": (Rule(None, None, "not documented"),),
-        "vty_login": (Rule(None, None, "not documented"),),
+        "telnet_server": (Rule(None, None, msg("ruijie.why.telnet")),),
+        "ssh_server": (Rule(None, _doc(False, msg("ruijie.doc.ssh_server", guide=_RGWLAN))),),
+        "ssh_v1": (Rule(None, None, msg("ruijie.why.not_stated")),),
+        "http_server": (Rule(None, None, _NOT_DOCUMENTED),),
+        "https_server": (Rule(None, None, _NOT_DOCUMENTED),),
+        "idle_timeout_s": (Rule(None, None, _NOT_DOCUMENTED),),
+        "lockout": (Rule(None, None, _NOT_DOCUMENTED),),
+        "vty_protocols": (Rule(None, None, _NOT_DOCUMENTED),),
+        "console_login": (Rule(None, None, _NOT_DOCUMENTED),),
+        "aux_login": (Rule(None, None, _NOT_DOCUMENTED),),
+        "vty_login": (Rule(None, None, _NOT_DOCUMENTED),),
     }
-    not_expressible: ClassVar[dict[str, str]] = {
-        "password_recovery": "RGOS documents no configuration switch for password recovery"}
+    not_expressible: ClassVar[dict[str, str | Msg]] = {"password_recovery": msg("ruijie.no_recovery_switch")}
     remediation: ClassVar[dict[str, tuple[str, ...]]] = {
         "device.telnet_disabled": ("no enable service telnet-server", "line vty 0 4", " transport input ssh"),
         "device.ssh_v2_only": ("enable service ssh-server", "ip ssh version 2"),
@@ -104,7 +121,7 @@ class Ruijie(IosFamily):
                   else self.known_default("ssh_server", software))
         server = (base.value or SshServer()).model_copy(update={"enabled": switch.value})
         return Known(value=server, source=switch.source, lines=switch.lines + base.lines,
-                     note="; ".join(n for n in (switch.note, base.note) if n))
+                     note=note_pair(switch.note, base.note))
 
     def http(self, tree: ConfigTree, software: str | None) -> tuple[Known[bool], Known[bool]]:
         hits = tree.top(r"^(no )?enable service web-server(?: (http|https|all))?$")
@@ -139,7 +156,7 @@ class Ruijie(IosFamily):
         if found is None:
             return Known()
         return Known(value=VersionInfo(software=f"RGOS {found.group(1)}"), source="config",
-                     note="the release the configuration names (`version` line); no `show version` read",
+                     note=english("vendor.config_version_line", command=self.commands["version"]),
                      lines=tree.refs([found]))
 
     def parse_links(self, text: str) -> dict[str, tuple[str, str, LineRef]]:
