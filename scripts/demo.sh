@@ -23,7 +23,7 @@ ip netns exec ca-agent "$AUDITOR" run \
   --profile gbt22239-2019-level3 \
   --profile campus-auditor-baseline \
   --allow-class-hours \
-  --format html,pdf,md,oscal \
+  --format html,pdf,md,oscal,xlsx,docx,csv \
   --out "$out" || status=$?
 case $status in
   0|1) ;;   # 1: some checks failed (the demo school has planted faults)
@@ -35,5 +35,6 @@ ln -sfn "$(basename "$out")" audits/demo/latest
 .venv/bin/python -m auditor.reports.screenshot "$out/report.html" "audits/demo/$(basename "$out")-report.png" \
   || echo "demo: no screenshot (chromium missing?)" >&2
 echo "demo: signed report in $out: report.html (open it in a browser), evidence-index.html, report.pdf,"
-echo "      assessment-results.json (OSCAL), report.md, report.json, report.dsse.json; audit exit $status"
+echo "      assessment-results.json (OSCAL), report.md, report.xlsx, report.docx, findings.csv,"
+echo "      report.json, report.dsse.json; audit exit $status"
 echo "demo: tear the school down with: $AUDITOR lab down"

@@ -20,6 +20,7 @@ from auditor.attest import Attestation
 from auditor.context import RunContext
 from auditor.errors import AuditorError, InputError
 from auditor.inventory import Inventory, Schedule
+from auditor.messages import define, english, msg
 from auditor.model import (
     Fact,
     FactStatus,
@@ -35,6 +36,31 @@ from auditor.scoring import ItemInputs, ProfileScore, evaluate_item, score_profi
 from auditor.timetable import in_class_hours, next_free_window
 from auditor.waivers import Waiver
 from auditor.yamlsrc import format_loc
+
+# What the engine says about a task it refused, deferred or lost, in both languages (read back
+# from the fact's English ``error`` by the checks, as the probes' reasons are).
+define({
+    "engine.refused_scope": (
+        "已拒绝：{address} 不在资产清单的扫描范围（scope.allow：{allowed}）内；"
+        "如属于本校网络，请将其网段加入 scope.allow",
+        "refused: {address} is outside the inventory's scope allow-list ({allowed}); add its network "
+        "to scope.allow if it belongs to the school"),
+    "engine.deferred": (
+        "已推迟：上课时间（{period}）不做带宽测试；下一个空闲时段从 {time}（{zone}）开始；"
+        "请届时运行，或加 --allow-class-hours",
+        "deferred: bandwidth tests do not run during class hours ({period}); the next free window "
+        "starts {time} ({zone}); run then, or pass --allow-class-hours"),
+    "engine.deferred_no_window": (
+        "已推迟：上课时间（{period}）不做带宽测试；一年内没有空闲时段；"
+        "请调整作息时间表，或加 --allow-class-hours",
+        "deferred: bandwidth tests do not run during class hours ({period}); no free window within a "
+        "year; run then, or pass --allow-class-hours"),
+    "engine.probe_timeout": ("探测 {probe} 未在 {limit:.0f} 秒内完成",
+                             "probe {probe} did not finish within {limit:.0f} s"),
+    "engine.probe_internal": ("探测 {probe} 内部错误：{reply}", "internal error in probe {probe}: {reply}"),
+    "engine.no_result": ("探测未返回结果", "probe returned no result"),
+}, recoverable=True)
+define({"engine.check_internal": ("检查内部错误：{reply}", "internal error in check: {reply}")})
 
 
 @dataclass(frozen=True)
@@ -215,8 +241,7 @@ def _refusal(
         allowed = ", ".join(str(n) for n in inventory.scope.allow)
         return (
             FactStatus.ERROR,
-            f"refused: {address} is outside the inventory's scope allow-list ({allowed}); "
-            "add its network to scope.allow if it belongs to the school",
+            english("engine.refused_scope", address=str(address), allowed=allowed),
         )
     if task.safety is Safety.BANDWIDTH and not options.allow_class_hours:
         period = in_class_hours(inventory.schedule, now)
@@ -227,10 +252,10 @@ def _refusal(
 
 def _deferred(schedule: Schedule, period: str, now: datetime) -> str:
     free = next_free_window(schedule, now)
-    when = (f"the next free window starts {free:%a %Y-%m-%d %H:%M} ({schedule.timezone})"
-            if free else "no free window within a year")
-    return (f"deferred: bandwidth tests do not run during class hours ({period}); {when}; "
-            "run then, or pass --allow-class-hours")
+    if free is None:
+        return english("engine.deferred_no_window", period=period)
+    return english("engine.deferred", period=period, time=f"{free:%Y-%m-%d %H:%M}",
+                   zone=schedule.timezone)
 
 
 def make_plan(
@@ -295,9 +320,9 @@ async def _guarded(task: ProbeTask, plugins: Plugins, ctx: RunContext) -> list[F
     except AuditorError as exc:
         return task.failed(FactStatus.ERROR, ctx.secrets.mask(str(exc)))
     except TimeoutError:
-        return task.failed(FactStatus.ERROR, f"probe {task.probe} did not finish within {limit:.0f} s")
+        return task.failed(FactStatus.ERROR, english("engine.probe_timeout", probe=task.probe, limit=limit))
     except Exception as exc:  # a bug in one probe must not stop the audit
-        reason = f"internal error in probe {task.probe}: {type(exc).__name__}: {exc}"
+        reason = english("engine.probe_internal", probe=task.probe, reply=f"{type(exc).__name__}: {exc}")
         return task.failed(FactStatus.ERROR, ctx.secrets.mask(reason))
 
 
@@ -306,7 +331,7 @@ def _complete(task: ProbeTask, facts: list[Fact]) -> list[Fact]:
     for kind, subject in task.produces:
         if (kind, subject) not in got:
             facts.append(
-                Fact(kind, subject, task.probe, FactStatus.ERROR, error="probe returned no result")
+                Fact(kind, subject, task.probe, FactStatus.ERROR, error=english("engine.no_result"))
             )
     return facts
 
@@ -351,7 +376,7 @@ def evaluate_checks(
                     target="*",
                     status=Status.ERROR,
                     severity=check.meta.severity,
-                    message=f"internal error in check: {type(exc).__name__}: {exc}",
+                    message=msg("engine.check_internal", reply=f"{type(exc).__name__}: {exc}"),
                 )
             ]
     return out

@@ -31,6 +31,7 @@ from pydantic import (
 
 from auditor.errors import InputError, SecretError
 from auditor.inbound import read_document
+from auditor.model import JsonDict
 from auditor.secrets import SecretRef, read_secrets_file
 from auditor.vendors import names as vendor_names
 from auditor.yamlsrc import FieldError, format_loc, line_of, load_yaml, validate
@@ -401,6 +402,25 @@ class Tailoring(_Model):
     reason: Annotated[str, StringConstraints(min_length=1)]
 
 
+MAX_DEADLINE_DAYS = 730  # two years: a remediation deadline beyond that is a typo, not a plan
+DeadlineDays = Annotated[int, Field(ge=1, le=MAX_DEADLINE_DAYS, strict=True)]
+
+
+class DeadlinesDays(_Model):
+    """Days from the audit date to the remediation deadline of a problem, by its risk level."""
+
+    high: DeadlineDays = 30
+    medium: DeadlineDays = 90
+    low: DeadlineDays = 180
+
+
+class Remediation(_Model):
+    """How the problem list (问题清单 in ``report.xlsx``, ``report.docx``, ``findings.csv``) sets
+    deadlines: ``deadlines_days`` by risk level (高 30, 中 90, 低 180 days unless given)."""
+
+    deadlines_days: DeadlinesDays = DeadlinesDays()
+
+
 class Agent(_Model):
     """Where the auditor runs. ``interface`` pins the NIC used for the NIC-speed sanity check.
 
@@ -464,6 +484,7 @@ class Inventory(_Model):
     wifi_areas: list[WifiArea] = Field(default_factory=list)
     discovery: Discovery | None = None
     tailoring: list[Tailoring] = Field(default_factory=list)
+    remediation: Remediation = Remediation()
 
     @model_validator(mode="after")
     def _references(self) -> Self:
@@ -514,6 +535,45 @@ class Inventory(_Model):
     def device(self, device_id: str) -> Device:
         """The device with this id (ids are unique: checked when the inventory is validated)."""
         return self._devices_by_id[device_id]
+
+    def report_site(self) -> JsonDict:
+        """What the signed report's ``site`` carries besides the school and scope, for the problem
+        list and the system components of the renderings (report.xlsx, report.docx, findings.csv):
+        the remediation deadlines, and the inventory's servers, firewalls, backup targets,
+        classrooms, Wi-Fi areas and uplink by id, name and address (never a credential, a path or
+        a setting the renderings do not show). Devices are in the report's ``topology``."""
+        uplink = self.uplink
+        return {
+            "remediation": self.remediation.model_dump(mode="json"),
+            "components": {
+                "servers": [{"id": s.id, "name": s.name, "address": str(s.address), "zone": s.zone}
+                            for s in self.servers],
+                "firewalls": [{"id": f.id, "name": f.name, "device": f.device,
+                               "outside_addresses": [str(a) for a in f.outside_addresses],
+                               "management_address": _text(f.management_address)}
+                              for f in self.firewalls],
+                "backups": [{"id": b.id, "name": b.name, "system": b.system, "host": str(b.host),
+                             "offsite_host": _text(b.offsite.host if b.offsite else None)}
+                            for b in self.backups],
+                "classrooms": [{"id": c.id, "name": c.name, "building": c.building,
+                                "rate_mbps": c.rate_mbps,
+                                "endpoint": _text(c.endpoint.address if c.endpoint else None),
+                                "access_port": (c.access_port.model_dump(mode="json")
+                                                if c.access_port else None)}
+                               for c in self.classrooms],
+                "wifi_areas": [{"id": a.id, "name": a.name, "area_class": a.area_class}
+                               for a in self.wifi_areas],
+                "uplink": None if uplink is None else {
+                    "rate_mbps": uplink.rate_mbps, "provider": uplink.provider, "medium": uplink.medium,
+                    "endpoints": [{"id": e.id, "name": e.name, "address": str(e.address)}
+                                  for e in uplink.endpoints],
+                    "port": uplink.port.model_dump(mode="json") if uplink.port else None},
+            },
+        }
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _unique(where: tuple[str, ...], ids: list[str]) -> None:

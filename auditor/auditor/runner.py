@@ -32,6 +32,7 @@ from auditor.engine import (
 from auditor.evidence import EvidenceStore
 from auditor.evidence_index import build_evidence_index
 from auditor.inventory import LoadedInventory, audit_clock
+from auditor.messages import define, english
 from auditor.model import Finding, IndicatorResult, JsonDict
 from auditor.plugins import FactIndex, Plugins, RenderOptions
 from auditor.profile import LoadedProfile
@@ -42,6 +43,14 @@ from auditor.waivers import apply_waivers, load_waivers, split_active
 
 REPORT_SCHEMA = "campus-auditor/report"
 REPORT_SCHEMA_VERSION = "1.1"  # 1.1: finding ids, indicator → findings, evidence_index
+
+define({
+    "runner.inventory_evidence": ("本次审计所用的资产清单（只含凭据引用）",
+                                  "the site inventory this audit ran with (credential references only)"),
+    "runner.attestation_evidence": ("{by}（{role}）对 {target} 的证明记录",
+                                    "attestation of {target} by {by} ({role})"),
+    "runner.attested_file": ("{target} 的证明材料 {name}", "evidence {name} for {target}"),
+}, recoverable=True)
 
 
 def agent_version() -> str:
@@ -95,7 +104,7 @@ def run_audit(
     with staged_bundle(out, secrets) as staging:  # appears at out only when complete
         store = staging.store
         store.put("inventory/" + inventory.path.name, inventory.raw, "application/yaml",
-                  "the site inventory this audit ran with (credential references only)")
+                  english("runner.inventory_evidence"))
         authorisation = authorisation_entry(inventory, store, options.now)
         ctx = RunContext(inventory=inventory.inventory, evidence=store, secrets=secrets)
         started = _now()
@@ -143,13 +152,14 @@ def _store_attestations(store: EvidenceStore, atts: list[tuple[Path, Attestation
     out = []
     for path, att in atts:
         record = store.put(f"attestations/{path.name}", path.read_bytes(), "application/yaml",
-                           f"attestation of {att.target} by {att.by} ({att.role})")
+                           english("runner.attestation_evidence", target=att.target, by=att.by,
+                                   role=att.role))
         evidence = []
         for ev in att.evidence:
             assert root is not None
             copy = store.put(f"attestations/files/{ev.sha256[:16]}-{ev.name}",
                              (root / "files" / ev.sha256).read_bytes(), "application/octet-stream",
-                             f"evidence {ev.name} for {att.target}")
+                             english("runner.attested_file", name=ev.name, target=att.target))
             evidence.append({"name": ev.name, "sha256": ev.sha256, "artifact": copy.path})
         known = any(lp.profile.item(att.target.split(":")[-1]) is not None
                     or any(g.id == att.target.split(":")[-1] for _p, g in lp.profile.walk_groups())
@@ -196,6 +206,7 @@ def _report(
             "scope": [str(n) for n in inv.scope.allow],
             "inventory_file": inventory.path.name,
             "inventory_sha256": inventory.sha256,
+            **inv.report_site(),  # remediation deadlines and components, for report.xlsx/.docx, findings.csv
         },
         "profiles": [{"id": lp.profile.id, "title": lp.profile.title, "version": lp.profile.version,
                       "origin": lp.origin, "sha256": lp.sha256, "notes": lp.profile.notes}

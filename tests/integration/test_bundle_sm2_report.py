@@ -17,8 +17,9 @@ from auditor.smcrypto import sm3_hex
 from tests.support.cli import run_cli
 from tests.support.inventories import OUT_OF_SCOPE
 
-ALL = "html,pdf,md,oscal"
-FILES = {"report.html", "evidence-index.html", "report.pdf", "report.md", "assessment-results.json"}
+ALL = "html,pdf,md,oscal,xlsx,docx,csv"
+FILES = {"report.html", "evidence-index.html", "report.pdf", "report.md", "assessment-results.json",
+         "report.xlsx", "report.docx", "findings.csv"}
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +117,20 @@ def test_report_rerenders_in_english_after_verifying(bundle: Path, tmp_path: Pat
     assert run_cli("verify", str(bundle)).returncode == 0
 
 
+def test_report_renders_the_office_exports_again_byte_for_byte(bundle: Path, tmp_path: Path) -> None:
+    """report.xlsx, report.docx and findings.csv depend only on the signed report: rendered again
+    by ``auditor report``, they are the files whose digests the bundle signed."""
+    out = tmp_path / "again"
+    res = run_cli("report", str(bundle), "--format", "xlsx,docx,csv", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    names = {"report.xlsx", "report.docx", "findings.csv"}
+    assert {p.name for p in out.iterdir()} == names
+    signed = {r["path"]: r for r in json.loads((bundle / "report.json").read_bytes())["renderings"]}
+    for name in names:
+        assert sm3_hex((out / name).read_bytes()) == signed[name]["sm3"], name
+        assert f"{name}  sha256 {signed[name]['sha256']}" in res.stdout
+
+
 @pytest.mark.parametrize("victim", ["report.html", "evidence/inventory/site.yaml", "report.json"])
 def test_report_refuses_a_tampered_bundle_naming_the_file(bundle: Path, tmp_path: Path,
                                                          victim: str) -> None:
@@ -140,6 +155,6 @@ def test_unknown_format_is_an_input_error_before_probing(tmp_path: Path, key_dir
     inv = tmp_path / "site.yaml"
     inv.write_text(OUT_OF_SCOPE, encoding="utf-8")
     res = run_cli("run", "-q", "-i", str(inv), "-p", "beijing-smart-campus-2023",
-                  "-o", str(tmp_path / "out"), "--key-dir", str(key_dir), "--format", "html,docx")
-    assert res.returncode == 2 and "--format docx: no such renderer" in res.stderr
+                  "-o", str(tmp_path / "out"), "--key-dir", str(key_dir), "--format", "html,doc")
+    assert res.returncode == 2 and "--format doc: no such renderer" in res.stderr
     assert not (tmp_path / "out").exists()

@@ -400,7 +400,7 @@ CLI_CASES = [
     cli("cli-missing-inventory-option", ("run", "-p", "x", "-o", "{tmp}/o"),
         ("Missing option", "--inventory")),
     cli("cli-bad-format", ("run", "-q", "-i", "{tmp}/site.yaml", "-p", "beijing-smart-campus-2023", "-o",
-        "{tmp}/o", "--key-dir", "{keys}", "--format", "html,docx"), ("--format docx", "no such renderer")),
+        "{tmp}/o", "--key-dir", "{keys}", "--format", "html,doc"), ("--format doc", "no such renderer")),
     cli("cli-bad-set", ("run", "-q", "-i", "{tmp}/site.yaml", "-p", "beijing-smart-campus-2023", "-o",
         "{tmp}/o", "--key-dir", "{keys}", "--set", "nmap"), ("--set", "PROBE.SETTING=VALUE")),
     cli("cli-set-past-rate-bound", ("run", "-q", "-i", "{tmp}/site.yaml", "-p", "beijing-smart-campus-2023",

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+import auditor.engine
+import auditor.runner  # noqa: F401 - its evidence descriptions join the catalogue
 from auditor.messages import (
     DATA_FIELDS,
     LANGS,
@@ -233,7 +235,7 @@ RECOVERABLE = sorted(recoverable() - {k for k in recoverable() if k.startswith("
 
 def test_the_vendor_families_and_probes_messages_are_read_back() -> None:
     assert {k.split(".")[0] for k in RECOVERABLE} == {"vendor", "vrp", "ios", "huawei", "h3c", "cisco",
-                                                      "ruijie", "probe"}
+                                                      "ruijie", "probe", "engine", "runner"}
 
 
 @pytest.mark.parametrize("key", RECOVERABLE)

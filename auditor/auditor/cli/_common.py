@@ -78,8 +78,9 @@ def format_options(func: F) -> F:
     """``--format`` (comma-separated renderer names) and ``--lang`` (zh or en)."""
     func = click.option(
         "--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-        help="Language of the HTML and PDF renderings.")(func)
+        help="Language of the renderings (every label, heading and sheet name).")(func)
     return click.option(
         "--format", "formats", default="html,md", show_default=True, callback=_split_formats,
         help="Renderings to write, comma-separated: html (report.html and evidence-index.html), "
-        "pdf, md, oscal (assessment-results.json), or any installed renderer's name.")(func)
+        "pdf, md, oscal (assessment-results.json), xlsx, docx, csv (findings.csv), or any "
+        "installed renderer's name.")(func)

@@ -21,6 +21,7 @@ from auditor.context import RunContext
 from auditor.errors import ProbeError, TargetBusy, TargetUnreachable
 from auditor.facts import AgentNic, FactKind, Goodput, GoodputRun, fact_data
 from auditor.inventory import Inventory, Iperf3Endpoint
+from auditor.messages import define, english
 from auditor.model import Artifact, Fact, FactStatus, Safety
 from auditor.plugins import ProbeTask
 from auditor.probes._proc import run_tool
@@ -35,6 +36,34 @@ KIND = FactKind.BANDWIDTH_GOODPUT
 Direction = Literal["downstream", "upstream"]
 BOTH: tuple[Direction, ...] = ("downstream", "upstream")
 INSTALL = "install it: apt-get install iperf3"
+
+define({
+    "probe.iperf3.server_failed": ("iperf3 服务器 {server}：{reply}", "iperf3 server {server}: {reply}"),
+    "probe.iperf3.busy": ("iperf3 服务器 {server} 尝试 {n} 次均忙（另有测试在进行），请稍后再试",
+                          "iperf3 server {server} stayed busy (another test was running) after {n} "
+                          "attempts; try again later"),
+    "probe.iperf3.failed_n": ("iperf3 服务器 {server} 连续 {n} 次失败；最后一次：{reply}",
+                              "iperf3 server {server} failed {n} times in a row; last: {reply}"),
+    "probe.iperf3.unreadable": ("iperf3 到 {server} 的输出无法解析（{reply}）",
+                                "iperf3 to {server} gave unreadable output ({reply})"),
+    "probe.iperf3.evidence": ("iperf3 JSON 输出，{target}，第 {run} 次：{command}",
+                              "iperf3 --json output, {target}, run {run}: {command}"),
+    "probe.iperf3.evidence_retry": ("iperf3 JSON 输出，{target}，第 {run} 次第 {attempt} 遍：{command}",
+                                    "iperf3 --json output, {target}, run {run} attempt {attempt}: {command}"),
+    "probe.iperf3.slow_nic": ("审计代理的网卡 {interface} 速率 {speed} Mbit/s，"
+                              "低于被测链路的 {expected} Mbit/s",
+                              "the agent's NIC {interface} runs at {speed} Mbit/s, slower than the "
+                              "{expected} Mbit/s link under test"),
+    "probe.iperf3.agent_cpu": ("第 {run} 次：审计代理的 iperf3 CPU 占用 {pct:.0f}%"
+                               "（已饱和，上限 {limit:.0f}%）",
+                               "run {run}: agent's iperf3 CPU at {pct:.0f}% (saturated, limit {limit:.0f}%)"),
+    "probe.iperf3.server_cpu": ("第 {run} 次：服务器的 iperf3 CPU 占用 {pct:.0f}%"
+                                "（已饱和，上限 {limit:.0f}%）",
+                                "run {run}: server's iperf3 CPU at {pct:.0f}% (saturated, "
+                                "limit {limit:.0f}%)"),
+    "probe.iperf3.agent_busy": ("第 {run} 次：审计代理的 CPU 忙碌 {pct:.0f}%（上限 {limit:.0f}%）",
+                                "run {run}: the agent's CPUs were {pct:.0f}% busy (limit {limit:.0f}%)"),
+}, recoverable=True)
 
 
 class Iperf3Settings(BaseModel):
@@ -166,35 +195,31 @@ class _Measurement:
                 await asyncio.sleep(1.0)
                 continue
             if not outcome.transient:
-                raise TargetUnreachable(f"iperf3 server {self.where}: {outcome.message}")
+                raise TargetUnreachable(english("probe.iperf3.server_failed", server=self.where,
+                                                reply=outcome.message))
             if attempt < s.busy_retries:
                 await asyncio.sleep(s.busy_backoff_s * (attempt + 1) * random.uniform(0.5, 1.5))  # noqa: S311
         assert failure is not None
         if failure.busy:
-            raise TargetBusy(
-                f"iperf3 server {self.where} stayed busy (another test was running) after "
-                f"{s.busy_retries + 1} attempts; try again later"
-            )
-        raise TargetUnreachable(f"iperf3 server {self.where} failed {s.busy_retries + 1} times in a "
-                                f"row; last: {failure.message}")
+            raise TargetBusy(english("probe.iperf3.busy", server=self.where, n=s.busy_retries + 1))
+        raise TargetUnreachable(english("probe.iperf3.failed_n", server=self.where, n=s.busy_retries + 1,
+                                        reply=failure.message))
 
     def _parse(self, stdout: bytes, stderr: bytes) -> Iperf3Run | Iperf3Failure:
         try:
             return parse_iperf3_json(stdout.decode("utf-8", "replace"))
         except Iperf3ParseError as exc:
             detail = stderr.decode("utf-8", "replace").strip()[:200]
-            raise ProbeError(
-                f"iperf3 to {self.where} gave unreadable output ({exc}) {detail}".strip()
-            ) from None
+            raise ProbeError(english("probe.iperf3.unreadable", server=self.where,
+                                     reply=f"{exc} {detail}".strip())) from None
 
     def _store(self, data: bytes, index: int, attempt: int) -> Artifact:
         suffix = f"-try{attempt + 1}" if attempt else ""
         artifact = self.ctx.evidence.put(
             f"iperf3/{self.task.target.replace('/', '-')}-run{index}{suffix}.json",
             data, "application/json",
-            f"iperf3 --json output, {self.task.target}, run {index}"
-            + (f" attempt {attempt + 1}" if attempt else "")
-            + f": {' '.join(self.argv)}",
+            english("probe.iperf3.evidence_retry" if attempt else "probe.iperf3.evidence",
+                    target=self.task.target, run=index, attempt=attempt + 1, command=" ".join(self.argv)),
         )
         self.artifacts.append(artifact)
         return artifact
@@ -311,17 +336,16 @@ def _invalid_reasons(runs: list[GoodputRun], nic: AgentNic, cpu: list[float], ex
     reasons: list[str] = []
     speed = nic.speed_mbps
     if 0 < speed < expected:
-        reasons.append(
-            f"the agent's NIC {nic.name} runs at {speed} Mbit/s, slower than the "
-            f"{expected} Mbit/s link under test"
-        )
+        reasons.append(english("probe.iperf3.slow_nic", interface=nic.name, speed=speed,
+                               expected=expected))
     for i, r in enumerate(runs, 1):
-        for pct, who in ((r.host_cpu_pct, "agent's iperf3"), (r.remote_cpu_pct, "server's iperf3")):
+        for pct, key in ((r.host_cpu_pct, "probe.iperf3.agent_cpu"),
+                         (r.remote_cpu_pct, "probe.iperf3.server_cpu")):
             if pct is not None and pct >= limit:
-                reasons.append(f"run {i}: {who} CPU at {pct:.0f}% (saturated, limit {limit:.0f}%)")
+                reasons.append(english(key, run=i, pct=pct, limit=limit))
     for i, c in enumerate(cpu, 1):
         if c >= limit:
-            reasons.append(f"run {i}: the agent's CPUs were {c:.0f}% busy (limit {limit:.0f}%)")
+            reasons.append(english("probe.iperf3.agent_busy", run=i, pct=c, limit=limit))
     return reasons
 
 
