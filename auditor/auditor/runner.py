@@ -36,6 +36,7 @@ from auditor.messages import define, english
 from auditor.model import Finding, IndicatorResult, JsonDict
 from auditor.plugins import FactIndex, Plugins, RenderOptions
 from auditor.profile import LoadedProfile
+from auditor.remediation import change_scripts
 from auditor.secrets import SecretResolver
 from auditor.signing import Signer, signing_entry
 from auditor.topology import build_topology
@@ -50,6 +51,9 @@ define({
     "runner.attestation_evidence": ("{by}（{role}）对 {target} 的证明记录",
                                     "attestation of {target} by {by} ({role})"),
     "runner.attested_file": ("{target} 的证明材料 {name}", "evidence {name} for {target}"),
+    "runner.change_script": ("{device} 的整改脚本（含回退命令；口令与密钥为待填占位符）",
+                             "change script for {device} (with its rollback; passwords and keys are "
+                             "placeholders to fill in)"),
 }, recoverable=True)
 
 
@@ -133,6 +137,7 @@ def run_audit(
                                          f"{a['expires']}: not counted" for a in attestation_json
                                          if a["expired"]]
         report["authorisation"] = authorisation
+        report["remediation"] = _store_change_scripts(store, report)
         report["evidence_index"] = build_evidence_index(report)
         # The bandwidth trend of earlier runs: {} here; the history hook (before_sign, from
         # auditor.history.trend) fills it, so the signed report holds it.
@@ -168,6 +173,19 @@ def _store_attestations(store: EvidenceStore, atts: list[tuple[Path, Attestation
                     "at": att.at.isoformat(), "expires": att.expires.isoformat() if att.expires else None,
                     "note": att.note, "expired": att.expired(today), "applies_to_this_run": known,
                     "record": record.path, "evidence": evidence})
+    return out
+
+
+def _store_change_scripts(store: EvidenceStore, report: JsonDict) -> dict[str, str]:
+    """One change script per device with a fixable failure (``remediation/<device>.txt``: the
+    commands in its own syntax and their rollback, placeholders for every secret), listed and
+    hashed with the evidence; device id → its path."""
+    out = {}
+    for device, script in sorted(change_scripts(report).items()):
+        art = store.put(f"remediation/{device}.txt", script.encode("utf-8"), "text/plain",
+                        english("runner.change_script", device=device))
+        report["artifacts"].append(art.to_json())
+        out[device] = art.path
     return out
 
 

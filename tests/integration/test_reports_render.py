@@ -137,16 +137,22 @@ def test_evidence_index_follows_every_verdict_to_files(report: dict[str, Any]) -
 
 
 def test_bandwidth_rows_come_from_the_measurements(report: dict[str, Any]) -> None:
-    rows = charts.bandwidth_rows(report)
+    rows = charts.bandwidth_rows(report, labels("zh"))
     facts = [f for f in report["facts"] if f["kind"] == "bandwidth.goodput" and f["status"] == "ok"]
     assert len(rows) == len(facts) > 0
     assert rows[0].label.startswith("uplink")
     for row in rows:
         assert row.low <= row.median <= row.high
         assert row.minimum == row.low  # the lowest run, the table's column
-        # recorded before retransmits and RTT were summed up, and without a trend: unknown, not 0
-        assert row.retransmits is None and row.rtt_ms is None
-        assert row.trend == () and row.trend_svg is None
+        # every run reported its retransmits; the sender's RTT only when the agent sent (no -R)
+        assert isinstance(row.retransmits, int) and row.retransmits >= 0
+        reverse = row.subject in {"uplink/district/downstream"} or row.subject.endswith("/upstream") \
+            and row.subject.startswith("classroom/")
+        assert (row.rtt_ms is None) == reverse, row
+        # the trend of the earlier runs the history held when this report was signed
+        earlier = report["bandwidth_history"].get(row.subject, [])
+        assert [m for _t, m in row.trend] == [e["median"] for e in earlier]
+        assert (row.trend_svg is None) == (not earlier)
     assert {r.status for r in rows} >= {"pass", "fail"}
     later = {**report, "bandwidth_history": {rows[0].subject: [
         {"at": "2026-11-25T17:02:12Z", "median": rows[0].median * 0.9, "run_id": "earlier"}]}}

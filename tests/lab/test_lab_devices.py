@@ -121,6 +121,24 @@ def test_configs_are_evidence_with_secrets_masked(demo: Any, lab: Any) -> None:
         assert " ".join(line.split()[:2]) + " <masked>" in text
 
 
+def test_each_device_with_a_fixable_failure_has_its_change_script(demo: Any) -> None:
+    """evidence/remediation/<device>.txt: the failed checks' commands in the device's own syntax,
+    then their rollback; listed and hashed in the signed report; no secret, only placeholders."""
+    _tmp, out, report = demo
+    scripts = report["remediation"]
+    assert set(scripts) == {"access-h3c", "access-cisco"}  # the hardened switches need none
+    listed = {a["path"]: a for a in report["artifacts"]}
+    h3c = (out / scripts["access-h3c"]).read_text(encoding="utf-8")
+    cisco = (out / scripts["access-cisco"]).read_text(encoding="utf-8")
+    assert scripts["access-h3c"] in listed and listed[scripts["access-h3c"]]["size"] == len(h3c.encode())
+    fix, back = h3c.split("rollback", 1)
+    assert "\nundo telnet server enable\n" in fix and "\ntelnet server enable\n" in back  # Comware
+    assert "\nno ip http server\n" in cisco.split("rollback", 1)[0]  # IOS
+    assert "<password>" in h3c and "<password>" in cisco
+    for secret in (netdevices.DEVICE_PASSWORD, netdevices.ENABLE_SECRET, netdevices.SNMP_COMMUNITY):
+        assert secret not in h3c and secret not in cisco
+
+
 def test_topology_from_lldp_and_host_keys_verified(demo: Any, lab: Any) -> None:
     _tmp, _out, report = demo
     links = {(link["a"], link["b"]) for link in report["topology"]["links"]}

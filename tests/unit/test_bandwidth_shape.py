@@ -29,7 +29,7 @@ from auditor.reports.i18n import labels
 from tests.support.paths import DATA
 
 IPERF3 = DATA / "iperf3"
-DEMO = DATA / "reports" / "demo-report.json"
+DEMO = DATA / "reports" / "demo-report-2026-12-06.json"  # recorded before the path's shape was kept
 SVG = "{http://www.w3.org/2000/svg}"
 INV = Inventory.model_validate({
     "school": {"name": "t"}, "scope": {"allow": ["10.200.0.0/16"]},

@@ -218,8 +218,10 @@ class _Measurement:
         artifact = self.ctx.evidence.put(
             f"iperf3/{self.task.target.replace('/', '-')}-run{index}{suffix}.json",
             data, "application/json",
-            english("probe.iperf3.evidence_retry" if attempt else "probe.iperf3.evidence",
-                    target=self.task.target, run=index, attempt=attempt + 1, command=" ".join(self.argv)),
+            english("probe.iperf3.evidence_retry", target=self.task.target, run=index,
+                    attempt=attempt + 1, command=" ".join(self.argv)) if attempt else
+            english("probe.iperf3.evidence", target=self.task.target, run=index,
+                    command=" ".join(self.argv)),
         )
         self.artifacts.append(artifact)
         return artifact

@@ -38,12 +38,13 @@ def _wbr(path: Any) -> Markup:
     return Markup("<wbr>").join(escape(p) for p in parts)
 
 
-_GLOSS = re.compile(r"^(?P<zh>.*[\u3400-\u9fff].*?)\s*\((?P<en>[^()\u3400-\u9fff]+)\)\s*$", re.S)
+_GLOSS = re.compile(r"^(?P<zh>.*[\u3400-\u9fff].*?)\s*(?:\((?P<en>[^()\u3400-\u9fff]+)\)|"
+                    r"\s/\s(?P<en2>[^\u3400-\u9fff]+))\s*$", re.S)
 
 
 def _gloss(text: Any, lang: str) -> Markup:
-    """An official Chinese text that a profile glosses in English (``中文 (gloss)``): in a zh
-    page the Chinese alone; in an en page the gloss, with the Chinese quoted (``lang="zh"``)."""
+    """An official Chinese text that a profile glosses in English (``中文 (gloss)`` or ``中文 / gloss``):
+    in a zh page the Chinese alone; in an en page the gloss, with the Chinese quoted (``lang="zh"``)."""
     m = _GLOSS.match(str(text))
     if m is None:
         if lang != "zh" and _CJK.search(str(text)):
@@ -51,7 +52,7 @@ def _gloss(text: Any, lang: str) -> Markup:
         return Markup("%s") % str(text)
     if lang == "zh":
         return Markup("%s") % m["zh"]
-    return Markup('%s (<span lang="zh">%s</span>)') % (m["en"], m["zh"])
+    return Markup('%s (<span lang="zh">%s</span>)') % (m["en"] or m["en2"], m["zh"])
 
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]"

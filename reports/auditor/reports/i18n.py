@@ -206,6 +206,8 @@ _LABELS: dict[str, tuple[str, str]] = {
                          "Each evidence file's SHA-256 is signed; SM3 digests and descriptions are in "
                          "report.json; check them offline with auditor verify."),
     "list_sep": ("，", ", "),
+    "change_script": ("整改脚本", "change script"),
+    "change_script_all": ("该设备全部整改命令及回退", "all of this device's changes, with their rollback"),
     "reason.weakened": ("阈值低于标准要求，判为不符合",
                         "the threshold was weakened below what the standard requires"),
     "reason.attested": ("已人工证明", "attested by"),

@@ -133,7 +133,7 @@ def devices_view(report: JsonDict, issue_of: dict[str, str] | None = None) -> li
         fs = sorted(by_target.get(f"device/{n['id']}", []), key=lambda f: f["check"])
         issues_ = sorted({(issue_of or {})[f["id"]] for f in fs if f["id"] in (issue_of or {})})
         out.append({**n, "findings": fs, "counts": dict(sorted(Counter(f["status"] for f in fs).items())),
-                    "issues": issues_})
+                    "issues": issues_, "script": (report.get("remediation") or {}).get(n["id"])})
     return out
 
 
@@ -337,6 +337,9 @@ def issues(report: JsonDict, lang: str) -> list[JsonDict]:
             "targets": sorted({f["target"] for f in fs}), "findings": fs,
             "text": finding_text(fs[0], lang),
             "texts": [finding_text(f, lang) for f in fs],
+            # one cause across several checks, told the same way each time: shown once
+            "same_text": len(fs) > 1 and len({finding_text(f, lang) for f in fs}) == 1
+                         and not any(f.get("evidence") or f.get("fix") for f in fs),
             "clauses": sorted(cl.values(), key=lambda c: (c["profile"], c["clause"])),
         })
     out.sort(key=lambda i: (
