@@ -146,8 +146,8 @@ def test_bandwidth_rows_come_from_the_measurements(report: dict[str, Any]) -> No
         assert row.minimum == row.low  # the lowest run, the table's column
         # every run reported its retransmits; the sender's RTT only when the agent sent (no -R)
         assert isinstance(row.retransmits, int) and row.retransmits >= 0
-        reverse = row.subject in {"uplink/district/downstream"} or row.subject.endswith("/upstream") \
-            and row.subject.startswith("classroom/")
+        reverse = row.subject == "uplink/district/downstream" or (
+            row.subject.startswith("classroom/") and row.subject.endswith("/upstream"))
         assert (row.rtt_ms is None) == reverse, row
         # the trend of the earlier runs the history held when this report was signed
         earlier = report["bandwidth_history"].get(row.subject, [])
