@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/render_bench.py [--report tests/data/reports/demo-report.json] [--repeat 3]
 
-Each repeat runs in a fresh Python process (so matplotlib's and WeasyPrint's import and font
-loading are counted, as in a real ``auditor run``), renders html, evidence-index, pdf, md and
-oscal in turn and reports per-format seconds, the total, and the process's peak RSS. Goal:
-all formats under 5 s on the 2-core test machine.
+Each repeat runs in a fresh Python process (so matplotlib's import and font loading are counted,
+as in a real ``auditor run``), renders html, evidence-index, pdf, md, oscal, xlsx, docx and csv in
+turn and reports per-format seconds, the total, and the process's peak RSS. Goal: all formats
+under 8 s on the 2-core test machine.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from auditor.plugins import load_plugins
 from auditor.bundle import select_renderers
 from auditor.plugins import RenderOptions
 report = json.loads(open(sys.argv[1], "rb").read())
-renderers = select_renderers(load_plugins().renderers, ["html", "pdf", "md", "oscal"])
+renderers = select_renderers(load_plugins().renderers,
+                             ["html", "pdf", "md", "oscal", "xlsx", "docx", "csv"])
 out = {"import": time.perf_counter() - t0}
 sizes = {}
 for r in renderers:
@@ -65,7 +66,7 @@ def main() -> int:
     print(f"  {'peak RSS (largest child)':26} "
           f"{statistics.median(r['children_peak_rss_mb'] for r in runs):6.1f} MB  (chromium, dot)")
     total = statistics.median(r["total"] for r in runs)
-    print(f"all formats: {total:.2f} s (goal < 5 s): {'met' if total < 5 else 'NOT met'}")
+    print(f"all formats: {total:.2f} s (goal < 8 s): {'met' if total < 8 else 'NOT met'}")
     return 0
 
 
