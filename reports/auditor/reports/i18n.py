@@ -166,7 +166,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "hosts": ("主机", "Hosts"),
     "fix_first_title": ("请先整改", "Fix these first"),
     "nothing_to_fix": ("本次审计未发现需要整改的问题。", "The audit found nothing to fix."),
-    "on_targets": ("涉及对象 %d 个", "targets: %d"),
+    "on_targets": ("涉及对象 %d 个", "targets (%d)"),
     "colon": ("：", ": "),
     "points_at_stake": ("影响分值", "points at stake"),
     "who_fixes": ("负责整改", "who fixes it"),
