@@ -158,14 +158,25 @@ class UplinkEndpoint(Iperf3Endpoint):
     name: str | None = None
 
 
+class UplinkContract(_Model):
+    """What the school's contract with its provider says of one uplink: the contracted rates,
+    which may be lower than the port's link rate (``rate_mbps``)."""
+
+    provider: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    down_mbps: Annotated[float, Field(gt=0, le=MAX_RATE_MBPS)]
+    up_mbps: Annotated[float, Field(gt=0, le=MAX_RATE_MBPS)]
+
+
 class Uplink(_Model):
     """The school's connection to the internet or the education metro network."""
 
+    id: Ident = "uplink"  # names the uplink in monitoring samples (a school may have two)
     rate_mbps: RateMbps = 1000
     provider: str | None = None
     medium: Literal["fibre", "copper", "wireless", "unknown"] = "unknown"
     endpoints: Annotated[list[UplinkEndpoint], Field(min_length=1)]
     port: PortRef | None = None
+    contract: UplinkContract | None = None
 
 
 class Classroom(_Model):
@@ -437,6 +448,67 @@ class Agent(_Model):
     device_concurrency: Annotated[int, Field(ge=1, le=64, strict=True)] = 16
 
 
+def _window(value: str) -> str:
+    start, end = _window_times(value)
+    if end <= start:
+        raise ValueError(f"window {value!r}: the end must be after the start")
+    return value
+
+
+def _window_times(value: str) -> tuple[time, time]:
+    start, _, end = value.partition("-")
+    try:
+        return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    except ValueError:
+        raise ValueError(f"window {value!r}: write it as \"HH:MM-HH:MM\" (school time)") from None
+
+
+Window = Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$"), AfterValidator(_window)]
+HostName = Annotated[str, StringConstraints(
+    max_length=253, pattern=r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$")]
+
+
+class ReachEndpoint(_Model):
+    """A further endpoint whose reachability and latency are measured (ICMP where permitted,
+    else a TCP connect to ``tcp_port``). Its address must lie inside ``scope.allow``."""
+
+    id: Ident
+    host: ipaddress.IPv4Address
+    tcp_port: Port | None = None
+
+
+class Throughput(_Model):
+    """Short iperf3 tests of each uplink a few times a school day, inside ``windows`` (school time;
+    none given: before school, lunch and after school from the timetable, else 07:00-07:40,
+    12:00-13:00 and 17:00-18:00), never in lessons unless ``allow_class_hours``, bounded in
+    seconds and bytes and counted against the month's budget."""
+
+    tests_per_day: Annotated[int, Field(ge=0, le=24, strict=True)] = 4
+    windows: list[Window] | None = None
+    allow_class_hours: Annotated[bool, Field(strict=True)] = False
+    duration_s: Annotated[int, Field(ge=1, le=30, strict=True)] = 5
+    max_bytes_per_test: Annotated[int, Field(ge=1_000_000, le=100_000_000_000, strict=True)] = 1_000_000_000
+    monthly_budget_mb: Annotated[int, Field(ge=1, le=100_000_000, strict=True)] = 50_000
+
+
+class Retention(_Model):
+    raw_days: Annotated[int, Field(ge=1, le=3650, strict=True)] = 90
+    hourly_days: Annotated[int, Field(ge=1, le=36500, strict=True)] = 1095
+
+
+class Monitoring(_Model):
+    """Light measurements between audits (``auditor monitor``): every ``interval_min`` the reach
+    of each uplink endpoint, the district and ``endpoints``, and the resolution time of
+    ``dns_names``; throughput tests a few times a school day."""
+
+    interval_min: Annotated[int, Field(ge=1, le=1440, strict=True)] = 5
+    probes: Annotated[int, Field(ge=1, le=20, strict=True)] = 5  # echoes (or connects) per reach sample
+    endpoints: list[ReachEndpoint] = Field(default_factory=list)
+    dns_names: list[HostName] = Field(default_factory=list)
+    throughput: Throughput = Throughput()
+    retention: Retention = Retention()
+
+
 class Authorisation(_Model):
     """The written authorisation to audit this network: who gave it, its reference, its window.
 
@@ -474,6 +546,8 @@ class Inventory(_Model):
     agent: Agent = Agent()
     schedule: Schedule = Schedule()
     uplink: Uplink | None = None
+    other_uplinks: list[Uplink] = Field(default_factory=list)  # a second (or third) connection
+    monitoring: Monitoring = Monitoring()
     classrooms: list[Classroom] = Field(default_factory=list)
     devices: list[Device] = Field(default_factory=list)
     zones: list[Zone] = Field(default_factory=list)
@@ -492,6 +566,18 @@ class Inventory(_Model):
         _unique(("devices",), [d.id for d in self.devices])
         if self.uplink:
             _unique(("uplink", "endpoints"), [e.id for e in self.uplink.endpoints])
+        for i, other in enumerate(self.other_uplinks):
+            _unique(("other_uplinks", i, "endpoints"), [e.id for e in other.endpoints])
+        if self.other_uplinks:
+            if self.uplink is None:
+                raise FieldError(("other_uplinks",), "'other_uplinks' needs 'uplink' first; move the "
+                                                     "first entry to 'uplink'")
+            ids = [self.uplink.id, *(u.id for u in self.other_uplinks)]
+            for i, ident in enumerate(ids[1:]):
+                if ident in ids[: i + 1]:
+                    raise FieldError(("other_uplinks", i, "id"),
+                                     f"duplicate uplink id {ident!r}; give each uplink its own 'id'")
+        _unique(("monitoring", "endpoints"), [e.id for e in self.monitoring.endpoints])
         _unique(("servers",), [s.id for s in self.servers])
         _unique(("zones",), [z.id for z in self.zones])
         zones = {z.id for z in self.zones}
@@ -518,9 +604,16 @@ class Inventory(_Model):
             yield ("wifi", "controller"), self.wifi.controller
         if self.uplink is not None and self.uplink.port is not None:
             yield ("uplink", "port", "device"), self.uplink.port.device
+        for i, other in enumerate(self.other_uplinks):
+            if other.port is not None:
+                yield ("other_uplinks", i, "port", "device"), other.port.device
         for i, room in enumerate(self.classrooms):
             if room.access_port is not None:
                 yield ("classrooms", i, "access_port", "device"), room.access_port.device
+
+    def uplinks(self) -> list[Uplink]:
+        """The school's uplinks: ``uplink`` first, then ``other_uplinks``."""
+        return [*([self.uplink] if self.uplink else []), *self.other_uplinks]
 
     def allowed_ports(self, server: Server) -> set[str]:
         """The ports a server may expose: its zone's and its own (``"443/tcp"`` form)."""
@@ -716,6 +809,11 @@ def scope_targets(inv: Inventory) -> Iterator[tuple[tuple[int | str, ...], ipadd
     if inv.uplink is not None:
         for i, ep in enumerate(inv.uplink.endpoints):
             yield ("uplink", "endpoints", i, "address"), ep.address
+    for u, other in enumerate(inv.other_uplinks):
+        for i, ep in enumerate(other.endpoints):
+            yield ("other_uplinks", u, "endpoints", i, "address"), ep.address
+    for i, reach in enumerate(inv.monitoring.endpoints):
+        yield ("monitoring", "endpoints", i, "host"), reach.host
     for i, room in enumerate(inv.classrooms):
         if room.endpoint is not None:
             yield ("classrooms", i, "endpoint", "address"), room.endpoint.address

@@ -31,6 +31,32 @@ class Parent(BaseModel):
     code: str  # this district's member code at the parent
 
 
+class Monitoring(BaseModel):
+    """Monitoring between audits: how long samples are kept and when a school is not ``live``.
+
+    silent: no heartbeat for ``silent_intervals`` heartbeat intervals; down: heartbeats arrive but
+    every reach probe of the last ``down_minutes`` was lost; degraded: reach loss above
+    ``degraded_loss_pct`` over the last ``loss_minutes``, or ``degraded_k`` of the last
+    ``degraded_m`` valid throughput tests below ``degraded_throughput_pct`` % of the contract."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    raw_days: int = Field(default=90, ge=1, le=3650)
+    hourly_days: int = Field(default=3 * 365, ge=1, le=36500)
+    heartbeat_interval_s: int = Field(default=300, ge=10, le=86400)
+    silent_intervals: float = Field(default=2, gt=0, le=1000)
+    down_minutes: int = Field(default=15, ge=1, le=1440)
+    loss_minutes: int = Field(default=30, ge=1, le=1440)
+    degraded_loss_pct: float = Field(default=5, ge=0, le=100)
+    degraded_throughput_pct: float = Field(default=50, gt=0, le=100)
+    degraded_k: int = Field(default=2, ge=1, le=100)
+    degraded_m: int = Field(default=4, ge=1, le=100)
+    max_batch_kb: int = Field(default=2048, ge=16, le=65536)
+    school_day_start: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    school_day_end: str = Field(default="18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    timezone: str = "Asia/Shanghai"
+
+
 class DistrictConfig(BaseModel):
     """What every server process of one district shares."""
 
@@ -47,6 +73,7 @@ class DistrictConfig(BaseModel):
     job_lease_minutes: int = Field(default=120, ge=1)
     poll_interval_s: float = Field(default=1.0, gt=0)
     parent: Parent | None = None
+    monitoring: Monitoring = Field(default_factory=Monitoring)
 
     @property
     def max_upload_bytes(self) -> int:

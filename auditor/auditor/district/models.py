@@ -11,13 +11,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from auditor.history.models import NAMING
 
 VERSION_TABLE = "district_alembic_version"
-SCHEMA_HEAD = "d0001"
+SCHEMA_HEAD = "d0002"
 
 
 class Base(DeclarativeBase):
@@ -130,3 +144,107 @@ class Upload(Base):
     origin: Mapped[str] = mapped_column(String(16))  # agent | federation
     via: Mapped[str | None] = mapped_column(String(64))  # forwarding district (origin federation)
     forwarded_at: Mapped[datetime | None] = mapped_column(DateTime)  # sent on to the parent
+
+
+# -- monitoring between audits (auditor.wire.monitoring) -------------------------------------------
+#
+# Raw samples have no surrogate key (one row is ~70 bytes; a key would add 8 plus its index). The
+# (school, at) btree serves each school's recent samples (state, the roll-up of an hour at
+# ingest, retention per school); on PostgreSQL a BRIN index on ``at`` (a few pages: rows arrive in
+# time order) serves the district-wide "last N minutes" reads of the overview and the metrics.
+
+MonSample = Table(
+    "district_mon_samples",
+    Base.metadata,
+    Column("school", String(64), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("kind", String(10), nullable=False),  # reach | dns | heartbeat
+    Column("target", String(200), nullable=False),
+    Column("uplink", String(64)),
+    Column("method", String(4)),
+    Column("sent", SmallInteger),
+    Column("received", SmallInteger),
+    Column("rtt_ms", Float),
+    Column("jitter_ms", Float),
+    Column("resolve_ms", Float),
+    Column("ok", Boolean),
+    Index("ix_district_mon_samples_school_at", "school", "at"),
+    Index("ix_district_mon_samples_at", "at", postgresql_using="brin"),
+)
+
+MonTest = Table(
+    "district_mon_tests",
+    Base.metadata,
+    Column("school", String(64), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("uplink", String(64), nullable=False),
+    Column("direction", String(4), nullable=False),  # down | up
+    Column("mbps", Float),
+    Column("bytes", BigInteger),
+    Column("valid", Boolean, nullable=False),
+    Column("reason", Text),
+    Index("ix_district_mon_tests_school_at", "school", "at"),
+    Index("ix_district_mon_tests_at", "at"),
+)
+
+
+class MonHourly(Base):
+    """One hour of one school's samples of one kind and target (throughput: per direction)."""
+
+    __tablename__ = "district_mon_hourly"
+
+    school: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    target: Mapped[str] = mapped_column(String(200), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(4), primary_key=True)  # "" unless throughput
+    n: Mapped[int] = mapped_column(Integer)
+    ok: Mapped[int | None] = mapped_column(Integer)  # dns resolved / throughput valid
+    sent: Mapped[int | None] = mapped_column(Integer)
+    received: Mapped[int | None] = mapped_column(Integer)
+    rtt_p10: Mapped[float | None] = mapped_column(Float)
+    rtt_p50: Mapped[float | None] = mapped_column(Float)
+    rtt_p90: Mapped[float | None] = mapped_column(Float)
+    mbps_min: Mapped[float | None] = mapped_column(Float)
+    mbps_p10: Mapped[float | None] = mapped_column(Float)
+    mbps_p50: Mapped[float | None] = mapped_column(Float)
+
+
+class MonContract(Base):
+    """A school's uplink contract as its agent last reported it."""
+
+    __tablename__ = "district_mon_contracts"
+
+    school: Mapped[str] = mapped_column(String(64), primary_key=True)
+    uplink: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(120), index=True)
+    down_mbps: Mapped[float] = mapped_column(Float)
+    up_mbps: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class MonAgent(Base):
+    """Per school: the last heartbeat, the newest batch and the month's test budget."""
+
+    __tablename__ = "district_mon_agents"
+
+    school: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(255))
+    last_heartbeat: Mapped[datetime | None] = mapped_column(DateTime)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    last_batch_at: Mapped[datetime] = mapped_column(DateTime)
+    budget_month: Mapped[str | None] = mapped_column(String(7))
+    budget_used: Mapped[int | None] = mapped_column(BigInteger)
+    budget_limit: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class MonBatch(Base):
+    """A batch already stored (a batch id seen again is a retry and stores nothing)."""
+
+    __tablename__ = "district_mon_batches"
+
+    batch_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    school: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    n: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(DateTime, index=True)

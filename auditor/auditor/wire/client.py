@@ -9,6 +9,7 @@ import hashlib
 import json
 import ssl
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,9 +18,20 @@ import httpx
 
 from auditor.signing import Signer
 from auditor.wire.errors import AgentError
+from auditor.wire.monitoring import SampleBatch
 from auditor.wire.protocol import EMPTY_SHA256, sign_headers
 
 USER_AGENT = "campus-auditor-agent/1"
+SAMPLES_PATH = "/api/v1/samples"
+
+
+@dataclass(frozen=True)
+class SamplesAnswer:
+    """The district's answer to a batch of samples: how many it stored, and whether it had the
+    batch already (a retry)."""
+
+    accepted: int
+    duplicate: bool
 
 
 class ServerError(AgentError):
@@ -94,6 +106,15 @@ class SignedClient:
         if data:
             headers["content-type"] = "application/json"
         return self._send(method, path, headers, data, timeout)
+
+    def post_samples(self, batch: SampleBatch, timeout: float | None = None) -> SamplesAnswer:
+        """``POST /api/v1/samples``: one batch of monitoring samples (idempotent by its
+        ``batch_id``). Returns the server's answer; raises ServerError or Unreachable."""
+        answer = self.call("POST", SAMPLES_PATH, batch.model_dump(mode="json", by_alias=True), timeout)
+        if not isinstance(answer, dict) or not isinstance(answer.get("accepted"), int):
+            raise ServerError(200, f"the answer to {SAMPLES_PATH} is not {{accepted, duplicate}}: "
+                                   f"{str(answer)[:200]}")
+        return SamplesAnswer(accepted=answer["accepted"], duplicate=bool(answer.get("duplicate")))
 
     def put_file(
         self,
