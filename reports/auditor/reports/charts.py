@@ -23,7 +23,9 @@ import subprocess
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from auditor.model import JsonDict
 
@@ -157,7 +159,7 @@ def bandwidth_rows(report: JsonDict, labels: dict[str, str] | None = None) -> li
         label = subject.replace("classroom/", "").replace("uplink/", "uplink ")
         median = float(data["median_mbps"])
         trend = bandwidth_trend(report, subject)
-        svg = (sparkline((*trend, (now, median)), labels, label)
+        svg = (sparkline((*trend, (now, median)), labels, label, _zone(report))
                if labels is not None and trend else None)
         rows.append(LinkBar(
             label=label, median=median, low=float(data["min_mbps"]),
@@ -172,7 +174,8 @@ def bandwidth_rows(report: JsonDict, labels: dict[str, str] | None = None) -> li
 SPARK_W, SPARK_H, SPARK_PAD = 120, 24, 2.5
 
 
-def sparkline(points: Sequence[tuple[str, float]], labels: dict[str, str], name: str) -> str | None:
+def sparkline(points: Sequence[tuple[str, float]], labels: dict[str, str], name: str,
+              zone: str = "UTC") -> str | None:
     """A small inline SVG line of medians over runs (oldest first, the last one dotted); None for
     fewer than 2 points.
 
@@ -190,7 +193,7 @@ def sparkline(points: Sequence[tuple[str, float]], labels: dict[str, str], name:
     xy = [(SPARK_PAD + i * step, SPARK_PAD + height * (1 - v / top)) for i, v in enumerate(values)]
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
     what = labels.get("trend") or labels["median"]
-    listed = "; ".join(f"{_when(at)} {v:,.1f}" for (at, _v), v in zip(points, values, strict=True))
+    listed = "; ".join(f"{_when(at, zone)} {v:,.1f}" for (at, _v), v in zip(points, values, strict=True))
     title = html.escape(f"{name} — {what} (Mbit/s): {listed}", quote=False)
     last_x, last_y = xy[-1]
     return (
@@ -204,9 +207,21 @@ def sparkline(points: Sequence[tuple[str, float]], labels: dict[str, str], name:
     )
 
 
-def _when(at: str) -> str:
-    """``2026-09-01T08:00:00Z`` as ``2026-09-01 08:00`` (UTC, as the report's times are)."""
-    return at[:16].replace("T", " ") if len(at) >= 16 else at
+def _zone(report: JsonDict) -> str:
+    """The school's time zone (the audit clock's)."""
+    return str(((report.get("authorisation") or {}).get("clock") or {}).get("timezone") or "UTC")
+
+
+def _when(at: str, zone: str = "UTC") -> str:
+    """``2026-09-01T00:00:00Z`` as ``2026-09-01 08:00`` in the school's ``zone``; a value that is
+    not a time with a zone as it was written (to the minute)."""
+    try:
+        moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(ZoneInfo(zone))
+        return f"{moment:%Y-%m-%d %H:%M}"
+    except (ValueError, ZoneInfoNotFoundError):
+        return at[:16].replace("T", " ") if len(at) >= 16 else at
 
 
 @_memo
