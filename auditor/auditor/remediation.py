@@ -10,8 +10,11 @@ reversed commands need.
 A script never holds a secret: the commands carry placeholders (``<password>``, ``<key>``) that
 the administrator fills in, and a command that sets a secret has no exact reverse (the old secret
 is not known to the auditor): its rollback line says so and points to the saved configuration.
-Written by hand: the inversion is a line rule per family, and no library models these four
-vendors' negation.
+Written by hand: the inversion is a line rule per family. hier_config, which computes
+remediation and rollback from a running and an intended configuration, knows Cisco IOS among
+these families but not Huawei VRP, H3C Comware or Ruijie RGOS, and the auditor has no intended
+configuration per school to diff against; the rollback lines are the syntactic reverse of the
+fix, which the script header asks the administrator to review.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from auditor.district import dashboard, federation
+from auditor.district import dashboard, federation, monitoring_web
 from auditor.district.auth import Admin, Member, Who, authenticated_headers, district_of
 from auditor.district.bundles import Receiver, check_digest, spool
 from auditor.district.config import DistrictConfig, load_config
@@ -309,8 +309,11 @@ def create_app(config: DistrictConfig, with_dashboard: bool = True) -> FastAPI:
     app.state.receiver.clean_stale()
     app.include_router(api)
     app.include_router(federation.router)
+    app.include_router(monitoring_web.api)
+    app.include_router(monitoring_web.metrics)
     if with_dashboard:
         app.include_router(dashboard.router)
+        app.include_router(monitoring_web.pages)
         dashboard.install(app)
 
         @app.get("/", include_in_schema=False)
@@ -332,6 +335,7 @@ def openapi(config: DistrictConfig | None = None) -> dict[str, Any]:
     app = FastAPI(title="campus-auditor district server", version="1", description=__doc__)
     app.include_router(api)
     app.include_router(federation.router)
+    app.include_router(monitoring_web.api)
     return app.openapi()
 
 
