@@ -806,14 +806,7 @@ def _check_authorisation_document(loaded: LoadedInventory) -> None:
 
 def scope_targets(inv: Inventory) -> Iterator[tuple[tuple[int | str, ...], ipaddress.IPv4Address]]:
     """Every address the probes would send to, with its field path (the scope's subjects)."""
-    if inv.uplink is not None:
-        for i, ep in enumerate(inv.uplink.endpoints):
-            yield ("uplink", "endpoints", i, "address"), ep.address
-    for u, other in enumerate(inv.other_uplinks):
-        for i, ep in enumerate(other.endpoints):
-            yield ("other_uplinks", u, "endpoints", i, "address"), ep.address
-    for i, reach in enumerate(inv.monitoring.endpoints):
-        yield ("monitoring", "endpoints", i, "host"), reach.host
+    yield from _uplink_targets(inv)
     for i, room in enumerate(inv.classrooms):
         if room.endpoint is not None:
             yield ("classrooms", i, "endpoint", "address"), room.endpoint.address
@@ -832,6 +825,18 @@ def scope_targets(inv: Inventory) -> Iterator[tuple[tuple[int | str, ...], ipadd
         yield ("backups", i, "host"), bk.host
         if bk.offsite is not None:
             yield ("backups", i, "offsite", "host"), bk.offsite.host
+
+
+def _uplink_targets(inv: Inventory) -> Iterator[tuple[tuple[int | str, ...], ipaddress.IPv4Address]]:
+    """The uplinks' iperf3 servers and the monitoring endpoints."""
+    if inv.uplink is not None:
+        for i, ep in enumerate(inv.uplink.endpoints):
+            yield ("uplink", "endpoints", i, "address"), ep.address
+    for u, other in enumerate(inv.other_uplinks):
+        for i, ep in enumerate(other.endpoints):
+            yield ("other_uplinks", u, "endpoints", i, "address"), ep.address
+    for i, reach in enumerate(inv.monitoring.endpoints):
+        yield ("monitoring", "endpoints", i, "host"), reach.host
 
 
 def check_scope(loaded: LoadedInventory) -> None:

@@ -3,9 +3,8 @@ and python-docx (sheets, 部分符合 verdicts, per-device commands, deadlines, 
 bytes on every rendering, and LibreOffice headless converts both to PDF (a stand-in for WPS and
 Microsoft Office, which schools use).
 
-``tests/data/reports/demo-report.json`` predates the findings' ``fix`` field: the fixture gives each
-failed device finding the commands its vendor module holds for that check, as the device checks
-do (``checks/device_base.py``), so the exports are read with the device's own syntax in them.
+``tests/data/reports/demo-report.json`` is a real demo run whose failed device findings carry the
+commands that fix them in the device's own syntax (``fix``, from the vendor modules).
 """
 
 from __future__ import annotations
@@ -46,10 +45,10 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 def report() -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(DEMO.read_bytes())
     vendors = {f"device/{n['id']}": n["vendor"] for n in doc["topology"]["nodes"]}
-    for f in doc["findings"]:
+    for f in doc["findings"]:  # the recorded commands are the vendor module's for that check
         vendor = vendors.get(f["target"])
         if f["status"] == "fail" and vendor in ("huawei", "h3c", "cisco", "ruijie"):
-            f["fix"] = list(family(vendor).remediation.get(f["check"], ()))
+            assert f["fix"] == list(family(vendor).remediation.get(f["check"], ())), f["id"]
     return doc
 
 
