@@ -669,7 +669,7 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _unique(where: tuple[str, ...], ids: list[str]) -> None:
+def _unique(where: tuple[int | str, ...], ids: list[str]) -> None:
     first_at: dict[str, int] = {}
     for i, ident in enumerate(ids):
         first = first_at.setdefault(ident, i)

@@ -191,7 +191,7 @@ def test_document_cover_summary_issues_and_dimensions(report: dict[str, Any], do
                                                        telnet: dict[str, Any]) -> None:
     doc, text = _docx_text(docx_zh)
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading 1")]
-    assert headings == ["摘要", "问题清单", "整改措施", "分项结果"]
+    assert headings == ["请先整改", "摘要", "问题清单", "整改措施", "分项结果"]  # what to fix first, first
     assert report["site"]["school"]["name"] in text and report["signing"]["key_fingerprint"] in text
     issues = next(t for t in doc.tables if len(t.columns) == 6)
     assert [c.text for c in issues.rows[0].cells] == ["序号", "问题", "风险等级", "涉及对象", "责任方",
@@ -208,7 +208,8 @@ def test_document_cover_summary_issues_and_dimensions(report: dict[str, Any], do
 def test_english_document_is_english(report: dict[str, Any]) -> None:
     doc, text = _docx_text(DocxRenderer().render(report, RenderOptions(lang="en")))
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading 1")]
-    assert headings == ["Summary", "Issues", "How to fix each issue", "Results by dimension"]
+    assert headings == ["Fix these first", "Summary", "Issues", "How to fix each issue",
+                        "Results by dimension"]
     assert "partly met" in text and "部分符合" not in text and "风险等级" not in text
 
 

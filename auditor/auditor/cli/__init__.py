@@ -19,7 +19,19 @@ from importlib.metadata import entry_points
 
 import click
 
-from auditor.cli import agent, audit, device, district, history, keys, reports, scheduling, standards, wifi
+from auditor.cli import (
+    agent,
+    audit,
+    device,
+    district,
+    history,
+    keys,
+    monitor,
+    reports,
+    scheduling,
+    standards,
+    wifi,
+)
 from auditor.cli._common import EXIT_INPUT, EXIT_INTERNAL, err_console
 from auditor.errors import AuditorError
 
@@ -37,7 +49,7 @@ for _command in (
     standards.attest, standards.profiles, standards.schema, standards.validate,
     standards.probes, standards.checks,
     keys.keys, wifi.wifi, device.device, history.history, history.diff, district.district, agent.agent,
-    scheduling.schedule,
+    scheduling.schedule, monitor.monitor,
 ):
     cli.add_command(_command)
 

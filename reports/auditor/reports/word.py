@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from auditor.evidence_index import upgrade_report
 from auditor.model import JsonDict
 from auditor.plugins import RenderOptions
-from auditor.reports import exports
+from auditor.reports import exports, view
 from auditor.reports.exports import ExportError, clean
 from auditor.reports.office_labels import labels
 
@@ -251,6 +251,7 @@ class _Writer:
 
     def _summary(self, issues: Sequence[exports.Issue]) -> None:
         L, r = self.L, self.report
+        self._fix_first(issues)
         self._heading(L["x.summary"], 1)
         overall = L["verdict_all_pass"] if (r.get("summary") or {}).get("exit_status") == 0 \
             else L["verdict_some_fail"]
@@ -273,6 +274,24 @@ class _Writer:
         rows.append((L["x.issue_counts"], L["x.sep"].join(f"{L['risk.' + k]} {n}" for k, n in risks.items())))
         rows.append((L["x.deadline_rule"], L["x.deadline_rule_text"].format(**exports.deadlines_days(r))))
         self._facts(rows)
+
+    def _fix_first(self, issues: Sequence[exports.Issue]) -> None:
+        """The first section, as the HTML's first screen: the handful of issues to fix first, each
+        with who fixes it, the kind of fix and what is at stake."""
+        L = self.L
+        self._heading(L["fix_first_title"], 1)
+        if not issues:
+            self._para(L["nothing_to_fix"])
+            return
+        for i in issues[:view.FIX_FIRST]:
+            parts = [L[f"risk.{i.risk}"], L["on_targets"] % len(i.targets), L[f"effort.{i.effort}"],
+                     f"{L['who_fixes']}{L['colon']}{exports.owner_label(i.owner, L)}",
+                     f"{L['x.deadline']} {i.deadline.isoformat()}"]
+            if i.points:
+                parts.insert(2, f"{L['points_at_stake']} {i.points:g}")
+            para = self._para(style="List Number")
+            para.add_run(clean(i.title)).bold = True
+            para.add_run(clean(L["colon"] + L["list_sep"].join(parts)))
 
     def _issues(self, issues: Sequence[exports.Issue]) -> None:
         L = self.L
