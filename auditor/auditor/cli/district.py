@@ -284,6 +284,19 @@ def jobs(ctx: click.Context, school: str | None) -> None:
     d.db.close()
 
 
+@district.command("prune-samples")
+@click.pass_context
+def prune_samples(ctx: click.Context) -> None:
+    """Delete monitoring samples past their retention (district.yaml: monitoring.raw_days, default
+    90, and monitoring.hourly_days for the hourly roll-ups, default 3 years). Run it daily."""
+    from auditor.district.monitoring import retention
+
+    d = _open(ctx)
+    done = retention(d.db, d.config.monitoring)
+    d.db.close()
+    click.echo(" ".join(f"{table}={n}" for table, n in done.items()))
+
+
 @district.command("revoke-key")
 @click.argument("fingerprint")
 @click.option("--reason", required=True)

@@ -205,9 +205,18 @@ class Receiver:
             shutil.rmtree(final, ignore_errors=True)
             raise BundleRejected(str(exc).replace(f"{final}: ", "")) from None
         self._check_sm2(report, key, final)
-        return record_upload(self.district, Upload(
-            digest=digest, member=member, key_fingerprint=key.fingerprint, bundle_dir=str(final),
-            size=size, origin="agent"), result)
+        return record_upload(
+            self.district,
+            Upload(
+                digest=digest,
+                member=member,
+                key_fingerprint=key.fingerprint,
+                bundle_dir=str(final),
+                size=size,
+                origin="agent",
+            ),
+            result,
+        )
 
     @staticmethod
     def _check_sm2(report: dict[str, Any], key: Any, final: Path) -> None:
@@ -261,10 +270,17 @@ def record_upload(district: District, upload: Upload, result: IngestResult) -> U
     member district forwarded); a second record of the same digest is ``already``."""
     upload.run_id = result.run.run_id
     upload.uploaded_at = utcnow()
-    values = {c.name: getattr(upload, c.name) for c in Upload.__table__.columns
-              if getattr(upload, c.name) is not None}
-    out = UploadOut(digest=upload.digest, run_id=result.run.run_id, school=upload.member,
-                    status="already" if result.already_ingested else "ingested")
+    values = {
+        c.name: getattr(upload, c.name)
+        for c in Upload.__table__.columns
+        if getattr(upload, c.name) is not None
+    }
+    out = UploadOut(
+        digest=upload.digest,
+        run_id=result.run.run_id,
+        school=upload.member,
+        status="already" if result.already_ingested else "ingested",
+    )
     try:
         with district.db.writer.begin() as conn:
             conn.execute(insert(Upload).values(**values))

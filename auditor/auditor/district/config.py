@@ -49,8 +49,8 @@ class Monitoring(BaseModel):
     loss_minutes: int = Field(default=30, ge=1, le=1440)
     degraded_loss_pct: float = Field(default=5, ge=0, le=100)
     degraded_throughput_pct: float = Field(default=50, gt=0, le=100)
-    degraded_k: int = Field(default=2, ge=1, le=100)
-    degraded_m: int = Field(default=4, ge=1, le=100)
+    degraded_k: int = Field(default=2, ge=1, le=16)
+    degraded_m: int = Field(default=4, ge=1, le=16)  # the last 16 are kept per uplink
     max_batch_kb: int = Field(default=2048, ge=16, le=65536)
     school_day_start: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     school_day_end: str = Field(default="18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")

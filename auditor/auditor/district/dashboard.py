@@ -34,8 +34,10 @@ PAGE_CSP = (
 # A bundle's pages run sandboxed (an opaque origin: no cookies, no same-origin requests); the only
 # script allowed is the report's own findings filter, pinned by its hash, so a script that a
 # bundle carries does not run here.
-BUNDLE_CSP = (f"sandbox allow-scripts; default-src 'none'; script-src {FILTER_SCRIPT_HASH}; "
-              "style-src 'unsafe-inline'; img-src 'self' data:")
+BUNDLE_CSP = (
+    f"sandbox allow-scripts; default-src 'none'; script-src {FILTER_SCRIPT_HASH}; "
+    "style-src 'unsafe-inline'; img-src 'self' data:"
+)
 
 
 class LoginRequired(Exception):

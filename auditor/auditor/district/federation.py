@@ -158,9 +158,19 @@ def _store(
     _write_summary(final, env_bytes, payload, keys, html)
     # the envelope was verified above, against the school's pinned key
     result = district.db.store.ingest_verified(final, report, digest, keys.keyid, True)
-    return record_upload(district, Upload(
-        digest=digest, member=school, key_fingerprint=keys.keyid, bundle_dir=str(final),
-        size=len(env_bytes), origin="federation", via=via), result)
+    return record_upload(
+        district,
+        Upload(
+            digest=digest,
+            member=school,
+            key_fingerprint=keys.keyid,
+            bundle_dir=str(final),
+            size=len(env_bytes),
+            origin="federation",
+            via=via,
+        ),
+        result,
+    )
 
 
 def _write_summary(

@@ -210,6 +210,31 @@ class MonHourly(Base):
     mbps_p50: Mapped[float | None] = mapped_column(Float)
 
 
+class MonOutage(Base):
+    """An hour in which every reach probe of the school was lost (written by the roll-up): the
+    contract report counts these rows instead of scanning every roll-up of the month."""
+
+    __tablename__ = "district_mon_outages"
+
+    school: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    sent: Mapped[int] = mapped_column(Integer)
+
+
+class MonUplink(Base):
+    """Per school, uplink and direction: the latest valid test and the last few (newest first, as
+    ``unix-seconds:Mbit/s`` pairs), kept at ingest so the overview reads one row, not the tests."""
+
+    __tablename__ = "district_mon_uplinks"
+
+    school: Mapped[str] = mapped_column(String(64), primary_key=True)
+    uplink: Mapped[str] = mapped_column(String(64), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(4), primary_key=True)
+    latest_at: Mapped[datetime] = mapped_column(DateTime)
+    latest_mbps: Mapped[float] = mapped_column(Float)
+    recent: Mapped[str] = mapped_column(Text)
+
+
 class MonContract(Base):
     """A school's uplink contract as its agent last reported it."""
 
