@@ -1,0 +1,764 @@
+"""Monitoring between audits, district side: ingest of agents' sample batches, hourly roll-ups,
+retention, each school's state, and what the monitoring pages, the contract report and the
+Prometheus endpoint read (no HTTP, no rendering here).
+
+Raw reach/DNS/heartbeat samples go to ``district_mon_samples``, throughput tests to
+``district_mon_tests`` (a few a day: the contract report reads them raw), and every hour a batch
+touches is rolled up again from the raw rows into ``district_mon_hourly`` in the same
+transaction, so a late batch (an agent's outbox after a cut link) corrects its hours. Percentiles
+interpolate linearly between order statistics (numpy's default): the median of 10, 20 is 15.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, and_, case, delete, false, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from auditor.district.config import Monitoring
+from auditor.district.db import Database, utcnow
+from auditor.district.models import (
+    Member,
+    MonAgent,
+    MonBatch,
+    MonContract,
+    MonHourly,
+    MonOutage,
+    MonSample,
+    MonTest,
+    MonUplink,
+)
+from auditor.wire.monitoring import SampleBatch
+
+State = Literal["live", "degraded", "down", "silent"]
+STATES: tuple[State, ...] = ("down", "silent", "degraded", "live")  # worst first (sort order)
+HOUR = timedelta(hours=1)
+KEEP_TESTS = 16  # per uplink and direction in district_mon_uplinks.recent
+EPOCH = datetime(1970, 1, 1)
+
+
+def naive_utc(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
+
+
+def quantile(values: Sequence[float], q: float) -> float | None:
+    """The ``q`` quantile by linear interpolation (numpy's default); None for no values."""
+    if not values:
+        return None
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+# -- ingest ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ingested:
+    accepted: int
+    duplicate: bool
+
+
+def ingest(db: Database, batch: SampleBatch, now: datetime | None = None) -> Ingested:
+    """Store one batch (samples, contracts, heartbeat) and roll its hours up, in one transaction.
+    A batch id stored before is a duplicate: nothing is stored again."""
+    now = now or utcnow()
+    school = batch.school
+    samples: list[dict[str, Any]] = []
+    tests: list[dict[str, Any]] = []
+    heartbeat: datetime | None = None
+    for s in batch.samples:
+        at = naive_utc(s.at)
+        if s.kind == "throughput":
+            tests.append(
+                {
+                    "school": school,
+                    "at": at,
+                    "uplink": s.uplink,
+                    "direction": s.direction,
+                    "mbps": s.mbps,
+                    "bytes": s.bytes,
+                    "valid": s.valid,
+                    "reason": s.reason,
+                }
+            )
+            continue
+        samples.append(
+            {
+                "school": school,
+                "at": at,
+                "kind": s.kind,
+                "target": s.target,
+                "uplink": s.uplink,
+                "method": s.method,
+                "sent": s.sent,
+                "received": s.received,
+                "rtt_ms": s.rtt_ms,
+                "jitter_ms": s.jitter_ms,
+                "resolve_ms": s.resolve_ms,
+                "ok": s.ok,
+            }
+        )
+        if s.kind == "heartbeat" and (heartbeat is None or at > heartbeat):
+            heartbeat = at
+    try:
+        with db.writer.begin() as conn:
+            conn.execute(
+                insert(MonBatch).values(
+                    batch_id=batch.batch_id,
+                    school=school,
+                    seq=batch.seq,
+                    n=len(batch.samples),
+                    received_at=now,
+                )
+            )
+            _insert(conn, MonSample, samples)
+            _insert(conn, MonTest, tests)
+            _agent(conn, batch, heartbeat, now)
+            if tests:
+                _uplinks(conn, school, {(t["uplink"], t["direction"]) for t in tests if t["valid"]})
+            hours = {r["at"].replace(minute=0, second=0, microsecond=0) for r in (*samples, *tests)}
+            if hours:
+                rollup(conn, school, hours)
+    except IntegrityError:
+        with db.engine.connect() as conn:
+            if conn.execute(select(MonBatch.batch_id).where(MonBatch.batch_id == batch.batch_id)).first():
+                return Ingested(0, True)
+        raise
+    return Ingested(len(batch.samples), False)
+
+
+INSERT_MODE: Literal["executemany", "values"] = "executemany"  # bench/monitoring_bench.py compares
+
+
+def _insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` in one round trip: the driver's executemany (psycopg 3 pipelines it), or
+    one multi-row ``INSERT ... VALUES`` (measured slower: compiling it costs more than it saves)."""
+    if not rows:
+        return
+    if INSERT_MODE == "values":
+        conn.execute(insert(table).values(rows))
+    else:
+        conn.execute(insert(table), rows)
+
+
+def _agent(conn: Connection, batch: SampleBatch, heartbeat: datetime | None, now: datetime) -> None:
+    row = conn.execute(select(MonAgent.__table__).where(MonAgent.school == batch.school)).first()
+    newest = row is None or batch.seq >= row.last_seq
+    values: dict[str, Any] = {}
+    if newest:
+        values.update(agent=batch.agent, last_seq=batch.seq, last_batch_at=now)
+        if batch.budget is not None:
+            values.update(
+                budget_month=batch.budget.month,
+                budget_used=batch.budget.used_bytes,
+                budget_limit=batch.budget.limit_bytes,
+            )
+    if heartbeat is not None and (
+        row is None or row.last_heartbeat is None or heartbeat > row.last_heartbeat
+    ):
+        values["last_heartbeat"] = heartbeat
+    if row is None:
+        conn.execute(insert(MonAgent).values(school=batch.school, **values))
+    elif values:
+        conn.execute(update(MonAgent).where(MonAgent.school == batch.school).values(**values))
+    if newest and batch.contracts:
+        k = MonContract
+        stored = {
+            tuple(r)
+            for r in conn.execute(
+                select(k.uplink, k.provider, k.down_mbps, k.up_mbps).where(k.school == batch.school)
+            )
+        }
+        if stored == {(c.uplink, c.provider, c.down_mbps, c.up_mbps) for c in batch.contracts}:
+            return  # agents repeat their contracts in every batch: write only a change
+        conn.execute(delete(MonContract).where(MonContract.school == batch.school))
+        conn.execute(
+            insert(MonContract),
+            [
+                {
+                    "school": batch.school,
+                    "uplink": c.uplink,
+                    "provider": c.provider,
+                    "down_mbps": c.down_mbps,
+                    "up_mbps": c.up_mbps,
+                    "updated_at": now,
+                }
+                for c in batch.contracts
+            ],
+        )
+
+
+def _uplinks(conn: Connection, school: str, keys: set[tuple[str, str]]) -> None:
+    """Keep the latest ``KEEP_TESTS`` valid tests of each (uplink, direction) a batch touched."""
+    for uplink, direction in sorted(keys):
+        last = conn.execute(
+            select(MonTest.c.at, MonTest.c.mbps)
+            .where(
+                MonTest.c.school == school,
+                MonTest.c.uplink == uplink,
+                MonTest.c.direction == direction,
+                MonTest.c.valid.is_(True),
+                MonTest.c.mbps.is_not(None),
+            )
+            .order_by(MonTest.c.at.desc())
+            .limit(KEEP_TESTS)
+        ).all()
+        key = (MonUplink.school == school, MonUplink.uplink == uplink, MonUplink.direction == direction)
+        conn.execute(delete(MonUplink).where(*key))
+        if last:
+            recent = ",".join(f"{int((r.at - EPOCH).total_seconds())}:{r.mbps:g}" for r in last)
+            conn.execute(
+                insert(MonUplink).values(
+                    school=school,
+                    uplink=uplink,
+                    direction=direction,
+                    latest_at=last[0].at,
+                    latest_mbps=last[0].mbps,
+                    recent=recent,
+                )
+            )
+
+
+def rollup(conn: Connection, school: str, hours: Iterable[datetime]) -> None:
+    """Recompute the hourly roll-ups of ``school`` for ``hours`` from the raw rows."""
+    hours = sorted(set(hours))
+    lo, hi = hours[0], hours[-1] + HOUR
+    wanted = set(hours)
+    groups: dict[tuple[datetime, str, str, str], list[Any]] = defaultdict(list)
+    for r in conn.execute(
+        select(
+            MonSample.c.at,
+            MonSample.c.kind,
+            MonSample.c.target,
+            MonSample.c.sent,
+            MonSample.c.received,
+            MonSample.c.rtt_ms,
+            MonSample.c.ok,
+        ).where(MonSample.c.school == school, MonSample.c.at >= lo, MonSample.c.at < hi)
+    ):
+        hour = r.at.replace(minute=0, second=0, microsecond=0)
+        if hour in wanted:
+            groups[(hour, r.kind, r.target, "")].append(r)
+    for t in conn.execute(
+        select(MonTest.c.at, MonTest.c.uplink, MonTest.c.direction, MonTest.c.mbps, MonTest.c.valid).where(
+            MonTest.c.school == school, MonTest.c.at >= lo, MonTest.c.at < hi
+        )
+    ):
+        hour = t.at.replace(minute=0, second=0, microsecond=0)
+        if hour in wanted:
+            groups[(hour, "throughput", t.uplink, t.direction)].append(t)
+    out = []
+    for (hour, kind, target, direction), rows in groups.items():
+        row: dict[str, Any] = {
+            "school": school,
+            "hour": hour,
+            "kind": kind,
+            "target": target,
+            "direction": direction,
+            "n": len(rows),
+            "ok": None,
+            "sent": None,
+            "received": None,
+            "rtt_p10": None,
+            "rtt_p50": None,
+            "rtt_p90": None,
+            "mbps_min": None,
+            "mbps_p10": None,
+            "mbps_p50": None,
+        }
+        if kind == "reach":
+            rtts = [r.rtt_ms for r in rows if r.rtt_ms is not None]
+            row.update(
+                sent=sum(r.sent or 0 for r in rows),
+                received=sum(r.received or 0 for r in rows),
+                rtt_p10=quantile(rtts, 0.1),
+                rtt_p50=quantile(rtts, 0.5),
+                rtt_p90=quantile(rtts, 0.9),
+            )
+        elif kind == "dns":
+            row["ok"] = sum(1 for r in rows if r.ok)
+        elif kind == "throughput":
+            mbps = [r.mbps for r in rows if r.valid and r.mbps is not None]
+            row.update(
+                ok=sum(1 for r in rows if r.valid),
+                mbps_min=min(mbps, default=None),
+                mbps_p10=quantile(mbps, 0.1),
+                mbps_p50=quantile(mbps, 0.5),
+            )
+        out.append(row)
+    conn.execute(delete(MonHourly).where(MonHourly.school == school, MonHourly.hour.in_(hours)))
+    if out:
+        conn.execute(insert(MonHourly), out)
+    reach: dict[datetime, list[int]] = defaultdict(lambda: [0, 0])
+    for row in out:
+        if row["kind"] == "reach":
+            reach[row["hour"]][0] += row["sent"]
+            reach[row["hour"]][1] += row["received"]
+    conn.execute(delete(MonOutage).where(MonOutage.school == school, MonOutage.hour.in_(hours)))
+    lost = [{"school": school, "hour": h, "sent": s} for h, (s, r) in reach.items() if s and not r]
+    if lost:
+        conn.execute(insert(MonOutage), lost)
+
+
+def retention(db: Database, rules: Monitoring, now: datetime | None = None) -> dict[str, int]:
+    """Delete raw samples older than ``raw_days`` and roll-ups older than ``hourly_days`` (school by
+    school, so each delete walks the (school, at) index); returns the rows deleted per table."""
+    now = now or utcnow()
+    raw_cut = now - timedelta(days=rules.raw_days)
+    hourly_cut = now - timedelta(days=rules.hourly_days)
+    done = {"samples": 0, "tests": 0, "hourly": 0, "batches": 0}
+    with db.engine.connect() as conn:
+        schools = list(conn.execute(select(MonAgent.school)).scalars())
+    for school in schools:
+        with db.writer.begin() as conn:
+            done["samples"] += conn.execute(
+                delete(MonSample).where(MonSample.c.school == school, MonSample.c.at < raw_cut)
+            ).rowcount
+            done["tests"] += conn.execute(
+                delete(MonTest).where(MonTest.c.school == school, MonTest.c.at < raw_cut)
+            ).rowcount
+            done["hourly"] += conn.execute(
+                delete(MonHourly).where(MonHourly.school == school, MonHourly.hour < hourly_cut)
+            ).rowcount
+            conn.execute(delete(MonOutage).where(MonOutage.school == school, MonOutage.hour < hourly_cut))
+    with db.writer.begin() as conn:
+        done["batches"] += conn.execute(delete(MonBatch).where(MonBatch.received_at < raw_cut)).rowcount
+    return done
+
+
+# -- state ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reach:
+    at: datetime
+    sent: int
+    received: int
+
+
+@dataclass(frozen=True)
+class Tested:
+    """A throughput test as the state judges it (its contracted rate beside it)."""
+
+    __test__ = False  # not a pytest class
+    at: datetime
+    mbps: float | None
+    contract_mbps: float | None
+    valid: bool = True
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: State
+    why: str
+
+
+def school_state(
+    now: datetime,
+    last_heartbeat: datetime | None,
+    reach: Sequence[Reach],
+    tests: Sequence[Tested],
+    rules: Monitoring,
+) -> Verdict:
+    """A school's state from its recent samples (pure): silent, down, degraded or live."""
+    down = [r for r in reach if now - r.at <= timedelta(minutes=rules.down_minutes)]
+    window = [r for r in reach if now - r.at <= timedelta(minutes=rules.loss_minutes)]
+    return state_of(
+        now,
+        last_heartbeat,
+        (sum(r.sent for r in down), sum(r.received for r in down)),
+        (sum(r.sent for r in window), sum(r.received for r in window)),
+        tests,
+        rules,
+    )
+
+
+def state_of(
+    now: datetime,
+    last_heartbeat: datetime | None,
+    down: tuple[int, int],
+    loss: tuple[int, int],
+    tests: Sequence[Tested],
+    rules: Monitoring,
+) -> Verdict:
+    """The state from (probes sent, received) in the down window and in the loss window, and the
+    school's recent throughput tests (pure). The first rule that holds wins:
+
+    silent: no heartbeat for ``silent_intervals`` heartbeat intervals; down: probes were sent in
+    the last ``down_minutes`` and none came back; degraded: loss above ``degraded_loss_pct`` %
+    in the last ``loss_minutes``, or ``degraded_k`` of the last ``degraded_m`` valid tests with a
+    contracted rate below ``degraded_throughput_pct`` % of it; live otherwise."""
+    silent_after = timedelta(seconds=rules.heartbeat_interval_s * rules.silent_intervals)
+    if last_heartbeat is None:
+        return Verdict("silent", "no heartbeat yet")
+    if now - last_heartbeat > silent_after:
+        return Verdict("silent", f"no heartbeat since {last_heartbeat:%Y-%m-%d %H:%M} UTC")
+    if down[0] and not down[1]:
+        return Verdict("down", f"every reach probe lost in the last {rules.down_minutes} min")
+    if loss[0]:
+        ratio = 1 - loss[1] / loss[0]
+        if round(ratio * 100, 9) > rules.degraded_loss_pct:
+            return Verdict("degraded", f"loss {ratio:.0%} in the last {rules.loss_minutes} min")
+    judged = sorted(
+        (t for t in tests if t.valid and t.mbps is not None and t.contract_mbps),
+        key=lambda t: t.at,
+        reverse=True,
+    )[: rules.degraded_m]
+    slow = sum(
+        1
+        for t in judged
+        if t.mbps is not None
+        and t.contract_mbps
+        and t.mbps < t.contract_mbps * rules.degraded_throughput_pct / 100
+    )
+    if slow >= rules.degraded_k:
+        return Verdict(
+            "degraded",
+            f"{slow} of the last {len(judged)} tests below "
+            f"{rules.degraded_throughput_pct:g}% of the contract",
+        )
+    return Verdict("live", "")
+
+
+# -- overview -------------------------------------------------------------------------------------
+
+
+@dataclass
+class MonRow:
+    code: str
+    name: str
+    district: str
+    providers: str = ""
+    last_heartbeat: datetime | None = None
+    state: State = "silent"
+    why: str = ""
+    loss: float | None = None
+    rtt_ms: float | None = None  # mean round trip of the loss window
+    contracts: dict[str, tuple[str, float, float]] = field(
+        default_factory=dict
+    )  # uplink → provider, down, up
+    latest: dict[tuple[str, str], tuple[datetime, float | None]] = field(
+        default_factory=dict
+    )  # (uplink, dir)
+
+    def contract_of(self, uplink: str, direction: str) -> float | None:
+        c = self.contracts.get(uplink)
+        return None if c is None else (c[1] if direction == "down" else c[2])
+
+
+def overview(
+    db: Database, rules: Monitoring, now: datetime | None = None, codes: Sequence[str] | None = None
+) -> list[MonRow]:
+    """Every enrolled school (or ``codes``) with its state and latest figures: five queries, each
+    returning at most a few rows per school (reach is summed in SQL over the recent window, the
+    tests come from ``district_mon_uplinks``)."""
+    now = now or utcnow()
+    down_since = now - timedelta(minutes=rules.down_minutes)
+    loss_since = now - timedelta(minutes=rules.loss_minutes)
+    c = MonSample.c
+    in_down = case((c.at >= down_since, 1), else_=0)
+    reach_q = (
+        select(
+            c.school,
+            func.sum(c.sent * in_down).label("down_sent"),
+            func.sum(c.received * in_down).label("down_received"),
+            func.sum(case((c.at >= loss_since, c.sent), else_=0)).label("loss_sent"),
+            func.sum(case((c.at >= loss_since, c.received), else_=0)).label("loss_received"),
+            func.avg(case((c.at >= loss_since, c.rtt_ms), else_=None)).label("rtt"),
+        )
+        .where(c.at >= min(down_since, loss_since), c.at <= now, c.kind == "reach")
+        .group_by(c.school)
+    )
+    with db.engine.connect() as conn:
+        q = select(Member.code, Member.name, Member.via).where(Member.kind == "school")
+        members = conn.execute(q if codes is None else q.where(Member.code.in_(codes))).all()
+        agents = dict(conn.execute(select(MonAgent.school, MonAgent.last_heartbeat)).all())
+        contracts = conn.execute(select(MonContract.__table__)).all()
+        reach = {r.school: r for r in conn.execute(reach_q)}
+        uplinks = conn.execute(
+            select(
+                MonUplink.school,
+                MonUplink.uplink,
+                MonUplink.direction,
+                MonUplink.latest_at,
+                MonUplink.latest_mbps,
+                MonUplink.recent,
+            )
+        ).all()
+    rows = {m.code: MonRow(m.code, m.name or "", m.via or "") for m in members}
+    for k in contracts:
+        if k.school in rows:
+            rows[k.school].contracts[k.uplink] = (k.provider, k.down_mbps, k.up_mbps)
+    judged: dict[str, list[Tested]] = defaultdict(list)
+    m = rules.degraded_m
+    for school, uplink, direction, latest_at, latest_mbps, recent in uplinks:
+        row = rows.get(school)
+        if row is None:
+            continue
+        row.latest[(uplink, direction)] = (latest_at, latest_mbps)
+        contract = row.contract_of(uplink, direction)
+        mine = judged[school]
+        for pair in recent.split(",", m)[:m]:
+            secs, mbps = pair.split(":")
+            at = EPOCH + timedelta(seconds=int(secs))
+            if at <= now:
+                mine.append(Tested(at, float(mbps), contract))
+    for code, row in rows.items():
+        row.providers = ", ".join(sorted({k[0] for k in row.contracts.values()}))
+        row.last_heartbeat = agents.get(code)
+        r = reach.get(code)
+        down = (int(r.down_sent or 0), int(r.down_received or 0)) if r else (0, 0)
+        loss = (int(r.loss_sent or 0), int(r.loss_received or 0)) if r else (0, 0)
+        row.loss = 1 - loss[1] / loss[0] if loss[0] else None
+        row.rtt_ms = float(r.rtt) if r is not None and r.rtt is not None else None
+        v = state_of(now, row.last_heartbeat, down, loss, judged.get(code, []), rules)
+        row.state, row.why = v.state, v.why
+    return list(rows.values())
+
+
+SORTS = {
+    "state": lambda r: (STATES.index(r.state), r.code),
+    "district": lambda r: (r.district, r.code),
+    "provider": lambda r: (r.providers, r.code),
+    "code": lambda r: (r.code,),
+}
+
+
+def sort_rows(rows: list[MonRow], key: str) -> list[MonRow]:
+    return sorted(rows, key=SORTS.get(key, SORTS["state"]))
+
+
+# -- timeline -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Timeline:
+    start: datetime
+    end: datetime
+    hours: list[datetime]
+    uptime: list[float | None]  # heartbeats received / expected per hour
+    loss: list[float | None]
+    rtt_ms: list[float | None]
+    tests: dict[str, list[tuple[datetime, float]]]  # direction → valid tests
+    contract: dict[str, float]  # direction → contracted Mbit/s (sum over uplinks)
+
+
+def timeline(
+    db: Database, code: str, rules: Monitoring, days: int = 7, now: datetime | None = None
+) -> Timeline:
+    now = now or utcnow()
+    end = now.replace(minute=0, second=0, microsecond=0) + HOUR
+    start = end - timedelta(days=days)
+    with db.engine.connect() as conn:
+        hourly = conn.execute(
+            select(MonHourly.__table__).where(
+                MonHourly.school == code, MonHourly.hour >= start, MonHourly.hour < end
+            )
+        ).all()
+        tests = conn.execute(
+            select(MonTest.c.at, MonTest.c.direction, MonTest.c.mbps)
+            .where(MonTest.c.school == code, MonTest.c.at >= start, MonTest.c.valid.is_(True))
+            .order_by(MonTest.c.at)
+        ).all()
+        contracts = conn.execute(select(MonContract.__table__).where(MonContract.school == code)).all()
+    hours = [start + HOUR * i for i in range(days * 24)]
+    per: dict[datetime, list[Any]] = defaultdict(list)
+    for row in hourly:
+        per[row.hour].append(row)
+    expected = 3600 / rules.heartbeat_interval_s
+    uptime, loss, rtt = [], [], []
+    for h in hours:
+        rows = per.get(h, [])
+        beats = sum(r.n for r in rows if r.kind == "heartbeat")
+        uptime.append(min(1.0, beats / expected) if h <= now else None)
+        reach = [r for r in rows if r.kind == "reach"]
+        sent = sum(r.sent or 0 for r in reach)
+        loss.append(1 - sum(r.received or 0 for r in reach) / sent if sent else None)
+        p50 = [r.rtt_p50 for r in reach if r.rtt_p50 is not None]
+        rtt.append(quantile(p50, 0.5))
+    series: dict[str, list[tuple[datetime, float]]] = {"down": [], "up": []}
+    for t in tests:
+        if t.mbps is not None:
+            series[t.direction].append((t.at, t.mbps))
+    contract = {"down": sum(c.down_mbps for c in contracts), "up": sum(c.up_mbps for c in contracts)}
+    return Timeline(start, end, hours, uptime, loss, rtt, series, contract)
+
+
+# -- contract report ------------------------------------------------------------------------------
+
+
+@dataclass
+class ContractRow:
+    school: str
+    name: str
+    uplink: str
+    down_mbps: float
+    up_mbps: float
+    tests: int = 0
+    below: int = 0
+    hours_unreachable: int = 0
+    median: dict[str, float | None] = field(default_factory=dict)
+    p10: dict[str, float | None] = field(default_factory=dict)
+
+    @property
+    def share_below(self) -> float | None:
+        return self.below / self.tests if self.tests else None
+
+
+@dataclass
+class ContractReport:
+    provider: str
+    month: str
+    rows: list[ContractRow]
+    school_day: str
+
+    @property
+    def tests(self) -> int:
+        return sum(r.tests for r in self.rows)
+
+    @property
+    def below(self) -> int:
+        return sum(r.below for r in self.rows)
+
+    @property
+    def share_below(self) -> float | None:
+        return self.below / self.tests if self.tests else None
+
+    @property
+    def hours_unreachable(self) -> int:
+        return sum(r.hours_unreachable for r in self.rows)
+
+
+def _school_time(rules: Monitoring) -> tuple[ZoneInfo, time, time]:
+    start = time.fromisoformat(rules.school_day_start)
+    end = time.fromisoformat(rules.school_day_end)
+    return ZoneInfo(rules.timezone), start, end
+
+
+def in_school_day(at: datetime, rules: Monitoring) -> bool:
+    """Whether naive-UTC ``at`` falls on a weekday between the school day's start and end (local)."""
+    tz, start, end = _school_time(rules)
+    local = at.replace(tzinfo=UTC).astimezone(tz)
+    return local.weekday() < 5 and start <= local.time() < end
+
+
+def providers(db: Database) -> list[str]:
+    with db.engine.connect() as conn:
+        return list(
+            conn.execute(select(MonContract.provider).distinct().order_by(MonContract.provider)).scalars()
+        )
+
+
+def school_days(month: str, rules: Monitoring) -> list[tuple[datetime, datetime]]:
+    """The month's school days as naive-UTC [start, end) intervals (weekdays, local start–end)."""
+    tz, start, end = _school_time(rules)
+    y, m = (int(p) for p in month.split("-"))
+    out = []
+    day = date(y, m, 1)
+    while day.month == m:
+        if day.weekday() < 5:
+            out.append(
+                (
+                    naive_utc(datetime.combine(day, start, tzinfo=tz)),
+                    naive_utc(datetime.combine(day, end, tzinfo=tz)),
+                )
+            )
+        day += timedelta(days=1)
+    return out
+
+
+def _within(column: Any, spans: Sequence[tuple[datetime, datetime]]) -> Any:
+    return or_(false(), *(and_(column >= a, column < b) for a, b in spans))
+
+
+def contract_report(db: Database, provider: str, month: str, rules: Monitoring) -> ContractReport:
+    """Per school (and uplink) contracted to ``provider``: school-day tests of ``month`` (local
+    time) below the contracted rate, school-day hours in which every reach probe was lost, and the
+    median and 10th percentile of the valid tests per direction.
+
+    Counted in SQL over the month's school-day intervals (one range per day, on the tests' and
+    outages' indexes); the percentiles by ``percentile_cont`` on PostgreSQL, in Python on SQLite
+    (both interpolate linearly)."""
+    spans = school_days(month, rules)
+    t, k = MonTest.c, MonContract
+    rate = case((t.direction == "down", k.down_mbps), else_=k.up_mbps)
+    where = (k.provider == provider, t.valid.is_(True), t.mbps.is_not(None), _within(t.at, spans))
+    joined = MonTest.join(k, and_(k.school == t.school, k.uplink == t.uplink))
+    with db.engine.connect() as conn:
+        contracts = conn.execute(
+            select(k.__table__, Member.name)
+            .join(Member, Member.code == k.school, isouter=True)
+            .where(k.provider == provider)
+            .order_by(k.school, k.uplink)
+        ).all()
+        below = func.sum(case((t.mbps < rate, 1), else_=0))
+        if conn.dialect.name == "postgresql":
+            figures = [
+                tuple(r)
+                for r in conn.execute(
+                    select(
+                        t.school,
+                        t.uplink,
+                        t.direction,
+                        func.count(),
+                        below,
+                        func.percentile_cont(0.5).within_group(t.mbps),
+                        func.percentile_cont(0.1).within_group(t.mbps),
+                    )
+                    .select_from(joined)
+                    .where(*where)
+                    .group_by(t.school, t.uplink, t.direction)
+                )
+            ]
+        else:
+            values: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+            slow: dict[tuple[str, str, str], int] = defaultdict(int)
+            for school, uplink, direction, mbps, contracted in conn.execute(
+                select(t.school, t.uplink, t.direction, t.mbps, rate).select_from(joined).where(*where)
+            ):
+                values[(school, uplink, direction)].append(mbps)
+                slow[(school, uplink, direction)] += mbps < contracted
+            figures = [
+                (*key, len(v), slow[key], quantile(v, 0.5), quantile(v, 0.1)) for key, v in values.items()
+            ]
+        outages = conn.execute(
+            select(MonOutage.school, func.count())
+            .join(k, k.school == MonOutage.school)
+            .where(k.provider == provider, _within(MonOutage.hour, spans))
+            .group_by(MonOutage.school)
+        ).all()
+    unreachable = {school: int(n) for school, n in outages}
+    rows: dict[tuple[str, str], ContractRow] = {}
+    for c in contracts:
+        rows[(c.school, c.uplink)] = ContractRow(
+            c.school,
+            c.name or "",
+            c.uplink,
+            c.down_mbps,
+            c.up_mbps,
+            hours_unreachable=unreachable.get(c.school, 0),
+        )
+        rows[(c.school, c.uplink)].median = {"down": None, "up": None}
+        rows[(c.school, c.uplink)].p10 = {"down": None, "up": None}
+    for school, uplink, direction, n, n_below, p50, p10 in figures:
+        row = rows[(school, uplink)]
+        row.tests += int(n)
+        row.below += int(n_below or 0)
+        row.median[direction] = None if p50 is None else float(p50)
+        row.p10[direction] = None if p10 is None else float(p10)
+    day = f"{rules.school_day_start}–{rules.school_day_end} {rules.timezone}, Mon–Fri"
+    return ContractReport(provider, month, list(rows.values()), day)
+
+
+def month_of(today: date) -> str:
+    return f"{today.year:04d}-{today.month:02d}"
