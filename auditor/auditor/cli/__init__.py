@@ -21,6 +21,7 @@ import click
 
 from auditor.cli import (
     agent,
+    alerts,
     audit,
     device,
     district,
@@ -49,7 +50,7 @@ for _command in (
     standards.attest, standards.profiles, standards.schema, standards.validate,
     standards.probes, standards.checks,
     keys.keys, wifi.wifi, device.device, history.history, history.diff, district.district, agent.agent,
-    scheduling.schedule, monitor.monitor,
+    scheduling.schedule, monitor.monitor, alerts.alerts,
 ):
     cli.add_command(_command)
 
