@@ -168,7 +168,11 @@ def test_faults_end_as_errors_and_the_audit_goes_on(lab: Any, tmp_path: Path) ->
     assert res.returncode == 1
     f = _findings(report)
     good = f[("bandwidth.classroom_goodput", "classroom/room101/downstream")]
-    assert good["status"] == "pass"  # the rest of the audit went on
+    # the rest of the audit went on: room 101 was measured. The hog shares the 2-core machine, so
+    # its run may be judged invalid for a saturated agent CPU (the validity rule, not a failure)
+    assert good["measured"] is not None and (
+        good["status"] == "pass"
+        or (good["status"] == "error" and "CPUs were" in good["message"])), good["message"]
     refused = f[("bandwidth.classroom_goodput", "classroom/room102/downstream")]
     assert refused["status"] == "error" and "Connection refused" in refused["message"]
     hung = f[("bandwidth.classroom_goodput", "classroom/tarpit/downstream")]
