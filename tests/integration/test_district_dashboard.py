@@ -14,8 +14,17 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import PageLoad, browser, require_chromium
-from tests.support.district import DistrictEnv, enrol_school, make_bundle, start_district, upload
+from tests.support.browser import PageLoad, require_chromium
+from tests.support.district import (
+    DistrictEnv,
+    clean,
+    dashboard_page,
+    enrol_school,
+    make_bundle,
+    start_district,
+    upload,
+    visit,
+)
 from tests.support.history_bundles import Synth
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -68,31 +77,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DistrictEnv]:
 
 @pytest.fixture(scope="module")
 def page(env: DistrictEnv) -> Iterator[tuple[Any, list[PageLoad]]]:
-    with browser() as b:
-        context = b.new_context(ignore_https_errors=True, viewport={"width": 1400, "height": 1000})
-        pg = context.new_page()
-        loads: list[PageLoad] = []
-        pg.on("request", lambda r: loads[-1].requests.append(r.url) if loads else None)
-        pg.on("console", lambda m: loads[-1].console.append((m.type, m.text)) if loads else None)
-        pg.on("pageerror", lambda e: loads[-1].console.append(("pageerror", str(e))) if loads else None)
-        visit(pg, loads, f"{env.server.url}/dashboard")
-        assert "/dashboard/login" in pg.url
-        pg.fill("input[name=token]", env.admin)
-        pg.click("input[type=submit]")
-        pg.wait_for_load_state("load")
-        yield pg, loads
-        context.close()
-
-
-def visit(pg: Any, loads: list[PageLoad], url: str) -> PageLoad:
-    loads.append(PageLoad(url))
-    pg.goto(url, wait_until="load")
-    return loads[-1]
-
-
-def clean(env: DistrictEnv, seen: PageLoad) -> None:
-    assert seen.errors == [], seen.errors
-    assert seen.outside_requests((env.server.url,)) == [], seen.requests
+    with dashboard_page(env, "/dashboard") as opened:
+        yield opened
 
 
 def test_sign_in_is_required(env: DistrictEnv) -> None:

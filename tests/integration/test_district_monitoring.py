@@ -25,8 +25,17 @@ from auditor.district.db import open_database
 from auditor.district.models import MonSample, MonTest
 from auditor.wire.client import ServerError
 from auditor.wire.monitoring import SampleBatch
-from tests.support.browser import PageLoad, browser, require_chromium
-from tests.support.district import DistrictEnv, School, db_url_for, enrol_school, start_district
+from tests.support.browser import PageLoad
+from tests.support.district import (
+    DistrictEnv,
+    School,
+    clean,
+    dashboard_page,
+    db_url_for,
+    enrol_school,
+    start_district,
+    visit,
+)
 from tests.support.paths import ROOT
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -307,32 +316,8 @@ def grafana_metrics(dashboard: dict[str, Any]) -> set[str]:
 def page(env: DistrictEnv) -> Iterator[tuple[Any, list[PageLoad]]]:
     if "sqlite" not in env.db_url:
         pytest.skip("the pages are looked at once (SQLite)")
-    require_chromium()
-    with browser() as b:
-        context = b.new_context(ignore_https_errors=True, viewport={"width": 1400, "height": 1000})
-        pg = context.new_page()
-        loads: list[PageLoad] = []
-        pg.on("request", lambda r: loads[-1].requests.append(r.url) if loads else None)
-        pg.on("console", lambda m: loads[-1].console.append((m.type, m.text)) if loads else None)
-        pg.on("pageerror", lambda e: loads[-1].console.append(("pageerror", str(e))) if loads else None)
-        visit(pg, loads, f"{env.server.url}/dashboard/monitoring")
-        assert "/dashboard/login" in pg.url
-        pg.fill("input[name=token]", env.admin)
-        pg.click("input[type=submit]")
-        pg.wait_for_load_state("load")
-        yield pg, loads
-        context.close()
-
-
-def visit(pg: Any, loads: list[PageLoad], url: str) -> PageLoad:
-    loads.append(PageLoad(url))
-    pg.goto(url, wait_until="load")
-    return loads[-1]
-
-
-def clean(env: DistrictEnv, seen: PageLoad) -> None:
-    assert seen.errors == [], seen.errors
-    assert seen.outside_requests((env.server.url,)) == [], seen.requests
+    with dashboard_page(env, "/dashboard/monitoring") as opened:
+        yield opened
 
 
 def test_pages_in_chromium(

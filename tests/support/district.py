@@ -7,10 +7,11 @@ serve`` over HTTPS with a throw-away CA; ``enrol_school`` enrols an agent in-pro
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ssl
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from auditor.model import ENVELOPE_NAME
 from auditor.plugins import RenderOptions, load_plugins
 from auditor.signing import Ed25519Signer, load_signer
 from auditor.wire.client import SignedClient
+from tests.support.browser import PageLoad, browser, require_chromium
 from tests.support.history_bundles import Synth
 from tests.support.inventories import OUT_OF_SCOPE
 
@@ -202,3 +204,39 @@ def enrol_agent(
     )
     assert res.returncode == 0, res.stderr
     return home
+
+
+@contextlib.contextmanager
+def dashboard_page(env: DistrictEnv, first: str) -> Iterator[tuple[Any, list[PageLoad]]]:
+    """A headless Chromium page logged in to the district's dashboard (through its login form,
+    reached by opening ``first``), and the record of each page load made with :func:`visit`."""
+    require_chromium()
+    with browser() as b:
+        context = b.new_context(ignore_https_errors=True, viewport={"width": 1400, "height": 1000})
+        pg = context.new_page()
+        loads: list[PageLoad] = []
+        pg.on("request", lambda r: loads[-1].requests.append(r.url) if loads else None)
+        pg.on("console", lambda m: loads[-1].console.append((m.type, m.text)) if loads else None)
+        pg.on("pageerror", lambda e: loads[-1].console.append(("pageerror", str(e))) if loads else None)
+        visit(pg, loads, f"{env.server.url}{first}")
+        assert "/dashboard/login" in pg.url
+        pg.fill("input[name=token]", env.admin)
+        pg.click("input[type=submit]")
+        pg.wait_for_load_state("load")
+        try:
+            yield pg, loads
+        finally:
+            context.close()
+
+
+def visit(pg: Any, loads: list[PageLoad], url: str) -> PageLoad:
+    """Open ``url`` in ``pg``, recording its requests and console messages."""
+    loads.append(PageLoad(url))
+    pg.goto(url, wait_until="load")
+    return loads[-1]
+
+
+def clean(env: DistrictEnv, seen: PageLoad) -> None:
+    """The page load logged no error and asked nothing of anyone but the district server."""
+    assert seen.errors == [], seen.errors
+    assert seen.outside_requests((env.server.url,)) == [], seen.requests
