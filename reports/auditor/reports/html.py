@@ -105,7 +105,7 @@ def environment() -> Environment:
 def render_page(template: str, report: JsonDict, options: RenderOptions, printed: bool = False) -> bytes:
     """Render a page. ``printed``: for the PDF, where links to bundle files (relative to a
     temporary file) would be dead, so they are shown as text; in-page links stay."""
-    ctx = context(report, options)
+    ctx = context(report, options, drawn=template == "report.html.j2")
     ctx["text_of"] = lambda f: _mark_zh(finding_text(f, options.lang), options.lang)
     page = environment().get_template(template).render(**ctx, printed=printed)
     return page.encode("utf-8")

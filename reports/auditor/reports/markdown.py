@@ -45,5 +45,5 @@ class MarkdownRenderer:
         env.filters["mid"] = lambda s: "n_" + "".join(c if c.isalnum() else "_" for c in str(s))
         env.globals["field"] = lambda obj, name, default=None: getattr(obj, name, default)
         env.globals["gloss_text"] = lambda text: str(_gloss(text, options.lang).striptags())
-        ctx = context(report, options)
+        ctx = context(report, options, drawn=False)
         return env.get_template("report.md.j2").render(**ctx).encode("utf-8")

@@ -22,8 +22,6 @@ from auditor.reports.i18n import labels
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 NOT_PASSED = ("fail", "error", "waived", "skipped", "manual")
-VERDICTS = ("satisfied", "not satisfied", "not determined", "needs attestation", "not applicable",
-            "not satisfied (waived)")
 AREAS = ("bandwidth", "ports", "firewall", "services", "device", "snmp", "backup", "wifi",
          "discovery", "other")
 
@@ -87,7 +85,8 @@ def passed_findings(report: JsonDict, lang: str) -> list[JsonDict]:
     return sorted(rows, key=lambda f: (area_of(f["check"]), f["check"], f["target"]))
 
 
-def scores_view(report: JsonDict, labels_: dict[str, str], lang: str = "zh") -> list[JsonDict]:
+def scores_view(report: JsonDict, labels_: dict[str, str], lang: str = "zh",
+                drawn: bool = True) -> list[JsonDict]:
     """Each point-scored profile: its table, its chart, what full points still need (measured
     items with their findings) and what awaits an attestation (``pending``)."""
     out = []
@@ -103,15 +102,16 @@ def scores_view(report: JsonDict, labels_: dict[str, str], lang: str = "zh") -> 
                                    "findings": [fid for fid in ind.get("findings", [])]})
         needed.sort(key=lambda x: NOT_PASSED.index(x["status"]) if x["status"] in NOT_PASSED else 0)
         out.append({**sc, "title": titles.get(sc["profile"], sc["profile"]),
-                    "chart": svg_lang(charts.score_chart(sc["groups"], labels_), lang), "needed": needed,
+                    "chart": svg_lang(charts.score_chart(sc["groups"], labels_), lang) if drawn else None,
+                    "needed": needed,
                     "pending": [x for x in needed if x["status"] == "manual"]})
     return out
 
 
-def gbt_view(report: JsonDict, lang: str = "zh") -> list[JsonDict]:
+def gbt_view(report: JsonDict, lang: str = "zh", items: list[JsonDict] | None = None) -> list[JsonDict]:
     """GB/T 22239 profiles: counts per assessor verdict and one row per requirement."""
     out = []
-    items = assessor_items(report, lang)
+    items = assessor_items(report, lang) if items is None else items
     for prof in report.get("profiles", []):
         if not str(prof["id"]).startswith("gbt22239"):
             continue
@@ -146,27 +146,29 @@ def wifi_view(report: JsonDict) -> list[JsonDict]:
             for a, fs in sorted(areas.items())]
 
 
-def context(report: JsonDict, options: RenderOptions) -> JsonDict:
-    """Everything the report and evidence-index templates need."""
+def context(report: JsonDict, options: RenderOptions, drawn: bool = True) -> JsonDict:
+    """Everything the report, evidence-index and Markdown templates need. ``drawn``: with the
+    charts and the topology drawing (matplotlib, Graphviz's ``dot``), which only the report page
+    (and its PDF) shows."""
     report = upgrade_report(report)
     lab = labels(options.lang)
     rows = charts.bandwidth_rows(report, lab)
     index = report.get("evidence_index") or build_evidence_index(report)
     signing = report.get("signing", {})
     all_issues = issues(report, options.lang)
+    items = assessor_items(report, options.lang)
     issue_of = {f["id"]: i["id"] for i in all_issues for f in i["findings"]}
     return {
         "r": report, "L": lab, "lang": options.lang, "href": options.bundle_href,
         "untrusted": options.untrusted_signer,
         "findings_by_id": {f["id"]: f for f in report.get("findings", []) if f.get("id")},
         "artifacts": {a["path"]: a for a in report.get("artifacts", [])},
-        "scores": scores_view(report, lab, options.lang),
-        "gbt": gbt_view(report, options.lang),
+        "scores": scores_view(report, lab, options.lang, drawn),
+        "gbt": gbt_view(report, options.lang, items),
         "issues": all_issues,
         "fix_first": all_issues[:FIX_FIRST],
         "issue_of": issue_of,
-        "assessor_of": {(i["profile"], i["clause"]): i["verdict"]
-                        for i in assessor_items(report, options.lang)},
+        "assessor_of": {(i["profile"], i["clause"]): i["verdict"] for i in items},
         "area_of": area_of,
         "tz_time": lambda v: local_time(v, local_zone(report)),
         "filter_script": FILTER_SCRIPT,
@@ -179,8 +181,10 @@ def context(report: JsonDict, options: RenderOptions) -> JsonDict:
         "passed": passed_findings(report, options.lang),
         "manual_findings": [f for f in report.get("findings", []) if f["status"] == "manual"],
         "bandwidth": rows,
-        "bandwidth_chart": svg_lang(charts.bandwidth_chart(rows, lab), options.lang) if rows else None,
-        "topology_svg": svg_lang(charts.topology_svg(report.get("topology", {}), lab), options.lang),
+        "bandwidth_chart": svg_lang(charts.bandwidth_chart(rows, lab), options.lang)
+                           if rows and drawn else None,
+        "topology_svg": svg_lang(charts.topology_svg(report.get("topology", {}), lab), options.lang)
+                        if drawn else None,
         "devices": devices_view(report, issue_of),
         "wifi": wifi_view(report),
         "index": index,
