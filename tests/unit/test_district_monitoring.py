@@ -53,7 +53,20 @@ def test_down_when_every_reach_probe_of_the_window_is_lost() -> None:
     assert school_state(NOW, beat(1), [*lost, *reach((12, 10, 1))], [], RULES).state == "degraded"
     # lost probes older than the window do not make it down; no reach data at all is not down
     assert school_state(NOW, beat(1), reach((20, 10, 0), (5, 10, 10)), [], RULES).state == "degraded"
-    assert school_state(NOW, beat(1), [], [], RULES).state == "live"
+    assert school_state(NOW, beat(1), [], [], RULES).state == "unmeasured"
+
+
+def test_heartbeats_alone_are_never_live() -> None:
+    """The evidence rule: an agent that sends heartbeats but no reach probe (no current
+    authorisation, or every endpoint out of scope) shows nothing of the school's link."""
+    verdict = school_state(NOW, beat(1), [], [], RULES)
+    assert verdict.state == "unmeasured" and "no reach probe" in verdict.why
+    # good throughput tests do not stand in for reach either; slow ones still degrade
+    fast = results((1, 950, 1000), (2, 960, 1000))
+    assert school_state(NOW, beat(1), [], fast, RULES).state == "unmeasured"
+    assert school_state(NOW, beat(1), [], results((1, 10, 1000), (2, 10, 1000)), RULES).state == "degraded"
+    # probes older than the windows are not evidence now
+    assert school_state(NOW, beat(1), reach((45, 10, 10)), [], RULES).state == "unmeasured"
 
 
 def test_degraded_by_loss_above_the_threshold() -> None:

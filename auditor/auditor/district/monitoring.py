@@ -37,8 +37,10 @@ from auditor.district.models import (
 )
 from auditor.wire.monitoring import SampleBatch
 
-State = Literal["live", "degraded", "down", "silent"]
-STATES: tuple[State, ...] = ("down", "silent", "degraded", "live")  # worst first (sort order)
+State = Literal["live", "degraded", "unmeasured", "down", "silent"]
+# worst first (sort order); "unmeasured": heartbeats arrive but no reach probe does, so nothing
+# shows the school's connection works: never "live" without that evidence
+STATES: tuple[State, ...] = ("down", "silent", "unmeasured", "degraded", "live")
 HOUR = timedelta(hours=1)
 KEEP_TESTS = 16  # per uplink and direction in district_mon_uplinks.recent
 EPOCH = datetime(1970, 1, 1)
@@ -397,12 +399,13 @@ def state_of(
     silent: no heartbeat for ``silent_intervals`` heartbeat intervals; down: probes were sent in
     the last ``down_minutes`` and none came back; degraded: loss above ``degraded_loss_pct`` %
     in the last ``loss_minutes``, or ``degraded_k`` of the last ``degraded_m`` valid tests with a
-    contracted rate below ``degraded_throughput_pct`` % of it; live otherwise."""
+    contracted rate below ``degraded_throughput_pct`` % of it; unmeasured when no reach probe
+    was sent in either window (an agent without a current authorisation sends heartbeats only:
+    that is no evidence the link works); live otherwise."""
     silent_after = timedelta(seconds=rules.heartbeat_interval_s * rules.silent_intervals)
-    if last_heartbeat is None:
-        return Verdict("silent", "no heartbeat yet")
-    if now - last_heartbeat > silent_after:
-        return Verdict("silent", f"no heartbeat since {last_heartbeat:%Y-%m-%d %H:%M} UTC")
+    if last_heartbeat is None or now - last_heartbeat > silent_after:
+        return Verdict("silent", "no heartbeat yet" if last_heartbeat is None
+                       else f"no heartbeat since {last_heartbeat:%Y-%m-%d %H:%M} UTC")
     if down[0] and not down[1]:
         return Verdict("down", f"every reach probe lost in the last {rules.down_minutes} min")
     if loss[0]:
@@ -427,6 +430,8 @@ def state_of(
             f"{slow} of the last {len(judged)} tests below "
             f"{rules.degraded_throughput_pct:g}% of the contract",
         )
+    if not down[0] and not loss[0]:  # a heartbeat alone shows the agent runs, not the link
+        return Verdict("unmeasured", f"no reach probe in the last {rules.loss_minutes} min")
     return Verdict("live", "")
 
 

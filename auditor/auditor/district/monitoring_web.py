@@ -109,6 +109,7 @@ MON_LABELS: dict[str, dict[str, str]] = {
         "degraded": "降级",
         "down": "中断",
         "silent": "失联",
+        "unmeasured": "未测",
         "sort": "排序",
         "timeline": "时间线",
         "uptime": "在线率",
@@ -147,6 +148,7 @@ MON_LABELS: dict[str, dict[str, str]] = {
         "degraded": "degraded",
         "down": "down",
         "silent": "silent",
+        "unmeasured": "not measured",
         "sort": "Sort",
         "timeline": "Timeline",
         "uptime": "Uptime",
@@ -437,7 +439,7 @@ def contract_workbook(report: mon.ContractReport, lang: str) -> bytes:
 
 METRICS = {
     "school_up": "1 while the school is live or degraded, 0 when down or silent",
-    "school_state": "1 for the school's current state (live, degraded, down, silent)",
+    "school_state": "1 for the school's current state (live, degraded, unmeasured, down, silent)",
     "school_last_heartbeat_seconds": "Unix time of the school's last heartbeat",
     "uplink_throughput_mbps": "Latest valid throughput test of the uplink, Mbit/s",
     "uplink_contract_mbps": "Contracted rate of the uplink, Mbit/s",
