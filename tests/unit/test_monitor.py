@@ -348,6 +348,34 @@ def test_missed_and_busy_tests(tmp_path: Path) -> None:
     store.close()
 
 
+def test_test_now_runs_a_round_outside_the_plan_but_never_in_a_lesson_or_beside_a_test(
+        tmp_path: Path) -> None:
+    inv = inventory(schedule=TIMETABLE, other_uplinks=[])
+    mon, store = _monitor(tmp_path, inv)
+    measurer = mon.measurer
+    assert isinstance(measurer, FakeMeasurer)
+    assert asyncio.run(mon.test_now(at(MONDAY, 9, 0))) == "deferred"  # a lesson
+    with throughput_lock(tmp_path) as held:
+        assert held
+        assert asyncio.run(mon.test_now(at(MONDAY, 12, 10))) == "busy"
+    assert measurer.tests == []
+    assert asyncio.run(mon.test_now(at(MONDAY, 12, 10))) == "done"
+    assert [(t.uplink, t.direction) for t in measurer.tests] == [("wan1", "down"), ("wan1", "up")]
+    assert store.slots() == []  # the day's plan is untouched
+    assert len(store.samples(kind="throughput")) == 2
+    allowed = inventory(schedule=TIMETABLE, other_uplinks=[],
+                        monitoring={"throughput": {"allow_class_hours": True}})
+    (tmp_path / "b").mkdir()
+    mon2, store2 = _monitor(tmp_path / "b", allowed)
+    assert asyncio.run(mon2.test_now(at(MONDAY, 9, 0))) == "done"
+    expired = inventory(authorisation={**BASE["authorisation"], "valid_until": date(2021, 1, 1)})
+    (tmp_path / "c").mkdir()
+    mon3, store3 = _monitor(tmp_path / "c", expired)
+    assert asyncio.run(mon3.test_now(at(MONDAY, 12, 10))) == "unauthorised"
+    for st in (store, store2, store3):
+        st.close()
+
+
 def test_not_authorised_only_heartbeats(tmp_path: Path) -> None:
     inv = inventory(authorisation={**BASE["authorisation"], "valid_until": date(2021, 1, 1)})
     mon, store = _monitor(tmp_path, inv)

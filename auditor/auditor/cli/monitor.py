@@ -56,8 +56,11 @@ def monitor() -> None:
 @click.option("--once", is_flag=True, help="One round (reach, DNS, heartbeat, due tests, upload), then exit.")
 @click.option("--for", "for_", default=None, help="Run for this long (90s, 10m, 2h, 1d), then exit.")
 @click.option("--seed", default=None, help="Seed of the random test times (default: school and agent).")
+@click.option("--test-now", is_flag=True,
+              help="Start with a throughput test of every uplink (still within the budget, never in "
+                   "a lesson unless the inventory allows it, never beside another test).")
 def run_cmd(inventory_path: Path | None, home: Path | None, state: Path | None, once: bool,
-            for_: str | None, seed: str | None) -> None:
+            for_: str | None, seed: str | None, test_now: bool) -> None:
     """Measure on the inventory's schedule until stopped (SIGTERM or Ctrl-C)."""
     import asyncio
     from datetime import UTC, datetime, timedelta
@@ -104,12 +107,14 @@ def run_cmd(inventory_path: Path | None, home: Path | None, state: Path | None, 
 
     try:
         reports = asyncio.run(run(mon, lambda: datetime.now(UTC), _sleep, once=once, until=until,
-                                  stop=lambda: stopping["now"]))
+                                  stop=lambda: stopping["now"], test_now=test_now))
     finally:
         if uploader is not None:
             uploader.close()
         store.close()
     last = reports[-1]
+    if test_now:
+        click.echo(f"throughput test {reports[0].tests[0]}")
     click.echo(f"{len(reports)} rounds; last: {last.samples} samples, tests {last.tests or 'none due'}, "
                f"{last.uploaded} batches uploaded" + (f", upload error: {last.upload_error}"
                                                        if last.upload_error else ""))

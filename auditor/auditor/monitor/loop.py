@@ -266,7 +266,35 @@ class Monitor:
                     continue
                 report.tests.append(await self._run_round(now, day, at))
 
+    async def test_now(self, now: datetime) -> str:
+        """A round of throughput tests now, outside the day's plan (``auditor monitor run
+        --test-now``, after a fix or a provider's repair): still never without a current
+        authorisation, never in a lesson unless allowed, never beside another test, and within the
+        month's budget. Returns what became of it: done, refused, busy, deferred, unauthorised or
+        no tests (the inventory gives no uplink iperf3 server inside the scope)."""
+        if not self.tests:
+            return "no tests"
+        if self._authorised(now) is not None:
+            return "unauthorised"
+        conf = self.inv.monitoring.throughput
+        if not conf.allow_class_hours and in_class_hours(self.inv.schedule, now):
+            return "deferred"
+        with throughput_lock(self.state) as held:
+            if not held:
+                return "busy"
+            refused = await self._measure_round(now)
+        return "refused" if refused == len(self.tests) else "done"
+
     async def _run_round(self, now: datetime, day: str, at: datetime) -> str:
+        refused = await self._measure_round(now)
+        state = "refused" if refused == len(self.tests) else "done"
+        self.store.set_slot(day, at, state, f"{refused} of {len(self.tests)} refused by the budget"
+                            if refused else None)
+        return state
+
+    async def _measure_round(self, now: datetime) -> int:
+        """Both directions of every uplink, one after another; stored. Returns how many the
+        month's budget refused."""
         month = month_of(self.inv, now)
         samples: list[Sample] = []
         refused = 0
@@ -284,10 +312,7 @@ class Monitor:
             self.store.spend(month, sample.bytes or 0)
             samples.append(sample)
         self.store.add(samples)
-        state = "refused" if refused == len(self.tests) else "done"
-        self.store.set_slot(day, at, state, f"{refused} of {len(self.tests)} refused by the budget"
-                            if refused else None)
-        return state
+        return refused
 
     # -------------------------------------------------------------- forwarding
 
@@ -333,11 +358,16 @@ class Monitor:
 
 async def run(monitor: Monitor, clock: Callable[[], datetime], sleep: Callable[[float], Awaitable[None]],
               once: bool = False, until: datetime | None = None,
-              stop: Callable[[], bool] = lambda: False) -> list[TickReport]:
-    """Tick until ``until`` (or once), sleeping until the next thing is due."""
+              stop: Callable[[], bool] = lambda: False, test_now: bool = False) -> list[TickReport]:
+    """Tick until ``until`` (or once), sleeping until the next thing is due; with ``test_now``,
+    a round of throughput tests first (its outcome heads the first report's ``tests``)."""
     reports: list[TickReport] = []
+    first = f"now: {await monitor.test_now(clock())}" if test_now else None
     while True:
         reports.append(await monitor.tick(clock()))
+        if first is not None:
+            reports[-1].tests.insert(0, first)
+            first = None
         now = clock()
         if once or stop() or (until is not None and now >= until):
             return reports
