@@ -501,7 +501,8 @@ class Monitoring(_Model):
     of each uplink endpoint, the district and ``endpoints``, and the resolution time of
     ``dns_names``; throughput tests a few times a school day."""
 
-    interval_min: Annotated[int, Field(ge=1, le=1440, strict=True)] = 5
+    # minutes between rounds; below 1 only for a lab (every round sends a batch to the district)
+    interval_min: Annotated[float, Field(ge=0.1, le=1440, strict=True)] = 5
     probes: Annotated[int, Field(ge=1, le=20, strict=True)] = 5  # echoes (or connects) per reach sample
     endpoints: list[ReachEndpoint] = Field(default_factory=list)
     dns_names: list[HostName] = Field(default_factory=list)
@@ -578,6 +579,11 @@ class Inventory(_Model):
                     raise FieldError(("other_uplinks", i, "id"),
                                      f"duplicate uplink id {ident!r}; give each uplink its own 'id'")
         _unique(("monitoring", "endpoints"), [e.id for e in self.monitoring.endpoints])
+        for i, ep in enumerate(self.monitoring.endpoints):
+            if ep.id == "district":
+                raise FieldError(("monitoring", "endpoints", i, "id"),
+                                 "'district' names the district server's own reach samples; give this "
+                                 "endpoint another id")
         _unique(("servers",), [s.id for s in self.servers])
         _unique(("zones",), [z.id for z in self.zones])
         zones = {z.id for z in self.zones}

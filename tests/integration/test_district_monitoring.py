@@ -78,11 +78,14 @@ def tput(at: datetime, direction: str, mbps: float, valid: bool = True) -> dict[
     }
 
 
-def probe(at: datetime, received: int, target: str = "gw", rtt: float | None = 4.0) -> dict[str, Any]:
+def probe(
+    at: datetime, received: int, target: str = "gw", rtt: float | None = 4.0, uplink: str | None = None
+) -> dict[str, Any]:
     return {
         "kind": "reach",
         "at": at.isoformat(),
         "target": target,
+        "uplink": uplink,
         "method": "icmp",
         "sent": 10,
         "received": received,
@@ -116,13 +119,17 @@ def schools(env: DistrictEnv) -> dict[str, School]:
     MA (电信, 1000/100): school-day valid tests down 950 (below), 1010, 600 (below), up 120, 80
     (below): 5 tests, 3 below = 60 %; down median 950, p10 600 + 0.2 × 350 = 670; up median 100,
     p10 80 + 0.1 × 40 = 84. Not counted: a Saturday test, one at 20:00, an invalid one.
-    Unreachable school-day hours: Mon 10:00 (all 12 probes lost, sent in two batches) and Mon
-    12:00 (one probe, lost) = 2; not: Tue 11:00 (one of two answered), Saturday, Mon 19:00.
+    Outages of wan1 (the agent measures every 5 minutes): Mon 10:00 to 11:00 (12 probes lost,
+    sent in two batches, then no sample for 95 minutes: the last stands for 5 minutes), Mon 12:30
+    to 12:35 (one probe lost, nothing after it for a day), Tue 11:00 to 11:05 (lost, then
+    answered at 11:05): 70 minutes. Not counted: Saturday, Mon 19:00 (after school), and the
+    probes of another target ("gw", no uplink), lost on Mon 10:00 too.
     MB (电信, 500/50): down 400 (below), 500 (equal: not below): 2 tests, 1 below = 50 %; down
-    median 450, p10 410; no up test. Total 7 tests, 4 below = 57.1 %, 2 hours.
+    median 450, p10 410; no up test; no outage (at Wed 10:00 one of wan1's two endpoints was lost,
+    the other answered). Total 7 tests, 4 below = 57.1 %, 70 minutes.
     MC (联通): not in the 电信 report. LIVE and DOWN: recent data, for the overview's states."""
     out = {code: enrol_school(env, code) for code in ("MA", "MB", "MC", "LIVE", "DOWN")}
-    ten = [probe(local(2, 10, 5 * i), 0) for i in range(12)]
+    ten = [probe(local(2, 10, 5 * i), 0, "metro", uplink="wan1") for i in range(12)]
     send(
         out["MA"],
         batch(
@@ -137,11 +144,12 @@ def schools(env: DistrictEnv) -> dict[str, School]:
                 tput(local(2, 20), "down", 50),
                 tput(local(2, 11), "down", 10, False),
                 *ten[:6],
-                probe(local(2, 12, 30), 0),
-                probe(local(3, 11, 0), 0),
-                probe(local(3, 11, 5), 5),
-                probe(local(7, 10), 0),
-                probe(local(2, 19), 0),
+                probe(local(2, 10, 2), 0),  # another target: not the uplink's
+                probe(local(2, 12, 30), 0, "metro", uplink="wan1"),
+                probe(local(3, 11, 0), 0, "metro", uplink="wan1"),
+                probe(local(3, 11, 5), 5, "metro", uplink="wan1"),
+                probe(local(7, 10), 0, "metro", uplink="wan1"),
+                probe(local(2, 19), 0, "metro", uplink="wan1"),
             ],
             TELECOM,
         ),
@@ -151,7 +159,15 @@ def schools(env: DistrictEnv) -> dict[str, School]:
         out["MB"],
         batch(
             "MB",
-            [tput(local(4, 9), "down", 400), tput(local(4, 15), "down", 500), probe(local(4, 9), 10)],
+            [
+                tput(local(4, 9), "down", 400),
+                tput(local(4, 15), "down", 500),
+                probe(local(4, 9), 10),
+                # one of wan1's two endpoints lost, the other answered: the uplink was not out
+                probe(local(4, 10), 0, "metro", uplink="wan1"),
+                probe(local(4, 10), 10, "backup", uplink="wan1"),
+                probe(local(4, 10, 5), 10, "metro", uplink="wan1"),
+            ],
             [{"uplink": "wan1", "provider": "电信", "down_mbps": 500, "up_mbps": 50}],
         ),
     )
@@ -239,17 +255,32 @@ def test_contract_report_figures(env: DistrictEnv, schools: dict[str, School]) -
             headers=auth,
         )
         assert got.status_code == 200, got.text
-    sheet = load_workbook(io.BytesIO(got.content)).active
+    book = load_workbook(io.BytesIO(got.content))
+    sheet = book.active
     assert sheet is not None
+    outages = [r[:7] for r in book["中断时段"].iter_rows(min_row=3, values_only=True)]
+    assert [(r[0], r[2], r[3], r[4], r[5], r[6]) for r in outages] == [
+        ("MA", "wan1", "2026-11-02 10:00", "2026-11-02 11:00", 60, None),
+        ("MA", "wan1", "2026-11-02 12:30", "2026-11-02 12:35", 5, None),
+        ("MA", "wan1", "2026-11-03 11:00", "2026-11-03 11:05", 5, None),
+    ]
+    slow = [r[:7] for r in book["低于合同速率的测试"].iter_rows(min_row=2, values_only=True)]
+    assert [(r[0], r[3], r[4], r[5], r[6]) for r in slow] == [
+        ("MA", "2026-11-02 09:00", "下行", 950, 1000),
+        ("MA", "2026-11-02 14:00", "上行", 80, 100),
+        ("MA", "2026-11-03 10:00", "下行", 600, 1000),
+        ("MB", "2026-11-04 09:00", "下行", 400, 500),
+    ]
     rows = {r[0]: r for r in sheet.iter_rows(min_row=4, values_only=True)}
     assert set(rows) == {"MA", "MB", "LIVE", "合计"}
     ma, mb, total = rows["MA"], rows["MB"], rows["合计"]
-    assert ma[2:9] == ("wan1", 1000, 100, 5, 3, 0.6, 2)
+    assert ma[2:8] == ("wan1", 1000, 100, 5, 3, 0.6)
+    assert ma[8] == pytest.approx(70 / 60)
     assert ma[9:13] == pytest.approx((950, 670, 100, 84))
     assert mb[2:9] == ("wan1", 500, 50, 2, 1, 0.5, 0)
     assert mb[9:13] == pytest.approx((450, 410, None, None))
     assert rows["LIVE"][5:9] == (0, 0, None, 0)  # nothing in November
-    assert total[5:9] == (7, 4, pytest.approx(4 / 7), 2)
+    assert total[5:9] == (7, 4, pytest.approx(4 / 7), pytest.approx(70 / 60))
 
 
 def test_metrics_and_grafana(env: DistrictEnv, schools: dict[str, School]) -> None:

@@ -179,7 +179,7 @@ def test_cli_run_once_uploads_and_status_shows_it(tmp_path: Path) -> None:
     assert stub.problems == [] and len(stub.batches) == 1
     doc = json.loads(status.stdout)
     assert doc["last_upload"] and doc["queue"]["unsent_batches"] == 0
-    assert {e["target"] for e in doc["endpoints"]} == {"metro", "district", "web"}
+    assert {e["target"] for e in doc["endpoints"]} == {"wan1/metro", "district", "web"}
     web = next(e for e in doc["endpoints"] if e["target"] == "web")
     assert web["last_reached"] and web["hour_loss_pct"] == 0.0
     assert doc["dns"][0]["name"] == "localhost" and doc["dns"][0]["ok"]

@@ -96,7 +96,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 def _fetch(demo: Demo, path: str, tmp: Path) -> str:
     """GET a dashboard page with the admin token, from inside the district namespace."""
     out = tmp / "page.html"
-    argv = ["ip", "netns", "exec", LAB.district_ns, sys.executable, "-I", "-c", district._FETCH,
+    argv = ["ip", "netns", "exec", LAB.district_ns, sys.executable, "-I", "-c", district.FETCH,
             f"{BASE}{path}", str(demo.home / "tls" / "district-ca.pem"),
             str(demo.home / "admin-token.txt"), str(out)]
     res = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)

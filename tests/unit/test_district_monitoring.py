@@ -56,6 +56,21 @@ def test_down_when_every_reach_probe_of_the_window_is_lost() -> None:
     assert school_state(NOW, beat(1), [], [], RULES).state == "unmeasured"
 
 
+def test_down_is_judged_on_the_uplinks_endpoints_where_there_are_any() -> None:
+    """A school cut from its provider still reaches the district over the metro network: every
+    probe of its uplink's endpoints lost is down, whatever the district's probe says."""
+    uplink_lost = [Reach(beat(m), 5, 0, "wan1") for m in (1, 6, 11)]
+    district_ok = [Reach(beat(m), 5, 5) for m in (1, 6, 11)]
+    verdict = school_state(NOW, beat(1), [*uplink_lost, *district_ok], [], RULES)
+    assert verdict.state == "down"
+    # the uplink answers again: live, though the district's probe was lost once
+    back = [Reach(beat(m), 5, 5, "wan1") for m in (1, 6, 11)]
+    assert school_state(NOW, beat(1), [*back, Reach(beat(1), 5, 0)], [], RULES).state == "live"
+    # one of two uplinks out: the other's endpoints answered, so not down (loss 50 %: degraded)
+    other = [Reach(beat(m), 5, 5, "wan2") for m in (1, 6, 11)]
+    assert school_state(NOW, beat(1), [*uplink_lost, *other], [], RULES).state == "degraded"
+
+
 def test_heartbeats_alone_are_never_live() -> None:
     """The evidence rule: an agent that sends heartbeats but no reach probe (no current
     authorisation, or every endpoint out of scope) shows nothing of the school's link."""

@@ -92,6 +92,20 @@ def test_duplicate_uplink_ids_refused() -> None:
         inventory(other_uplinks=[{"id": "wan1", "endpoints": [{"id": "b", "address": "10.200.0.3"}]}])
 
 
+def test_reach_targets_are_named_apart(tmp_path: Path) -> None:
+    """Two uplinks may each have an endpoint 'metro', and an uplink endpoint may be called
+    'district' (the lab's is): samples name them '<uplink>/<endpoint>', the district server
+    'district', and a further endpoint may not take that name."""
+    two = inventory(other_uplinks=[{"id": "wan2", "endpoints": [{"id": "metro", "address": "10.200.0.3"}]}])
+    ids = [t.id for t in reach_targets(two, ("10.200.0.9", 8443))]
+    assert ids == ["wan1/metro", "wan2/metro", "district"]
+    path = tmp_path / "site.yaml"
+    doc = {**BASE, "monitoring": {"endpoints": [{"id": "district", "host": "10.200.0.7"}]}}
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(InputError, match=r"monitoring\.endpoints\.0\.id|district server"):
+        load_inventory(path)
+
+
 def test_monitoring_endpoints_are_scope_targets() -> None:
     from auditor.inventory import scope_targets
 
@@ -300,7 +314,7 @@ def test_a_school_day_every_interval_and_every_planned_test(tmp_path: Path) -> N
     heartbeats = store.samples(kind="heartbeat")
     assert 96 <= len(heartbeats) <= 100  # every 15 minutes
     reach = store.samples(kind="reach")
-    assert {s.target for s in reach} == {"metro", "backup", "district"}
+    assert {s.target for s in reach} == {"wan1/metro", "wan2/backup", "district"}
     assert {s.uplink for s in reach} == {"wan1", "wan2", None}
     sent = [s for b in uploader.got for s in b.samples]
     assert len(sent) == len(store.samples()) and store.batch_counts()["unsent_batches"] == 0
@@ -411,7 +425,7 @@ def test_outbox_keeps_order_backs_off_and_sends_each_batch_once(tmp_path: Path) 
     assert store.batch_counts()["unsent_batches"] == 0
     doc = status(store, head.next_attempt + timedelta(minutes=1), "2026-12")
     assert doc["last_upload"] and doc["queue"]["unsent_batches"] == 0
-    assert {e["target"] for e in doc["endpoints"]} == {"metro", "backup"}
+    assert {e["target"] for e in doc["endpoints"]} == {"wan1/metro", "wan2/backup"}
     assert "endpoints" in render(doc)
     store.close()
 

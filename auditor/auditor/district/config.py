@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,11 +32,17 @@ class Parent(BaseModel):
     code: str  # this district's member code at the parent
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+SCHOOL_WEEK: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+
+
 class Monitoring(BaseModel):
     """Monitoring between audits: how long samples are kept and when a school is not ``live``.
 
     silent: no heartbeat for ``silent_intervals`` heartbeat intervals; down: heartbeats arrive but
-    every reach probe of the last ``down_minutes`` was lost; degraded: reach loss above
+    every reach probe of the last ``down_minutes`` was lost (the probes of the school's uplink
+    endpoints where there are any: the district may be reached over another link); degraded:
+    reach loss above
     ``degraded_loss_pct`` over the last ``loss_minutes``, or ``degraded_k`` of the last
     ``degraded_m`` valid throughput tests below ``degraded_throughput_pct`` % of the contract."""
 
@@ -45,8 +52,8 @@ class Monitoring(BaseModel):
     hourly_days: int = Field(default=3 * 365, ge=1, le=36500)
     heartbeat_interval_s: int = Field(default=300, ge=10, le=86400)
     silent_intervals: float = Field(default=2, gt=0, le=1000)
-    down_minutes: int = Field(default=15, ge=1, le=1440)
-    loss_minutes: int = Field(default=30, ge=1, le=1440)
+    down_minutes: float = Field(default=15, ge=0.1, le=1440)
+    loss_minutes: float = Field(default=30, ge=0.1, le=1440)
     degraded_loss_pct: float = Field(default=5, ge=0, le=100)
     degraded_throughput_pct: float = Field(default=50, gt=0, le=100)
     degraded_k: int = Field(default=2, ge=1, le=16)
@@ -54,6 +61,7 @@ class Monitoring(BaseModel):
     max_batch_kb: int = Field(default=2048, ge=16, le=65536)
     school_day_start: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     school_day_end: str = Field(default="18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    school_weekdays: list[Weekday] = Field(default_factory=lambda: list(SCHOOL_WEEK), min_length=1)
     timezone: str = "Asia/Shanghai"
 
 

@@ -281,6 +281,7 @@ def rollup(conn: Connection, school: str, hours: Iterable[datetime]) -> None:
         if kind == "reach":
             rtts = [r.rtt_ms for r in rows if r.rtt_ms is not None]
             row.update(
+                ok=sum(1 for r in rows if r.received),  # samples with a reply: fewer than n, an outage
                 sent=sum(r.sent or 0 for r in rows),
                 received=sum(r.received or 0 for r in rows),
                 rtt_p10=quantile(rtts, 0.1),
@@ -346,6 +347,7 @@ class Reach:
     at: datetime
     sent: int
     received: int
+    uplink: str | None = None  # None: a probe of the district or a further endpoint
 
 
 @dataclass(frozen=True)
@@ -372,9 +374,11 @@ def school_state(
     tests: Sequence[Tested],
     rules: Monitoring,
 ) -> Verdict:
-    """A school's state from its recent samples (pure): silent, down, degraded or live."""
-    down = [r for r in reach if now - r.at <= timedelta(minutes=rules.down_minutes)]
-    window = [r for r in reach if now - r.at <= timedelta(minutes=rules.loss_minutes)]
+    """A school's state from its recent samples (pure): silent, down, degraded or live. Judged
+    on the probes of the school's uplink endpoints where the window has any (the district may be
+    reached over another link: a school cut from its provider still reports), else on all."""
+    down = _judged([r for r in reach if now - r.at <= timedelta(minutes=rules.down_minutes)])
+    window = _judged([r for r in reach if now - r.at <= timedelta(minutes=rules.loss_minutes)])
     return state_of(
         now,
         last_heartbeat,
@@ -383,6 +387,11 @@ def school_state(
         tests,
         rules,
     )
+
+
+def _judged(reach: list[Reach]) -> list[Reach]:
+    over_uplinks = [r for r in reach if r.uplink is not None]
+    return over_uplinks or reach
 
 
 def state_of(
@@ -396,8 +405,9 @@ def state_of(
     """The state from (probes sent, received) in the down window and in the loss window, and the
     school's recent throughput tests (pure). The first rule that holds wins:
 
-    silent: no heartbeat for ``silent_intervals`` heartbeat intervals; down: probes were sent in
-    the last ``down_minutes`` and none came back; degraded: loss above ``degraded_loss_pct`` %
+    silent: no heartbeat for ``silent_intervals`` heartbeat intervals; down: probes (of the
+    uplinks' endpoints, where there are any) were sent in the last ``down_minutes`` and none came
+    back; degraded: loss above ``degraded_loss_pct`` %
     in the last ``loss_minutes``, or ``degraded_k`` of the last ``degraded_m`` valid tests with a
     contracted rate below ``degraded_throughput_pct`` % of it; unmeasured when no reach probe
     was sent in either window (an agent without a current authorisation sends heartbeats only:
@@ -471,14 +481,22 @@ def overview(
     down_since = now - timedelta(minutes=rules.down_minutes)
     loss_since = now - timedelta(minutes=rules.loss_minutes)
     c = MonSample.c
+    over_uplink = c.uplink.is_not(None)
     in_down = case((c.at >= down_since, 1), else_=0)
+    in_loss = case((c.at >= loss_since, 1), else_=0)
+    up_down = case((and_(c.at >= down_since, over_uplink), 1), else_=0)
+    up_loss = case((and_(c.at >= loss_since, over_uplink), 1), else_=0)
     reach_q = (
         select(
             c.school,
             func.sum(c.sent * in_down).label("down_sent"),
             func.sum(c.received * in_down).label("down_received"),
-            func.sum(case((c.at >= loss_since, c.sent), else_=0)).label("loss_sent"),
-            func.sum(case((c.at >= loss_since, c.received), else_=0)).label("loss_received"),
+            func.sum(c.sent * in_loss).label("loss_sent"),
+            func.sum(c.received * in_loss).label("loss_received"),
+            func.sum(c.sent * up_down).label("up_down_sent"),
+            func.sum(c.received * up_down).label("up_down_received"),
+            func.sum(c.sent * up_loss).label("up_loss_sent"),
+            func.sum(c.received * up_loss).label("up_loss_received"),
             func.avg(case((c.at >= loss_since, c.rtt_ms), else_=None)).label("rtt"),
         )
         .where(c.at >= min(down_since, loss_since), c.at <= now, c.kind == "reach")
@@ -522,13 +540,25 @@ def overview(
         row.providers = ", ".join(sorted({k[0] for k in row.contracts.values()}))
         row.last_heartbeat = agents.get(code)
         r = reach.get(code)
-        down = (int(r.down_sent or 0), int(r.down_received or 0)) if r else (0, 0)
-        loss = (int(r.loss_sent or 0), int(r.loss_received or 0)) if r else (0, 0)
+        down, loss = _windows(r)
         row.loss = 1 - loss[1] / loss[0] if loss[0] else None
         row.rtt_ms = float(r.rtt) if r is not None and r.rtt is not None else None
         v = state_of(now, row.last_heartbeat, down, loss, judged.get(code, []), rules)
         row.state, row.why = v.state, v.why
     return list(rows.values())
+
+
+def _windows(r: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(sent, received) in the down and the loss window: over the uplinks' endpoints where the
+    window has any such probe, else over every probe (as :func:`school_state`)."""
+    if r is None:
+        return (0, 0), (0, 0)
+    out = []
+    for name in ("down", "loss"):
+        up = (int(getattr(r, f"up_{name}_sent") or 0), int(getattr(r, f"up_{name}_received") or 0))
+        every = (int(getattr(r, f"{name}_sent") or 0), int(getattr(r, f"{name}_received") or 0))
+        out.append(up if up[0] else every)
+    return out[0], out[1]
 
 
 SORTS = {
@@ -611,13 +641,26 @@ class ContractRow:
     up_mbps: float
     tests: int = 0
     below: int = 0
-    hours_unreachable: int = 0
     median: dict[str, float | None] = field(default_factory=dict)
     p10: dict[str, float | None] = field(default_factory=dict)
+    outages: list[Outage] = field(default_factory=list)
+    slow: list[SlowTest] = field(default_factory=list)  # the school-day tests below the contract
 
     @property
     def share_below(self) -> float | None:
         return self.below / self.tests if self.tests else None
+
+    @property
+    def hours_unreachable(self) -> float:
+        return sum(o.seconds for o in self.outages) / 3600
+
+
+@dataclass(frozen=True)
+class SlowTest:
+    at: datetime  # naive UTC
+    direction: str
+    mbps: float
+    contract_mbps: float
 
 
 @dataclass
@@ -640,7 +683,7 @@ class ContractReport:
         return self.below / self.tests if self.tests else None
 
     @property
-    def hours_unreachable(self) -> int:
+    def hours_unreachable(self) -> float:
         return sum(r.hours_unreachable for r in self.rows)
 
 
@@ -650,11 +693,19 @@ def _school_time(rules: Monitoring) -> tuple[ZoneInfo, time, time]:
     return ZoneInfo(rules.timezone), start, end
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _school_weekday(day: date, rules: Monitoring) -> bool:
+    return WEEKDAYS[day.weekday()] in rules.school_weekdays
+
+
 def in_school_day(at: datetime, rules: Monitoring) -> bool:
-    """Whether naive-UTC ``at`` falls on a weekday between the school day's start and end (local)."""
+    """Whether naive-UTC ``at`` falls on a school weekday between the school day's start and end
+    (local)."""
     tz, start, end = _school_time(rules)
     local = at.replace(tzinfo=UTC).astimezone(tz)
-    return local.weekday() < 5 and start <= local.time() < end
+    return _school_weekday(local.date(), rules) and start <= local.time() < end
 
 
 def providers(db: Database) -> list[str]:
@@ -665,13 +716,14 @@ def providers(db: Database) -> list[str]:
 
 
 def school_days(month: str, rules: Monitoring) -> list[tuple[datetime, datetime]]:
-    """The month's school days as naive-UTC [start, end) intervals (weekdays, local start–end)."""
+    """The month's school days as naive-UTC [start, end) intervals (school weekdays, local
+    start–end)."""
     tz, start, end = _school_time(rules)
     y, m = (int(p) for p in month.split("-"))
     out = []
     day = date(y, m, 1)
     while day.month == m:
-        if day.weekday() < 5:
+        if _school_weekday(day, rules):
             out.append(
                 (
                     naive_utc(datetime.combine(day, start, tzinfo=tz)),
@@ -688,12 +740,13 @@ def _within(column: Any, spans: Sequence[tuple[datetime, datetime]]) -> Any:
 
 def contract_report(db: Database, provider: str, month: str, rules: Monitoring) -> ContractReport:
     """Per school (and uplink) contracted to ``provider``: school-day tests of ``month`` (local
-    time) below the contracted rate, school-day hours in which every reach probe was lost, and the
-    median and 10th percentile of the valid tests per direction.
+    time) below the contracted rate (each listed with its time), the outages (every probe of the
+    uplink's endpoints unanswered: :func:`outages`) with their total in hours, and the median and
+    10th percentile of the valid tests per direction.
 
-    Counted in SQL over the month's school-day intervals (one range per day, on the tests' and
-    outages' indexes); the percentiles by ``percentile_cont`` on PostgreSQL, in Python on SQLite
-    (both interpolate linearly)."""
+    Counted in SQL over the month's school-day intervals (one range per day, on the tests'
+    indexes); the percentiles by ``percentile_cont`` on PostgreSQL, in Python on SQLite (both
+    interpolate linearly)."""
     spans = school_days(month, rules)
     t, k = MonTest.c, MonContract
     rate = case((t.direction == "down", k.down_mbps), else_=k.up_mbps)
@@ -736,23 +789,18 @@ def contract_report(db: Database, provider: str, month: str, rules: Monitoring) 
             figures = [
                 (*key, len(v), slow[key], quantile(v, 0.5), quantile(v, 0.1)) for key, v in values.items()
             ]
-        outages = conn.execute(
-            select(MonOutage.school, func.count())
-            .join(k, k.school == MonOutage.school)
-            .where(k.provider == provider, _within(MonOutage.hour, spans))
-            .group_by(MonOutage.school)
+        slow_rows = conn.execute(
+            select(t.school, t.uplink, t.at, t.direction, t.mbps, rate)
+            .select_from(joined)
+            .where(*where, t.mbps < rate)
+            .order_by(t.at)
         ).all()
-    unreachable = {school: int(n) for school, n in outages}
+    slow_tests: dict[tuple[str, str], list[SlowTest]] = defaultdict(list)
+    for school, uplink, at, direction, mbps, contracted in slow_rows:
+        slow_tests[(school, uplink)].append(SlowTest(at, direction, float(mbps), float(contracted)))
     rows: dict[tuple[str, str], ContractRow] = {}
     for c in contracts:
-        rows[(c.school, c.uplink)] = ContractRow(
-            c.school,
-            c.name or "",
-            c.uplink,
-            c.down_mbps,
-            c.up_mbps,
-            hours_unreachable=unreachable.get(c.school, 0),
-        )
+        rows[(c.school, c.uplink)] = ContractRow(c.school, c.name or "", c.uplink, c.down_mbps, c.up_mbps)
         rows[(c.school, c.uplink)].median = {"down": None, "up": None}
         rows[(c.school, c.uplink)].p10 = {"down": None, "up": None}
     for school, uplink, direction, n, n_below, p50, p10 in figures:
@@ -761,8 +809,119 @@ def contract_report(db: Database, provider: str, month: str, rules: Monitoring) 
         row.below += int(n_below or 0)
         row.median[direction] = None if p50 is None else float(p50)
         row.p10[direction] = None if p10 is None else float(p10)
-    day = f"{rules.school_day_start}–{rules.school_day_end} {rules.timezone}, Mon–Fri"
+    days = ", ".join(d.capitalize() for d in rules.school_weekdays)
+    day = f"{rules.school_day_start}–{rules.school_day_end} {rules.timezone}, {days}"
+    periods = outages(db, [c.school for c in contracts], spans, rules.heartbeat_interval_s)
+    for row in rows.values():
+        row.outages = periods.get((row.school, row.uplink), [])
+        row.slow = slow_tests.get((row.school, row.uplink), [])
     return ContractReport(provider, month, list(rows.values()), day)
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A span in which every probe of one uplink's endpoints went unanswered: from the first
+    probe lost to the first answered again (at the monitor's interval's resolution). Where the
+    samples stop for more than two intervals, nothing shows what happened in the gap: the
+    outage ends one interval after its last lost probe (the time that probe stands for), and
+    ``ongoing`` says no probe has been answered since. Clipped to the school day."""
+
+    start: datetime  # naive UTC
+    end: datetime
+    ongoing: bool = False
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+def outages(
+    db: Database, schools: Sequence[str], spans: Sequence[tuple[datetime, datetime]], interval_s: float
+) -> dict[tuple[str, str], list[Outage]]:
+    """Per (school, uplink): the outages inside ``spans`` (naive-UTC school days), from the raw
+    reach samples of the uplinks' endpoints, the agents measuring every ``interval_s``. Only the
+    hours whose roll-up holds a sample without a reply are read raw (with what follows each, where
+    the outage may end), so a month of 2,000 schools reads a few rows per real outage, not the
+    month's samples."""
+    if not spans or not schools:
+        return {}
+    interval = timedelta(seconds=interval_s)
+    after = max(HOUR, 2 * interval) + HOUR  # the hour itself, then where its outage may end
+    lo, hi = spans[0][0] - HOUR, spans[-1][1] + HOUR
+    h = MonHourly
+    c = MonSample.c
+    with db.engine.connect() as conn:
+        hours = conn.execute(
+            select(h.school, h.hour)
+            .where(
+                h.kind == "reach",
+                h.hour >= lo,
+                h.hour < hi,
+                h.school.in_(schools),
+                or_(h.ok < h.n, and_(h.ok.is_(None), h.received == 0)),
+            )
+            .distinct()
+        ).all()
+        wanted: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+        for school, hour in sorted(hours):
+            ranges = wanted[school]
+            if ranges and ranges[-1][1] >= hour:
+                ranges[-1] = (ranges[-1][0], hour + after)
+            else:
+                ranges.append((hour, hour + after))
+        rows: list[Any] = []
+        for school, ranges in wanted.items():
+            rows += conn.execute(
+                select(c.school, c.uplink, c.target, c.at, c.sent, c.received)
+                .where(
+                    c.school == school,
+                    c.kind == "reach",
+                    c.uplink.is_not(None),
+                    or_(*(and_(c.at >= a, c.at < b) for a, b in ranges)),
+                )
+                .order_by(c.at)
+            ).all()
+    per_target: dict[tuple[str, str], dict[str, list[Outage]]] = defaultdict(lambda: defaultdict(list))
+    open_at: dict[tuple[str, str, str], tuple[datetime, datetime]] = {}
+    gap = 2 * interval
+    for r in rows:
+        key = (r.school, r.uplink, r.target)
+        found = per_target[(r.school, r.uplink)][r.target]
+        if key in open_at and r.at - open_at[key][1] > gap:  # samples stopped: no evidence since
+            first, last = open_at.pop(key)
+            found.append(Outage(first, last + interval))
+        if r.sent and not r.received:
+            first, _ = open_at.get(key, (r.at, r.at))
+            open_at[key] = (first, r.at)
+        elif key in open_at:
+            first, _ = open_at.pop(key)
+            found.append(Outage(first, r.at))
+    for (school, uplink, target), (first, last) in open_at.items():
+        per_target[(school, uplink)][target].append(Outage(first, last + interval, ongoing=True))
+    out: dict[tuple[str, str], list[Outage]] = {}
+    for pair, targets in per_target.items():
+        common = _intersect(list(targets.values()))  # an uplink is out when all its endpoints are
+        clipped = [
+            Outage(max(o.start, a), min(o.end, b), o.ongoing and o.end <= b)
+            for o in common
+            for a, b in spans
+            if o.start < b and a < o.end
+        ]
+        if clipped:
+            out[pair] = clipped
+    return out
+
+
+def _intersect(lists: list[list[Outage]]) -> list[Outage]:
+    result = lists[0]
+    for other in lists[1:]:
+        result = [
+            Outage(max(a.start, b.start), min(a.end, b.end), a.ongoing and b.ongoing)
+            for a in result
+            for b in other
+            if max(a.start, b.start) < min(a.end, b.end)
+        ]
+    return result
 
 
 def month_of(today: date) -> str:

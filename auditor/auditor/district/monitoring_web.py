@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -121,7 +122,7 @@ MON_LABELS: dict[str, dict[str, str]] = {
         "contract_report": "合同达标报告",
         "month": "月份",
         "uplink": "链路",
-        "tests": "上课时段测试次数",
+        "tests": "在校时段测试次数",
         "below": "低于合同速率",
         "share": "占比",
         "unreachable": "不可达小时数",
@@ -131,7 +132,16 @@ MON_LABELS: dict[str, dict[str, str]] = {
         "no_data": "暂无数据",
         "days": "天",
         "total": "合计",
-        "school_day": "上课时段",
+        "school_day": "在校时段",
+        "outages": "中断时段（链路各端点的探测全部无应答）",
+        "start": "开始",
+        "end": "结束",
+        "minutes": "时长（分钟）",
+        "ongoing": "尚未恢复",
+        "slow_tests": "低于合同速率的测试",
+        "at": "时间",
+        "direction": "方向",
+        "measured": "实测",
         "show": "显示",
         "mbps": "Mbit/s",
     },
@@ -171,6 +181,15 @@ MON_LABELS: dict[str, dict[str, str]] = {
         "days": "days",
         "total": "Total",
         "school_day": "School day",
+        "outages": "Outages (every probe of the uplink's endpoints unanswered)",
+        "start": "Start",
+        "end": "End",
+        "minutes": "Minutes",
+        "ongoing": "not yet over",
+        "slow_tests": "Tests below the contracted rate",
+        "at": "Time",
+        "direction": "Direction",
+        "measured": "Measured",
         "show": "Show",
         "mbps": "Mbit/s",
     },
@@ -359,7 +378,14 @@ async def contract_page(
     xlsx = "/dashboard/monitoring/contracts.xlsx?" + urlencode(
         {"provider": provider, "month": month, "lang": lg}
     )
-    return _page(request, "monitoring_contract.html.j2", lg, report=report, xlsx_url=xlsx)
+    zone = ZoneInfo(district.config.monitoring.timezone)
+    return _page(request, "monitoring_contract.html.j2", lg, report=report, xlsx_url=xlsx,
+                 local=lambda at: _local(at, zone))
+
+
+def _local(at: datetime, zone: ZoneInfo) -> str:
+    """Naive-UTC ``at`` in the school day's zone, to the minute (the provider reads local time)."""
+    return at.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 @pages.get("/contracts.xlsx")
@@ -370,7 +396,8 @@ async def contract_xlsx(
     report = await run_in_threadpool(
         mon.contract_report, district.db, provider, month, district.config.monitoring
     )
-    data = await run_in_threadpool(contract_workbook, report, _lang(lang))
+    zone = ZoneInfo(district.config.monitoring.timezone)
+    data = await run_in_threadpool(contract_workbook, report, _lang(lang), zone)
     name = f"contract-{month}.xlsx"
     return Response(
         data,
@@ -379,7 +406,7 @@ async def contract_xlsx(
     )
 
 
-def contract_workbook(report: mon.ContractReport, lang: str) -> bytes:
+def contract_workbook(report: mon.ContractReport, lang: str, zone: ZoneInfo) -> bytes:
     from openpyxl import Workbook  # noqa: PLC0415 - only for this export
 
     L = _labels(lang)
@@ -428,6 +455,21 @@ def contract_workbook(report: mon.ContractReport, lang: str) -> bytes:
         [L["total"], "", "", "", "", report.tests, report.below, report.share_below, report.hours_unreachable]
     )
     ws.cell(ws.max_row, 8).number_format = "0.0%"
+    for row in ws.iter_rows(min_row=4, min_col=9, max_col=9):
+        row[0].number_format = "0.00"
+    out = wb.create_sheet(L["outages"][:31].split("（")[0].split(" (")[0])
+    out.append([L["outages"]])
+    out.append([L["code"], L["name"], L["uplink"], L["start"], L["end"], L["minutes"], L["ongoing"]])
+    for r in report.rows:
+        for o in r.outages:
+            out.append([r.school, r.name, r.uplink, _local(o.start, zone), _local(o.end, zone),
+                        round(o.seconds / 60, 1), L["ongoing"] if o.ongoing else ""])
+    slow = wb.create_sheet(L["slow_tests"][:31])
+    slow.append([L["code"], L["name"], L["uplink"], L["at"], L["direction"], L["measured"], L["contracted"]])
+    for r in report.rows:
+        for t in r.slow:
+            slow.append([r.school, r.name, r.uplink, _local(t.at, zone), L[f"{t.direction}_dir"],
+                         round(t.mbps, 1), t.contract_mbps])
     wb.properties.creator = "campus-auditor"
     wb.properties.created = wb.properties.modified = datetime(2000, 1, 1)
     buf = io.BytesIO()

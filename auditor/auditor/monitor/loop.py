@@ -106,7 +106,8 @@ def throughput_lock(directory: Path) -> Iterator[bool]:
 
 
 def reach_targets(inv: Inventory, district: tuple[str, int] | None) -> list[ReachTarget]:
-    """Every uplink's iperf3 servers (TCP fallback: their port), the district (TCP to its server
+    """Every uplink's iperf3 servers (named ``<uplink>/<endpoint>``: two uplinks may each have an
+    endpoint ``metro``; TCP fallback: their port), the district (TCP to its server
     port; ICMP only when its address is inside the scope) and ``monitoring.endpoints``. An
     endpoint outside ``scope.allow`` gets at most the TCP connect the agent makes anyway for the
     district; others outside the scope are not measured at all (the inventory refuses them)."""
@@ -114,7 +115,7 @@ def reach_targets(inv: Inventory, district: tuple[str, int] | None) -> list[Reac
     for uplink in inv.uplinks():
         for ep in uplink.endpoints:
             if inv.scope.contains(ep.address):
-                targets.append(ReachTarget(ep.id, str(ep.address), ep.port, True, uplink.id))
+                targets.append(ReachTarget(f"{uplink.id}/{ep.id}", str(ep.address), ep.port, True, uplink.id))
     if district is not None:
         host, port = district
         targets.append(ReachTarget("district", host, port, _in_scope(inv, host)))

@@ -56,7 +56,7 @@ WIFI_SCANS = (("teach-301", "teaching-301.iw.txt"), ("office-205", "office-205.i
 SERVER = "district-server"  # the server's record name in the district's state file
 _TEMPLATE_SCHOOL = SCHOOLS[0]  # what the lab's site.yaml says before it is renamed
 ACCESS_LINE = re.compile(r'INFO: +([0-9.]+):\d+ - "([A-Z]+) (\S+) HTTP')  # uvicorn's access log
-_PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,5}$")
+PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,5}$")
 _READY_TIMEOUT_S = 60.0
 _AGENT_TIMEOUT_S = 1800.0
 
@@ -69,7 +69,7 @@ ctx = ssl.create_default_context(cafile=sys.argv[2])
 with urllib.request.urlopen(sys.argv[1] + "/v1/health", timeout=2, context=ctx) as r:
     sys.exit(0 if r.status == 200 else 1)
 """
-_FETCH = """
+FETCH = """
 import ssl, sys, urllib.request
 url, ca, token_file, out = sys.argv[1:5]
 token = open(token_file, encoding="utf-8").read().strip()
@@ -129,6 +129,7 @@ class Lab:
     """The demo's names: schools ``<prefix>a`` and ``<prefix>b``, district ``<prefix>d-district``."""
 
     prefix: str = "d"
+    schools: int = 2  # the first one or both
 
     @property
     def district_ns(self) -> str:
@@ -143,7 +144,7 @@ class Lab:
         return tuple(
             Site(f"{self.prefix}{letter}", i, code, name, self.district_ns)
             for i, (letter, (code, name)) in enumerate(zip("ab", SCHOOLS, strict=True), start=1)
-        )
+        )[: self.schools]
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def _auditor(*args: str) -> list[str]:
     return cli_argv(*args)
 
 
-def _run(argv: Sequence[str], what: str, timeout: float = 300, log: Path | None = None) -> str:
+def run_checked(argv: Sequence[str], what: str, timeout: float = 300, log: Path | None = None) -> str:
     """Run a command; its stdout, or a one-line DemoError naming ``what``."""
     try:
         res = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=False)
@@ -205,12 +206,12 @@ def prepare_schools(lab: Lab) -> None:
     for site in lab.sites:
         started = time.monotonic()
         school.up(site.prefix)
-        _name_school(site)
+        name_school(site)
         _import_wifi(site)
         _say(f"school {site.code} {site.name}: lab {site.prefix}-* up ({time.monotonic() - started:.0f} s)")
 
 
-def _name_school(site: Site) -> None:
+def name_school(site: Site) -> None:
     """Give the lab's inventory this school's code and name (the rest of the file stays).
 
     The name is also the organisation of the inventory's authorisation record, where it has one.
@@ -233,7 +234,7 @@ def _import_wifi(site: Site) -> None:
     for area, name in WIFI_SCANS:
         argv = _auditor("wifi", "survey", "-i", str(site.inventory), "--area", area, "--tool", "iw",
                         "--from-file", str(scans / name), "--taken-at", taken)
-        _run(argv, f"{site.code}: wifi survey of {area}")
+        run_checked(argv, f"{site.code}: wifi survey of {area}")
 
 
 # ------------------------------------------------------------------------------- the network
@@ -284,7 +285,7 @@ def remove_district_net(lab: Lab) -> None:
 def init_district(home: Path, lab: Lab) -> tuple[Path, Path]:
     """Create the district (SQLite) and its TLS; returns (admin token file, district CA)."""
     home.mkdir(parents=True, exist_ok=True)
-    token = _run(_auditor("district", "--home", str(home), "init", "--db",
+    token = run_checked(_auditor("district", "--home", str(home), "init", "--db",
                           f"sqlite:///{home / 'district.db'}"), "district init")
     token_file = home / "admin-token.txt"
     fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -341,15 +342,15 @@ def stop_server(lab: Lab) -> None:
 
 def enrol_agent(site: Site, home: Path, ca: Path, out: Path, overrides: dict[str, dict[str, Any]]) -> Path:
     """Enrol the school's agent from inside its agent namespace; returns the agent's home."""
-    token = _run(_auditor("district", "--home", str(home), "enroll", "--school", site.code,
+    token = run_checked(_auditor("district", "--home", str(home), "enroll", "--school", site.code,
                           "--name", site.name), f"{site.code}: district enroll")
     school_dir = out / site.code
     agent, keys = school_dir / "agent", school_dir / "keys"
-    _run(_auditor("keys", "init", "--sm2", "--key-dir", str(keys)), f"{site.code}: keys init")
+    run_checked(_auditor("keys", "init", "--sm2", "--key-dir", str(keys)), f"{site.code}: keys init")
     argv = base.netns_exec(site.agent_ns, _auditor(
         "agent", "--home", str(agent), "enroll", site.url, "--token", token.splitlines()[-1],
         "--ca", str(ca), "-i", str(site.inventory), "--key-dir", str(keys), "--allow-class-hours"))
-    _run(argv, f"{site.code}: agent enroll")
+    run_checked(argv, f"{site.code}: agent enroll")
     if overrides:
         _set_overrides(agent, overrides)
     return agent
@@ -364,7 +365,7 @@ def _set_overrides(agent: Path, overrides: dict[str, dict[str, Any]]) -> None:
 
 def request_check(site: Site, home: Path, profiles: Sequence[str]) -> str:
     args = [a for p in profiles for a in ("-p", p)]
-    job = _run(_auditor("district", "--home", str(home), "request", "--school", site.code, *args,
+    job = run_checked(_auditor("district", "--home", str(home), "request", "--school", site.code, *args,
                         "--within", "2h", "--allow-class-hours"), f"{site.code}: district request")
     return job.splitlines()[-1]
 
@@ -374,7 +375,7 @@ def run_agent(site: Site, agent: Path) -> str:
     argv = base.netns_exec(site.agent_ns, _auditor("agent", "--home", str(agent), "run", "--once",
                                                      "--wait", "5"))
     log = agent.parent / "agent-run.log"
-    _run(argv, f"{site.code}: agent run", timeout=_AGENT_TIMEOUT_S, log=log)
+    run_checked(argv, f"{site.code}: agent run", timeout=_AGENT_TIMEOUT_S, log=log)
     lines = log.read_text(encoding="utf-8").strip().splitlines()
     return lines[-1] if lines else "no output"
 
@@ -429,19 +430,19 @@ def save_pages(lab: Lab, out: Path, ca: Path, token_file: Path) -> list[Path]:
     saved = []
     for path, name in pages:
         url, file = f"https://127.0.0.1:{PORT}{path}", out / name
-        argv = base.netns_exec(lab.district_ns, [sys.executable, "-I", "-c", _FETCH, url, str(ca),
+        argv = base.netns_exec(lab.district_ns, [sys.executable, "-I", "-c", FETCH, url, str(ca),
                                                    str(token_file), str(file)])
-        _run(argv, f"fetching {path} in {lab.district_ns}", timeout=90)
+        run_checked(argv, f"fetching {path} in {lab.district_ns}", timeout=90)
         saved.append(file)
-        _screenshot(file)
+        screenshot(file)
     return saved
 
 
-def _screenshot(page: Path) -> None:
+def screenshot(page: Path) -> None:
     shot = page.with_suffix(".png")
     argv = [sys.executable, "-m", "auditor.reports.screenshot", str(page), str(shot)]
     try:
-        _run(argv, f"screenshot of {page.name}", timeout=180)
+        run_checked(argv, f"screenshot of {page.name}", timeout=180)
     except DemoError as exc:
         _say(f"no screenshot ({exc}); is Debian's chromium installed?")
         return
@@ -561,7 +562,7 @@ def _options(args: argparse.Namespace) -> Options:
 
 
 def _main(args: argparse.Namespace) -> None:
-    if not _PREFIX_RE.fullmatch(args.prefix):
+    if not PREFIX_RE.fullmatch(args.prefix):
         raise DemoError(f"--prefix {args.prefix!r}: 1-6 lowercase letters or digits, starting with a letter")
     if os.geteuid() != 0:
         raise DemoError("needs root (it builds network namespaces): run it with sudo")
