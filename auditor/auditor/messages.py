@@ -456,3 +456,53 @@ define({
     "text.none": ("无", "none"),
     "text.unknown": ("未知", "unknown"),
 })
+
+# The district's alerts (``auditor.alerts``): what a school's alert says, from the structured data
+# the rules read (the district's own reasons are English only).
+define({
+    "alerts.dir_down": ("下行", "downstream"),
+    "alerts.dir_up": ("上行", "upstream"),
+    "alerts.down": ("{name}（{code}）断网：最近 {minutes:g} 分钟的探测全部丢失",
+                    "{name} ({code}) is down: every reach probe of the last {minutes:g} min was lost"),
+    "alerts.silent_never": ("{name}（{code}）审计代理尚无心跳",
+                            "{name} ({code}): no heartbeat from its agent yet"),
+    "alerts.silent_since": ("{name}（{code}）审计代理自 {time} 起无心跳",
+                            "{name} ({code}): no heartbeat from its agent since {time}"),
+    "alerts.degraded_loss": ("{name}（{code}）网络质量下降：最近 {minutes:g} 分钟丢包率 {loss:.1f}%",
+                             "{name} ({code}) is degraded: loss {loss:.1f}% over the last {minutes:g} min"),
+    "alerts.degraded_tests": ("{name}（{code}）网络质量下降：最近 {m} 次吞吐测试中至少 {k} 次低于合同速率的 "
+                              "{percent:g}%",
+                              "{name} ({code}) is degraded: at least {k} of the last {m} throughput tests "
+                              "below {percent:g}% of the contract"),
+    "alerts.throughput": ("{name}（{code}）链路 {uplink}（{provider}）{direction}："
+                          "最近 {m} 次有效测试中 {k} 次低于合同速率 {contract:g} Mbit/s 的 {percent:g}%，"
+                          "实测 {rates} Mbit/s",
+                          "{name} ({code}) uplink {uplink} ({provider}) {direction}: {k} of the last {m} "
+                          "valid tests below {percent:g}% of the contracted {contract:g} Mbit/s; measured "
+                          "{rates} Mbit/s"),
+    "alerts.loss": ("{name}（{code}）丢包率 {loss:.1f}%，超过 {limit:g}%"
+                    "（最近 {minutes:g} 分钟，{sent} 个探测包）",
+                    "{name} ({code}): loss {loss:.1f}% is above {limit:g}% (last {minutes:g} min, {sent} "
+                    "probes)"),
+    "alerts.regression": ("{name}（{code}）审计结果退步（审计 {run}，{time}）：{what}",
+                          "{name} ({code}): the audit got worse (run {run}, {time}): {what}"),
+    "alerts.score_fell": ("北京市智慧校园得分从 {before:g} 降到 {after:g}（满分 {possible:g}）",
+                          "the Beijing score fell from {before:g} to {after:g} of {possible:g}"),
+    "alerts.checks_failed": ("上次通过、本次不通过的检查 {n} 项：{checks}",
+                             "{n} check(s) passed last time and fail now: {checks}"),
+    "alerts.more": ("等 {n} 项", "and {n} more"),
+    "alerts.cert_expiring": ("证书 {path}（{subject}）将于 {time} 到期，还剩 {days} 天",
+                             "certificate {path} ({subject}) expires on {time}, in {days} day(s)"),
+    "alerts.cert_expired": ("证书 {path}（{subject}）已于 {time} 过期",
+                            "certificate {path} ({subject}) expired on {time}"),
+    "alerts.cert_unreadable": ("无法读取证书 {path}：{reason}",
+                               "cannot read the certificate {path}: {reason}"),
+    "alerts.jobs": ("{name}（{code}）有远程检查未被审计代理领取：{jobs}",
+                    "{name} ({code}) has jobs its agent did not pick up: {jobs}"),
+    "alerts.job_waiting": ("{job}（{profiles}）自 {time} 起可执行，已等待 {minutes:g} 分钟",
+                           "{job} ({profiles}) due since {time}, waiting {minutes:g} min"),
+    "alerts.job_expired": ("{job}（{profiles}）的时间窗口已于 {time} 结束，未被领取",
+                           "{job} ({profiles}): its window closed at {time} before the agent claimed it"),
+    "alerts.job_lapsed": ("{job}（{profiles}）已被领取，但租约于 {time} 到期仍无结果",
+                          "{job} ({profiles}) was claimed, but its lease ran out at {time} without a result"),
+})

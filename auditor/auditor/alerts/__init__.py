@@ -6,5 +6,9 @@ windows and acknowledgement.
 * :mod:`auditor.alerts.config`: the alerts file (channels with secret references, rules' timing).
 * :mod:`auditor.alerts.channels`: ``deliver(alert) -> Delivery`` for each channel.
 * :mod:`auditor.alerts.engine`: what to send when (pure; state is a JSON document).
-* :mod:`auditor.alerts.dispatch`: the engine, the channels and the state and delivery files.
+* :mod:`auditor.alerts.dispatch`: the engine, the channels and the state, delivery and
+  acknowledgement files.
+* :mod:`auditor.alerts.monitoring` and :mod:`auditor.alerts.rules`: the rules ``auditor alerts
+  check`` evaluates against a district's database (school states, throughput against the
+  contract, reach loss, audit regressions, expiring certificates, jobs not picked up).
 """

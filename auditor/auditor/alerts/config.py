@@ -37,7 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,6 +47,9 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
     model_validator,
 )
@@ -200,6 +203,103 @@ class RuleSettings(_Model):
         return None if value is not None and value == dt.timedelta(0) else value
 
 
+class ThroughputRule(RuleSettings):
+    """``throughput-below-contract``: ``k`` of the last ``m`` valid tests of one uplink and direction
+    below ``percent`` % of its contracted rate (independent of the district's "degraded")."""
+
+    percent: float = Field(80, gt=0, le=100)
+    k: int = Field(2, ge=1, le=16)
+    m: int = Field(4, ge=1, le=16)  # the district keeps each uplink's last 16 valid tests
+
+    @model_validator(mode="after")
+    def _k_of_m(self) -> ThroughputRule:
+        if self.k > self.m:
+            raise FieldError(("k",), f"k ({self.k}) is more than m ({self.m}): k of the last m tests")
+        return self
+
+
+class LossRule(RuleSettings):
+    """``reach-loss``: reach probes lost above ``percent`` % over the last ``window`` (judged once the
+    window holds at least ``min_probes`` probes)."""
+
+    percent: float = Field(5, ge=0, lt=100)
+    window: Duration = dt.timedelta(minutes=30)
+    min_probes: int = Field(10, ge=1, le=100_000)
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: dt.timedelta) -> dt.timedelta:
+        if not dt.timedelta(minutes=1) <= value <= dt.timedelta(days=1):
+            raise ValueError("write a window between 1m and 1d")
+        return value
+
+
+class RegressionRule(RuleSettings):
+    """``audit-regression``: a school's newest run is worse than its previous one (the Beijing score
+    fell by more than ``score_drop`` points, or checks that passed fail now); a run older than
+    ``max_age`` is not reported (an alert already firing stays until a newer run)."""
+
+    max_age: Duration = dt.timedelta(days=7)
+    score_drop: float = Field(0, ge=0)
+    list_checks: int = Field(5, ge=0, le=50)  # checks named in the message (the rest counted)
+
+
+class ExpiryRule(RuleSettings):
+    """``certificate-expiring``: a certificate expiring within ``days`` days: the district's own
+    (``<home>/tls/server.pem`` and ``district-ca.pem`` as ``auditor district tls`` writes them, and
+    the city's CA it pins) when ``district`` is true, and the ``files`` named here (relative to the
+    alerts file's folder)."""
+
+    days: int = Field(30, ge=1, le=3650)
+    files: list[Path] = Field(default_factory=list)
+    district: bool = True
+
+
+class JobRule(RuleSettings):
+    """``job-not-picked-up``: a district job its agent has not claimed ``after`` it came due, whose
+    window closed unclaimed (reported for ``lookback``), or whose lease ran out ``after`` ago with
+    no result."""
+
+    after: Duration = dt.timedelta(minutes=30)
+    lookback: Duration = dt.timedelta(days=1)
+
+    @field_validator("after", "lookback")
+    @classmethod
+    def _positive(cls, value: dt.timedelta) -> dt.timedelta:
+        if value <= dt.timedelta(0):
+            raise ValueError("write a duration above zero")
+        return value
+
+
+# The rules ``auditor alerts check`` evaluates that take settings of their own; every other rule
+# (school-down, school-silent, school-degraded, or a name of your own) has the timing only.
+RULE_SETTINGS: dict[str, type[RuleSettings]] = {
+    "throughput-below-contract": ThroughputRule,
+    "reach-loss": LossRule,
+    "audit-regression": RegressionRule,
+    "certificate-expiring": ExpiryRule,
+    "job-not-picked-up": JobRule,
+}
+
+
+def _rules(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Each rule validated by its own model (:data:`RULE_SETTINGS`), every error at its own place."""
+    if not isinstance(value, dict):
+        return handler(value)
+    out: dict[Any, Any] = {}
+    errors: list[Any] = []
+    for rule, given in value.items():
+        model = RULE_SETTINGS.get(rule, RuleSettings) if isinstance(rule, str) else RuleSettings
+        try:
+            out[rule] = model.model_validate(given)
+        except ValidationError as exc:
+            errors += [{"type": e["type"], "loc": (rule, *e["loc"]), "input": e.get("input"),
+                        "ctx": e.get("ctx") or {}} for e in exc.errors()]
+    if errors:
+        raise ValidationError.from_exception_data("rules", errors)
+    return handler(out)  # the names and the count; the values are models already
+
+
 class QuietHours(_Model):
     """A daily window (school time) in which nothing is delivered; ``allow`` lists severities
     that still go out. ``start`` after ``end`` crosses midnight; equal means the whole day.
@@ -252,7 +352,7 @@ class AlertsConfig(_Model):
     wecom: dict[Name, WeComSettings] = Field(default_factory=dict)
     email: dict[Name, EmailChannelSettings] = Field(default_factory=dict)
     webhook: dict[Name, WebhookChannelSettings] = Field(default_factory=dict)
-    rules: Annotated[dict[Name, RuleSettings], Field(min_length=1)]
+    rules: Annotated[dict[Name, RuleSettings], Field(min_length=1), WrapValidator(_rules)]
     quiet_hours: list[QuietHours] = Field(default_factory=list)
     maintenance: list[Maintenance] = Field(default_factory=list)
 

@@ -4,15 +4,35 @@
 to its rule's channels, tells the engine which were taken, saves the state after every message
 (so a crash re-sends at most the one message in flight) and appends every delivery attempt to
 the log (JSON lines, one :class:`~auditor.alerts.channels.Delivery` each, secrets masked).
+
+Three files in the state folder (beside the alerts file unless ``--state`` says otherwise):
+
+* ``alerts-state.json``: the engine's state (:class:`~auditor.alerts.engine.EngineState`,
+  ``{"version": 1, "alerts": [record, ...]}``), replaced atomically; the district dashboard reads
+  it to show the alerts that fire (``auditor.district.alerts_web``, which may not import this
+  package: it reads the JSON itself).
+* ``alerts-deliveries.jsonl``: every delivery attempt.
+* ``alerts-acks.jsonl``: acknowledgements made on the dashboard, one JSON object a line
+  (``{"rule", "subject", "started", "by", "at", "via"}``), appended by the district server and
+  applied here when the state is next loaded (before anything is planned, so no reminder follows
+  an acknowledgement). ``started`` names the incident: a line whose alert has since recovered,
+  or fired again since, matches nothing and is ignored. The server only appends, this side only
+  reads: neither waits for the other.
+
+``run`` and ``ack`` hold an exclusive lock on ``.alerts.lock`` in that folder while they read,
+deliver and write, so a timer's check and an acknowledgement from the command line never
+overwrite each other's state.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from auditor.alerts.channels import Channel, Delivery, build_channels
@@ -22,6 +42,8 @@ from auditor.errors import InputError
 
 STATE_NAME = "alerts-state.json"
 LOG_NAME = "alerts-deliveries.jsonl"
+ACKS_NAME = "alerts-acks.jsonl"
+LOCK_NAME = ".alerts.lock"
 
 
 class Alerter:
@@ -33,6 +55,8 @@ class Alerter:
         self.channels = dict(channels)
         self.state_path = state_dir / STATE_NAME
         self.log_path = state_dir / LOG_NAME
+        self.acks_path = state_dir / ACKS_NAME
+        self.lock_path = state_dir / LOCK_NAME
         self.mute = mute
 
     @classmethod
@@ -55,7 +79,40 @@ class Alerter:
                 state = EngineState.from_json(text)
             except InputError as exc:
                 raise InputError(f"{self.state_path}: {exc}") from None
-        return Engine.from_config(self.cfg, state, self.mute)
+        engine = Engine.from_config(self.cfg, state, self.mute)
+        self._apply_acks(engine)
+        return engine
+
+    def _apply_acks(self, engine: Engine) -> None:
+        """Acknowledge the firing alerts the dashboard's acknowledgement lines name."""
+        try:
+            lines = self.acks_path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise InputError(f"{self.acks_path}: cannot read the acknowledgements: {exc.strerror}") from None
+        for line in lines:
+            try:
+                doc = json.loads(line)
+                key, started = f"{doc['rule']}/{doc['subject']}", dt.datetime.fromisoformat(doc["started"])
+                by, at = str(doc["by"]), dt.datetime.fromisoformat(doc["at"])
+            except (ValueError, TypeError, KeyError):
+                continue  # a torn or foreign line: nothing to apply
+            rec = engine.records.get(key)
+            if rec is not None and rec.firing and rec.acked_by is None and rec.started == started:
+                via = doc.get("via")
+                rec.acked_by, rec.acked_at = (f"{by} ({via})" if via else by), at
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the state folder's lock (one check or acknowledgement at a time)."""
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def save(self, engine: Engine) -> None:
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,6 +144,10 @@ class Alerter:
 
     def run(self, now: dt.datetime, evaluations: Iterable[Evaluation] = ()) -> list[Delivery]:
         """Take in ``evaluations`` made at ``now``, send what is due; the deliveries attempted."""
+        with self.locked():
+            return self._run(now, evaluations)
+
+    def _run(self, now: dt.datetime, evaluations: Iterable[Evaluation]) -> list[Delivery]:
         engine = self.load()
         engine.observe(now, evaluations)
         done: list[Delivery] = []
@@ -103,7 +164,8 @@ class Alerter:
 
     def ack(self, rule: str, subject: str, now: dt.datetime, by: str) -> Record:
         """Acknowledge a firing alert (no more reminders) and save."""
-        engine = self.load()
-        rec = engine.ack(rule, subject, now, by)
-        self.save(engine)
-        return rec
+        with self.locked():
+            engine = self.load()
+            rec = engine.ack(rule, subject, now, by)
+            self.save(engine)
+            return rec

@@ -69,7 +69,7 @@ class Evaluation:
     firing: bool
     text: str = ""
     severity: Severity | None = None  # the rule's if not given
-    school: str | None = None  # the subject if not given
+    school: str | None = None  # the subject if not given; "" for an alert about no school
     district: str | None = None
     link: str | None = None
 
@@ -311,8 +311,9 @@ class Engine:
                   for name in ("district", "link")}
         if len(recs) == 1:
             (rec,) = recs
+            school = rec.school if rec.school is not None else rec.subject  # "": about no school
             return Alert(rec.key, state, rec.severity, rule.title, rec.text, started,
-                         resolved if kind == "resolved" else None, rec.school or rec.subject, rec.district,
+                         resolved if kind == "resolved" else None, school or None, rec.district,
                          rec.link, rule.id, (rec.subject,), kind == "reminder")
         colon = "：" if self.layout.lang == "zh" else ": "
         lines = []

@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from auditor.district import dashboard, federation, monitoring_web
+from auditor.district import alerts_web, dashboard, federation, monitoring_web
 from auditor.district.auth import Admin, Member, Who, authenticated_headers, district_of
 from auditor.district.bundles import Receiver, check_digest, spool
 from auditor.district.config import DistrictConfig, load_config
@@ -314,6 +314,7 @@ def create_app(config: DistrictConfig, with_dashboard: bool = True) -> FastAPI:
     if with_dashboard:
         app.include_router(dashboard.router)
         app.include_router(monitoring_web.pages)
+        app.include_router(alerts_web.pages)
         dashboard.install(app)
 
         @app.get("/", include_in_schema=False)

@@ -82,6 +82,9 @@ class DistrictConfig(BaseModel):
     poll_interval_s: float = Field(default=1.0, gt=0)
     parent: Parent | None = None
     monitoring: Monitoring = Field(default_factory=Monitoring)
+    # the alerts file ``auditor alerts check`` reads (relative: to this file's folder); the
+    # dashboard shows and acknowledges the alerts in its state folder (beside it)
+    alerts_file: Path | None = None
 
     @property
     def max_upload_bytes(self) -> int:
@@ -105,9 +108,12 @@ def load_config(home: Path | None) -> DistrictConfig:
     if not path.exists():
         raise DistrictError(f"{path}: no district here; run: auditor district init --db URL")
     try:
-        return load_model(DistrictConfig, path)
+        config = load_model(DistrictConfig, path)
     except InputError as exc:  # file, line and field, as every other configuration file
         raise DistrictError(str(exc)) from None
+    if config.alerts_file is not None and not config.alerts_file.is_absolute():
+        config = config.model_copy(update={"alerts_file": (path.parent / config.alerts_file).resolve()})
+    return config
 
 
 def save_config(home: Path | None, config: DistrictConfig) -> Path:
