@@ -17,11 +17,12 @@ import yaml
 from auditor.errors import InputError
 from auditor.inventory import Inventory, load_inventory
 from auditor.monitor import measure
-from auditor.monitor.loop import Monitor, Refused, Retry, reach_targets, run, throughput_lock
+from auditor.monitor.loop import Monitor, Refused, Retry, reach_targets, run
 from auditor.monitor.measure import ReachTarget, ThroughputTest, jitter, percentile, reach_sample
 from auditor.monitor.plan import DEFAULT_WINDOWS, day_rng, plan_day, round_length, windows
 from auditor.monitor.status import render, status
 from auditor.monitor.store import Store
+from auditor.probes._bandwidth_lock import bandwidth_lock as throughput_lock
 from auditor.wire.monitoring import Sample, SampleBatch
 
 
@@ -359,6 +360,13 @@ def test_missed_and_busy_tests(tmp_path: Path) -> None:
     assert report.tests == ["busy"]
     report = asyncio.run(mon.tick(plan[1] + timedelta(seconds=65)))
     assert report.tests == ["done"]
+    # an audit holds the lock past the grace time: missed, saying who held it
+    with throughput_lock(tmp_path, what="auditor agent: audit job 7") as held:
+        assert held
+        assert asyncio.run(mon.tick(plan[2] + timedelta(seconds=5))).tests == ["busy"]
+    asyncio.run(mon.tick(plan[2] + timedelta(minutes=20)))
+    (slot,) = [s for s in store.slots() if datetime.fromisoformat(s["at"]) == plan[2]]
+    assert slot["state"] == "missed" and "audit job 7" in (slot["note"] or ""), slot
     store.close()
 
 

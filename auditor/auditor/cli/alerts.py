@@ -22,6 +22,7 @@ from pathlib import Path
 import click
 
 from auditor.cli._common import console_out
+from auditor.cli.services import alerts_install
 
 _ALERTS = click.option("--alerts", "alerts_file", type=click.Path(path_type=Path, dir_okay=False),
                        default=None, help="The alerts file (channels and rules); default: the "
@@ -123,3 +124,6 @@ def log(alerts_file: Path | None, state_dir: Path | None, home: Path | None) -> 
     alerter = Alerter.from_file(path, state_dir or path.parent)
     for d in alerter.deliveries():
         click.echo(json.dumps(d.to_dict(), ensure_ascii=False))
+
+
+alerts.add_command(alerts_install)  # `auditor alerts install`: the timer that runs `check`

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from auditor.cli._common import console_out, err_console
+from auditor.cli.services import auditor_command, district_writable, emit, print_option, unit_dir_option
 
 if TYPE_CHECKING:
     from auditor.district.service import District
@@ -295,6 +296,21 @@ def prune_samples(ctx: click.Context) -> None:
     done = retention(d.db, d.config.monitoring)
     d.db.close()
     click.echo(" ".join(f"{table}={n}" for table, n in done.items()))
+
+
+@district.command("install-timers")
+@click.option("--at", "at", default="03:30", show_default=True,
+              help="When prune-samples runs (HH:MM, daily, the machine's time).")
+@print_option
+@unit_dir_option
+@click.pass_context
+def install_timers(ctx: click.Context, at: str, print_only: bool, unit_dir: Path | None) -> None:
+    """Install a systemd timer running prune-samples daily (hardened, no capabilities). Alerts have
+    their own: auditor alerts install."""
+    from auditor.scheduling.services import PRUNE, prune_units
+
+    home, writable = district_writable(_home(ctx))
+    emit(prune_units(auditor_command(), home, at, writable), print_only, unit_dir, f"{PRUNE}.timer")
 
 
 @district.command("revoke-key")

@@ -1,8 +1,9 @@
-"""``auditor monitor``: light measurements between audits (run), and what they show (status).
+"""``auditor monitor``: light measurements between audits (run, install), and what they show (status).
 
 ``run`` measures on the inventory's schedule (``monitoring:``), keeps every sample in
 ``--state`` (default ``$AUDITOR_MONITOR_DIR`` or ``monitor/`` in the state directory) and, when the
-agent is enrolled (``--home``, as ``auditor agent``), forwards them to the district.
+agent is enrolled (``--home``, as ``auditor agent``), forwards them to the district. ``install``
+writes the systemd service that runs it all day.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from types import FrameType
 import click
 
 from auditor.cli._common import err_console
+from auditor.cli.services import auditor_command, emit, print_option, unit_dir_option
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -144,3 +146,37 @@ def status_cmd(state: Path | None, as_json: bool) -> None:
     finally:
         store.close()
     click.echo(json.dumps(doc, indent=1, ensure_ascii=False) if as_json else render(doc))
+
+
+@monitor.command("install")
+@click.option("--inventory", "-i", "inventory_path",
+              type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="The school's inventory (default: the enrolled agent's).")
+@click.option("--home", type=click.Path(path_type=Path), default=None, envvar="AUDITOR_AGENT_HOME",
+              help="The enrolled agent's directory (default $AUDITOR_AGENT_HOME or STATE_DIR/agent).")
+@state_option
+@print_option
+@unit_dir_option
+def install_cmd(inventory_path: Path | None, home: Path | None, state: Path | None, print_only: bool,
+                unit_dir: Path | None) -> None:
+    """Install "auditor monitor run" as a hardened systemd service, campus-auditor-monitor.service
+    (or run the monitor inside the agent's service instead: auditor agent install --monitor)."""
+    from auditor.agent.config import CONFIG_NAME, default_home, load_agent_config
+    from auditor.errors import InputError
+    from auditor.inventory import check_scope, load_inventory
+    from auditor.paths import state_dir
+    from auditor.scheduling.services import MONITOR, monitor_service
+
+    agent_home = (home or default_home()).resolve()
+    config = load_agent_config(agent_home) if (agent_home / CONFIG_NAME).exists() else None
+    path = inventory_path or (config.inventory if config else None)
+    if path is None:
+        raise InputError("auditor monitor install: give the inventory (-i site.yaml); this agent is not "
+                         "enrolled with one")
+    check_scope(load_inventory(path))  # a mistake is named now, not in the journal at the first start
+    directory = _state(state)
+    unit = monitor_service(auditor_command(), path.resolve(), agent_home, directory, state_dir().resolve())
+    emit({f"{MONITOR}.service": unit}, print_only, unit_dir, f"{MONITOR}.service", [directory])
+    if config is None and not print_only:
+        err_console.print(f"[yellow]note[/]: not enrolled ({agent_home / CONFIG_NAME} missing): samples are "
+                          "kept locally until the agent is enrolled")

@@ -13,12 +13,9 @@ fake clock and fake measurements.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import fcntl
 import logging
-import os
 import random
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,12 +26,12 @@ from auditor.monitor import measure
 from auditor.monitor.measure import Direction, ReachTarget, ThroughputTest
 from auditor.monitor.plan import day_rng, local_day, plan_day
 from auditor.monitor.store import Store
+from auditor.probes._bandwidth_lock import bandwidth_lock, holder
 from auditor.timetable import in_class_hours, zone
 from auditor.wire.monitoring import Budget, Sample, SampleBatch, UplinkContract
 
 log = logging.getLogger("auditor.monitor")
 GRACE = timedelta(minutes=15)  # a test planned longer ago than this is missed, not run late
-LOCK_NAME = "throughput.lock"
 DIRECTIONS: tuple[Direction, ...] = ("down", "up")
 
 
@@ -83,26 +80,6 @@ class TickReport:
 
 def month_of(inv: Inventory, moment: datetime) -> str:
     return moment.astimezone(zone(inv.schedule)).strftime("%Y-%m")
-
-
-@contextlib.contextmanager
-def throughput_lock(directory: Path) -> Iterator[bool]:
-    """An exclusive, non-blocking lock on ``<dir>/throughput.lock``: True if this process holds it."""
-    fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
-            yield True
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
 
 
 def reach_targets(inv: Inventory, district: tuple[str, int] | None) -> list[ReachTarget]:
@@ -187,6 +164,7 @@ class Monitor:
         self.rng = rng or random.Random()  # noqa: S311 - back-off jitter
         self.backoff_base_s, self.backoff_cap_s = backoff_base_s, backoff_cap_s
         self.next_light: datetime | None = None
+        self.busy: dict[tuple[str, datetime], str] = {}  # slots a held lock kept waiting, and by whom
         self.limit_bytes = inv.monitoring.throughput.monthly_budget_mb * 1_000_000
         store.set_meta("contracts", "[" + ",".join(c.model_dump_json() for c in contracts(inv)) + "]")
         store.set_meta("budget_limit_bytes", str(self.limit_bytes))
@@ -252,7 +230,10 @@ class Monitor:
             if at > now or self.store.slot_state(day, at) is not None:
                 continue
             if now - at > GRACE:
-                self.store.set_slot(day, at, "missed", f"the monitor was not running at {at:%H:%M}")
+                held_by = self.busy.pop((day, at), None)
+                why = (f"another bandwidth test held the lock until after {at + GRACE:%H:%M} ({held_by})"
+                       if held_by else f"the monitor was not running at {at:%H:%M}")
+                self.store.set_slot(day, at, "missed", why)
                 report.tests.append("missed")
                 continue
             conf = self.inv.monitoring.throughput
@@ -261,9 +242,10 @@ class Monitor:
                 self.store.set_slot(day, at, "deferred", f"in a lesson ({lesson})")
                 report.tests.append("deferred")
                 continue
-            with throughput_lock(self.state) as held:
-                if not held:
-                    report.tests.append("busy")  # another test is running: try again next tick
+            with bandwidth_lock(self.state, what="auditor monitor: throughput test") as held:
+                if not held:  # another test (or an audit) is running: try again next tick
+                    self.busy[(day, at)] = holder(self.state)
+                    report.tests.append("busy")
                     continue
                 report.tests.append(await self._run_round(now, day, at))
 
@@ -280,7 +262,7 @@ class Monitor:
         conf = self.inv.monitoring.throughput
         if not conf.allow_class_hours and in_class_hours(self.inv.schedule, now):
             return "deferred"
-        with throughput_lock(self.state) as held:
+        with bandwidth_lock(self.state, what="auditor monitor: throughput test now") as held:
             if not held:
                 return "busy"
             refused = await self._measure_round(now)

@@ -40,6 +40,41 @@ from auditor.scheduling.config import AT, ScheduleConfig
 UNIT_DIR = Path("/etc/systemd/system")
 TMPFILES_DIR = Path("/etc/tmpfiles.d")
 TEMPLATE = "campus-auditor@"
+RAW_FAMILIES = "AF_UNIX AF_INET AF_INET6 AF_NETLINK AF_PACKET"  # raw frames, interface lookups
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+=:,@")
+
+
+def quote(word: str, *, dollar: bool = True) -> str:
+    """``word`` as one word of a unit file setting: ``%`` doubled (a specifier otherwise), ``$``
+    doubled where systemd expands variables (``ExecStart=``), double-quoted with ``\\`` and ``\"``
+    escaped when it holds anything but plain path characters (spaces, Chinese, quotes)."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in word):
+        raise InputError(f"{word!r}: a control character cannot be written into a systemd unit")
+    text = word.replace("%", "%%")
+    if dollar:
+        text = text.replace("$", "$$")
+    if word and all(c in _SAFE for c in word):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def exec_line(argv: list[str]) -> str:
+    """A command line for ``ExecStart=``, every argument quoted as systemd reads it."""
+    return " ".join(quote(arg) for arg in argv)
+
+
+def hardening(writable: list[Path], *, raw: bool, families: str) -> str:
+    """The sandbox every campus-auditor unit runs in: the file system read-only but ``writable``
+    (``ProtectSystem=strict``), home directories read-only, a private /tmp, no privilege gain, the
+    kernel and cgroups protected, and of the capabilities ``CAP_NET_RAW`` alone (``raw``) or none."""
+    paths = " ".join(quote(str(p), dollar=False) for p in writable)
+    caps = "CapabilityBoundingSet=CAP_NET_RAW\nAmbientCapabilities=CAP_NET_RAW\n" if raw else \
+        "CapabilityBoundingSet=\n"
+    return ("ProtectSystem=strict\n" + (f"ReadWritePaths={paths}\n" if paths else "")
+            + "ProtectHome=read-only\nPrivateTmp=yes\nNoNewPrivileges=yes\nProtectKernelTunables=yes\n"
+            "ProtectKernelModules=yes\nProtectKernelLogs=yes\nProtectControlGroups=yes\n"
+            "RestrictSUIDSGID=yes\nRestrictRealtime=yes\nLockPersonality=yes\n"
+            "SystemCallArchitectures=native\n" + caps + f"RestrictAddressFamilies={families}\n")
 
 
 def on_calendar(every: str, at: str, timezone: str = "Asia/Shanghai") -> str:
@@ -94,29 +129,13 @@ After=network-online.target
 
 [Service]
 Type=oneshot
-ExecStart={auditor} schedule run --school %i
-Environment=AUDITOR_STATE_DIR={state}
+ExecStart={exec_line([auditor, "schedule", "run", "--school"])} %i
+Environment={quote(f"AUDITOR_STATE_DIR={state}", dollar=False)}
 EnvironmentFile=-{state}/schedules/%i.env
 SuccessExitStatus=1
 TimeoutStartSec=4h
 Nice=5
-ProtectSystem=strict
-ReadWritePaths={state}
-ProtectHome=read-only
-PrivateTmp=yes
-NoNewPrivileges=yes
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectKernelLogs=yes
-ProtectControlGroups=yes
-RestrictSUIDSGID=yes
-RestrictRealtime=yes
-LockPersonality=yes
-SystemCallArchitectures=native
-CapabilityBoundingSet=CAP_NET_RAW
-AmbientCapabilities=CAP_NET_RAW
-RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK AF_PACKET
-"""
+{hardening([state], raw=True, families=RAW_FAMILIES)}"""
     timer = f"""[Unit]
 Description=campus-auditor scheduled audit of {cfg.school} ({cfg.every}, {cfg.at})
 
@@ -130,8 +149,9 @@ AccuracySec=1min
 [Install]
 WantedBy=timers.target
 """
+    listed = " ".join(quote(f"-{p}", dollar=False) for p in own)
     paths = (f"# campus-auditor: where the scheduled audit of {cfg.school} writes, besides {state}\n"
-             f"[Service]\nReadWritePaths={' '.join(f'-{p}' for p in own)}\n") if own else \
+             f"[Service]\nReadWritePaths={listed}\n") if own else \
         f"# campus-auditor: the scheduled audit of {cfg.school} writes only in {state}\n[Service]\n"
     tmpfiles = f"d {state} 0700 root root -\nd {state}/logs 0700 root root -\n"
     school_tmpfiles = "".join(f"d {p} 0750 root root -\n" for p in own) or \
