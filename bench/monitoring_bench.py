@@ -45,7 +45,19 @@ from auditor.wire.monitoring import SampleBatch  # noqa: E402
 
 BJ = timedelta(hours=8)
 PROVIDERS = ("电信", "联通", "移动")
-TARGETS = ("gw", "district-dc", "internet")
+# (target, uplink): the uplink's iperf3 server, the district server, a further endpoint
+TARGETS = (("wan1/metro", "wan1"), ("district", None), ("web", None))
+NULL = "\\N"  # COPY's null
+OUTAGE_EVERY = 20  # every 20th school has one outage in the month: 10:00-10:50 of one school day
+
+
+def received(rng: random.Random, i: int, uplink: str | None, local: datetime, day_index: int) -> int:
+    """Probes answered of 10: partial loss now and then (2 % of rounds lose some, never all: a
+    round of ten probes all lost by chance is rare on a working link); all lost during the outage
+    of every ``OUTAGE_EVERY``-th school (its uplink's endpoints only)."""
+    if uplink and i % OUTAGE_EVERY == 0 and day_index == 9 + i % 7 and local.hour == 10 and local.minute < 50:
+        return 0
+    return 10 if rng.random() > 0.02 else rng.randrange(1, 10)
 TEST_HOURS = (8, 10, 13, 16)  # local hours of the day's four throughput tests
 
 
@@ -63,13 +75,14 @@ def hour_batch(i: int, code: str, hour: datetime, seq: int, rng: random.Random) 
     for k in range(12):
         at = (hour + timedelta(minutes=5 * k)).replace(tzinfo=UTC).isoformat()
         samples.append({"kind": "heartbeat", "at": at})
-        for t in TARGETS:
-            got = 10 if rng.random() > 0.02 else rng.randrange(0, 10)
+        for t, uplink in TARGETS:
+            got = received(rng, i, uplink, hour + timedelta(minutes=5 * k) + BJ, 0)
             samples.append(
                 {
                     "kind": "reach",
                     "at": at,
                     "target": t,
+                    "uplink": uplink,
                     "method": "icmp",
                     "sent": 10,
                     "received": got,
@@ -160,20 +173,23 @@ def copy_month(db: Database, codes: list[str], first: datetime, days: int) -> in
     with psycopg.connect(
         host=url.query["host"], port=int(url.query.get("port", 5432)), user=url.username, dbname=url.database
     ) as pg:
+        school_days = 0
         for d in range(days):
             day = first + timedelta(days=d)
             if day.weekday() >= 5:
                 continue
+            school_days += 1
             buf, tests = io.StringIO(), io.StringIO()
             for hour in school_day(day):  # in time order, as agents' hourly batches arrive
-                for code in codes:
+                for i, code in enumerate(codes):
                     for k in range(12):
                         at = hour + timedelta(minutes=5 * k)
                         buf.write(f"{code}\t{at}\theartbeat\t\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n")
-                        for t in TARGETS:
-                            got = 10 if rng.random() > 0.02 else rng.randrange(0, 10)
+                        for t, uplink in TARGETS:
+                            got = received(rng, i, uplink, at + BJ, school_days)
+                            up = uplink or NULL
                             buf.write(
-                                f"{code}\t{at}\treach\t{t}\t\\N\ticmp\t10\t{got}\t"
+                                f"{code}\t{at}\treach\t{t}\t{up}\ticmp\t10\t{got}\t"
                                 f"{rng.uniform(2, 40):.2f}\t{rng.uniform(0, 5):.2f}\t\\N\t\\N\n"
                             )
                         buf.write(
@@ -206,7 +222,8 @@ def copy_month(db: Database, codes: list[str], first: datetime, days: int) -> in
             """
             INSERT INTO district_mon_hourly
             SELECT school, date_trunc('hour', at), kind, target, '', count(*),
-                   CASE WHEN kind = 'dns' THEN count(*) FILTER (WHERE ok) END,
+                   CASE WHEN kind = 'dns' THEN count(*) FILTER (WHERE ok)
+                        WHEN kind = 'reach' THEN count(*) FILTER (WHERE received > 0) END,
                    sum(sent), sum(received),
                    percentile_cont(0.1) WITHIN GROUP (ORDER BY rtt_ms),
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY rtt_ms),
@@ -229,9 +246,10 @@ def copy_month(db: Database, codes: list[str], first: datetime, days: int) -> in
         pg.execute(
             """
             INSERT INTO district_mon_outages
-            SELECT school, hour, sum(sent) FROM district_mon_hourly
-            WHERE kind = 'reach' AND hour >= %s AND hour < %s
-            GROUP BY school, hour HAVING sum(sent) > 0 AND sum(received) = 0""",
+            SELECT school, date_trunc('hour', at), count(*) FROM district_mon_samples
+            WHERE kind = 'reach' AND uplink IS NOT NULL AND sent > 0 AND received = 0
+              AND at >= %s AND at < %s
+            GROUP BY school, date_trunc('hour', at)""",
             (lo - BJ, hi - BJ),
         )
         pg.execute("""
@@ -277,7 +295,7 @@ def main() -> None:
     args = ap.parse_args()
     from tests.support.pg import throwaway_cluster
 
-    rules = Monitoring()
+    rules = Monitoring(raw_days=3650)  # the loaded month is "November 2026", whenever this runs
     n_ingest = args.ingest_schools or args.schools
     with throwaway_cluster() as cluster:
         print(f"PostgreSQL throw-away cluster ({cluster.bin_dir.parent.name}); this process is one thread")
@@ -327,7 +345,8 @@ def main() -> None:
         report = mon.contract_report(db, PROVIDERS[0], "2026-11", rules)
         print(
             f"   contract report {PROVIDERS[0]} 2026-11 ({len(report.rows)} schools, {report.tests:,} tests, "
-            f"{report.share_below:.1%} below): {ms:.0f} ms (median of 5)"
+            f"{report.share_below:.1%} below, {sum(len(r.outages) for r in report.rows)} outages of "
+            f"{report.hours_unreachable or 0:.1f} h in all): {ms:.0f} ms (median of 5)"
         )
         db.close()
 

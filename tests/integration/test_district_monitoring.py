@@ -281,6 +281,15 @@ def test_contract_report_figures(env: DistrictEnv, schools: dict[str, School]) -
     assert mb[9:13] == pytest.approx((450, 410, None, None))
     assert rows["LIVE"][5:9] == (0, 0, None, 0)  # nothing in November
     assert total[5:9] == (7, 4, pytest.approx(4 / 7), pytest.approx(70 / 60))
+    # a month whose raw samples are past their retention (90 days): its outages are unknown, not 0
+    with env.http() as http:
+        old = http.get(
+            "/dashboard/monitoring/contracts",
+            params={"provider": "电信", "month": "2026-06", "lang": "en"},
+            headers={"authorization": f"Bearer {env.admin}"},
+        )
+    assert old.status_code == 200 and 'id="pruned"' in old.text and "past their retention" in old.text
+    assert '<td class="num">—</td>' in old.text
 
 
 def test_metrics_and_grafana(env: DistrictEnv, schools: dict[str, School]) -> None:

@@ -211,8 +211,10 @@ class MonHourly(Base):
 
 
 class MonOutage(Base):
-    """An hour in which every reach probe of the school was lost (written by the roll-up): the
-    contract report counts these rows instead of scanning every roll-up of the month."""
+    """An hour in which at least one round of probes of an uplink's endpoints went unanswered
+    (``sent``: how many such samples; written by the roll-up): the contract report reads the raw
+    samples of these hours only, to find the outages, instead of scanning the month. (Rows from
+    before this meaning, hours in which every reach probe was lost, are such hours too.)"""
 
     __tablename__ = "district_mon_outages"
 

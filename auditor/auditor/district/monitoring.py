@@ -237,6 +237,7 @@ def rollup(conn: Connection, school: str, hours: Iterable[datetime]) -> None:
     lo, hi = hours[0], hours[-1] + HOUR
     wanted = set(hours)
     groups: dict[tuple[datetime, str, str, str], list[Any]] = defaultdict(list)
+    unanswered: dict[datetime, int] = defaultdict(int)  # uplink samples without a reply, per hour
     for r in conn.execute(
         select(
             MonSample.c.at,
@@ -246,11 +247,14 @@ def rollup(conn: Connection, school: str, hours: Iterable[datetime]) -> None:
             MonSample.c.received,
             MonSample.c.rtt_ms,
             MonSample.c.ok,
+            MonSample.c.uplink,
         ).where(MonSample.c.school == school, MonSample.c.at >= lo, MonSample.c.at < hi)
     ):
         hour = r.at.replace(minute=0, second=0, microsecond=0)
         if hour in wanted:
             groups[(hour, r.kind, r.target, "")].append(r)
+            if r.kind == "reach" and r.uplink is not None and r.sent and not r.received:
+                unanswered[hour] += 1
     for t in conn.execute(
         select(MonTest.c.at, MonTest.c.uplink, MonTest.c.direction, MonTest.c.mbps, MonTest.c.valid).where(
             MonTest.c.school == school, MonTest.c.at >= lo, MonTest.c.at < hi
@@ -302,13 +306,8 @@ def rollup(conn: Connection, school: str, hours: Iterable[datetime]) -> None:
     conn.execute(delete(MonHourly).where(MonHourly.school == school, MonHourly.hour.in_(hours)))
     if out:
         conn.execute(insert(MonHourly), out)
-    reach: dict[datetime, list[int]] = defaultdict(lambda: [0, 0])
-    for row in out:
-        if row["kind"] == "reach":
-            reach[row["hour"]][0] += row["sent"]
-            reach[row["hour"]][1] += row["received"]
     conn.execute(delete(MonOutage).where(MonOutage.school == school, MonOutage.hour.in_(hours)))
-    lost = [{"school": school, "hour": h, "sent": s} for h, (s, r) in reach.items() if s and not r]
+    lost = [{"school": school, "hour": h, "sent": n} for h, n in unanswered.items()]
     if lost:
         conn.execute(insert(MonOutage), lost)
 
@@ -650,9 +649,11 @@ class ContractRow:
     def share_below(self) -> float | None:
         return self.below / self.tests if self.tests else None
 
+    outages_known: bool = True  # False: the month's raw samples are past their retention
+
     @property
-    def hours_unreachable(self) -> float:
-        return sum(o.seconds for o in self.outages) / 3600
+    def hours_unreachable(self) -> float | None:
+        return sum(o.seconds for o in self.outages) / 3600 if self.outages_known else None
 
 
 @dataclass(frozen=True)
@@ -682,9 +683,12 @@ class ContractReport:
     def share_below(self) -> float | None:
         return self.below / self.tests if self.tests else None
 
+    pruned_before: datetime | None = None  # raw samples older than this are gone: no outages
+
     @property
-    def hours_unreachable(self) -> float:
-        return sum(r.hours_unreachable for r in self.rows)
+    def hours_unreachable(self) -> float | None:
+        hours = [r.hours_unreachable for r in self.rows]
+        return None if None in hours else sum(h for h in hours if h is not None)
 
 
 def _school_time(rules: Monitoring) -> tuple[ZoneInfo, time, time]:
@@ -812,10 +816,13 @@ def contract_report(db: Database, provider: str, month: str, rules: Monitoring) 
     days = ", ".join(d.capitalize() for d in rules.school_weekdays)
     day = f"{rules.school_day_start}–{rules.school_day_end} {rules.timezone}, {days}"
     periods = outages(db, [c.school for c in contracts], spans, rules.heartbeat_interval_s)
+    kept_from = utcnow() - timedelta(days=rules.raw_days)
+    known = not spans or spans[0][0] >= kept_from  # the outages come from the raw samples
     for row in rows.values():
         row.outages = periods.get((row.school, row.uplink), [])
+        row.outages_known = known
         row.slow = slow_tests.get((row.school, row.uplink), [])
-    return ContractReport(provider, month, list(rows.values()), day)
+    return ContractReport(provider, month, list(rows.values()), day, None if known else kept_from)
 
 
 @dataclass(frozen=True)
@@ -840,27 +847,19 @@ def outages(
 ) -> dict[tuple[str, str], list[Outage]]:
     """Per (school, uplink): the outages inside ``spans`` (naive-UTC school days), from the raw
     reach samples of the uplinks' endpoints, the agents measuring every ``interval_s``. Only the
-    hours whose roll-up holds a sample without a reply are read raw (with what follows each, where
-    the outage may end), so a month of 2,000 schools reads a few rows per real outage, not the
-    month's samples."""
+    hours the roll-up marked (``district_mon_outages``: a round of an uplink's probes unanswered)
+    are read raw, with what follows each (where the outage may end), so a month of 2,000 schools
+    reads a few rows per real outage, not the month's samples."""
     if not spans or not schools:
         return {}
     interval = timedelta(seconds=interval_s)
     after = max(HOUR, 2 * interval) + HOUR  # the hour itself, then where its outage may end
     lo, hi = spans[0][0] - HOUR, spans[-1][1] + HOUR
-    h = MonHourly
+    o = MonOutage
     c = MonSample.c
     with db.engine.connect() as conn:
         hours = conn.execute(
-            select(h.school, h.hour)
-            .where(
-                h.kind == "reach",
-                h.hour >= lo,
-                h.hour < hi,
-                h.school.in_(schools),
-                or_(h.ok < h.n, and_(h.ok.is_(None), h.received == 0)),
-            )
-            .distinct()
+            select(o.school, o.hour).where(o.hour >= lo, o.hour < hi, o.school.in_(schools))
         ).all()
         wanted: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
         for school, hour in sorted(hours):
