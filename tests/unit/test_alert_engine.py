@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from auditor.alerts.channels import (
     Alert,
@@ -259,6 +260,32 @@ def test_a_mute_callable_decides_and_suppress_wins_over_hold() -> None:
                        maintenance=[{"start": at("09:00").isoformat(), "end": at("20:00").isoformat()}]))
     got = both(at("10:00"), "offline", "A", "warning")
     assert got is not None and got.policy == "suppress" and got.until == at("20:00")
+
+
+def test_quiet_hours_follow_the_school_calendar() -> None:
+    """Evenings of school days and the whole of other days (weekends, holidays, vacations) are
+    quiet; a warning waits, a critical alert goes out."""
+    calendar = {"terms": [{"start": "2026-09-01", "end": "2027-01-22"}],
+                "holidays": [{"name": "元旦", "start": "2027-01-01", "end": "2027-01-03"}]}
+    quiet = [{"start": "18:00", "end": "07:00", "on": "school_days", "allow": ["critical"]},
+             {"start": "00:00", "end": "00:00", "on": "other_days", "allow": ["critical"]}]
+    mute = windows(cfg(calendar=calendar, quiet_hours=quiet))
+    tz = dt.timezone(dt.timedelta(hours=8))
+
+    def local(y: int, mo: int, d: int, h: int) -> dt.datetime:
+        return dt.datetime(y, mo, d, h, tzinfo=tz)
+
+    assert mute(local(2026, 12, 7, 10), "offline", "A", "warning") is None  # Monday, in term, lessons
+    evening = mute(local(2026, 12, 7, 20), "offline", "A", "warning")
+    assert evening is not None and evening.until == local(2026, 12, 8, 7)
+    assert mute(local(2026, 12, 7, 20), "offline", "A", "critical") is None
+    saturday = mute(local(2026, 12, 12, 10), "offline", "A", "warning")
+    assert saturday is not None and saturday.until == local(2026, 12, 13, 0)
+    assert mute(local(2027, 1, 1, 10), "offline", "A", "warning") is not None  # a Friday, 元旦
+    assert mute(local(2027, 2, 3, 10), "offline", "A", "warning") is not None  # winter vacation
+    assert mute(local(2027, 1, 4, 10), "offline", "A", "warning") is None  # back at school
+    with pytest.raises(ValidationError):
+        cfg(quiet_hours=[{"start": "18:00", "end": "07:00", "on": "weekdays"}])
 
 
 # ---------------------------------------------------------------------------- restart

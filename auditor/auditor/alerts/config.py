@@ -26,8 +26,12 @@ Channels are grouped by kind, each under a name the rules use::
     rules:
       school-offline: {title: 学校离线, severity: critical, for: 10m, repeat: 4h,
                        group_window: 2m, channels: [ops, admins]}
+    calendar:      # the school calendar (as the inventory's schedule): terms and holidays
+      terms: [{name: 2026-2027学年第一学期, start: 2026-09-01, end: 2027-01-22}]
+      holidays: [{name: 元旦, start: 2027-01-01, end: 2027-01-03}]
     quiet_hours:
       - {start: "22:00", end: "07:00", allow: [critical]}
+      - {start: "00:00", end: "00:00", on: other_days, allow: [critical]}   # weekends, holidays
     maintenance:
       - {start: 2026-09-05T08:00:00+08:00, end: 2026-09-05T12:00:00+08:00, subjects: [DEMO-0001]}
 """
@@ -54,6 +58,7 @@ from pydantic import (
     model_validator,
 )
 
+from auditor.inventory import DateRange
 from auditor.scheduling.config import EmailSettings, WebhookSettings
 from auditor.secrets import SecretRef
 from auditor.yamlsrc import FieldError, load_yaml, validate
@@ -300,14 +305,30 @@ def _rules(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     return handler(out)  # the names and the count; the values are models already
 
 
+class Calendar(_Model):
+    """The school calendar quiet hours may follow (the inventory's ``schedule`` format): terms
+    (none given: every week is a school week) and holidays. A school day is a weekday inside a
+    term that is not a holiday."""
+
+    terms: list[DateRange] = Field(default_factory=list)
+    holidays: list[DateRange] = Field(default_factory=list)
+
+    def school_day(self, day: dt.date) -> bool:
+        if day.weekday() >= 5 or any(h.start <= day <= h.end for h in self.holidays):
+            return False
+        return not self.terms or any(t.start <= day <= t.end for t in self.terms)
+
+
 class QuietHours(_Model):
     """A daily window (school time) in which nothing is delivered; ``allow`` lists severities
     that still go out. ``start`` after ``end`` crosses midnight; equal means the whole day.
-    ``days`` are the days the window starts on (all if not given)."""
+    ``days`` are the days the window starts on (all if not given); ``on`` narrows them by the
+    alerts file's ``calendar``: ``school_days`` or ``other_days`` (weekends, holidays, vacations)."""
 
     start: str
     end: str
     days: list[Day] | None = None
+    on: Literal["all", "school_days", "other_days"] = "all"
     allow: list[Severity] = Field(default_factory=list)
     policy: Policy = "hold"
 
@@ -353,6 +374,7 @@ class AlertsConfig(_Model):
     email: dict[Name, EmailChannelSettings] = Field(default_factory=dict)
     webhook: dict[Name, WebhookChannelSettings] = Field(default_factory=dict)
     rules: Annotated[dict[Name, RuleSettings], Field(min_length=1), WrapValidator(_rules)]
+    calendar: Calendar = Calendar()
     quiet_hours: list[QuietHours] = Field(default_factory=list)
     maintenance: list[Maintenance] = Field(default_factory=list)
 

@@ -53,7 +53,15 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from auditor.alerts.channels import Alert, Layout, worst
-from auditor.alerts.config import DAYS, AlertsConfig, Policy, QuietHours, RuleSettings, Severity
+from auditor.alerts.config import (
+    DAYS,
+    AlertsConfig,
+    Calendar,
+    Policy,
+    QuietHours,
+    RuleSettings,
+    Severity,
+)
 from auditor.errors import InputError
 
 Kind = Literal["firing", "reminder", "resolved"]
@@ -336,13 +344,16 @@ def _aware(now: dt.datetime) -> None:
 # ---------------------------------------------------------------------------- windows
 
 
-def quiet_end(q: QuietHours, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime | None:
+def quiet_end(q: QuietHours, now: dt.datetime, tz: dt.tzinfo,
+              calendar: Calendar | None = None) -> dt.datetime | None:
     """When the occurrence of quiet hours ``q`` covering ``now`` ends, or None if none does."""
     local = now.astimezone(tz)
     start, end = (dt.time.fromisoformat(q.start), dt.time.fromisoformat(q.end))
     for back in (0, 1):  # an occurrence that began today, or yesterday and crosses midnight
         day = local.date() - dt.timedelta(days=back)
         if q.days is not None and DAYS[day.weekday()] not in q.days:
+            continue
+        if q.on != "all" and (calendar or Calendar()).school_day(day) != (q.on == "school_days"):
             continue
         begin = dt.datetime.combine(day, start, tz)
         finish = dt.datetime.combine(day + dt.timedelta(days=0 if end > start else 1), end, tz)
@@ -363,7 +374,7 @@ def windows(cfg: AlertsConfig) -> MuteFn:
                     and (m.rules is None or rule in m.rules) and severity not in m.allow):
                 found.append(Mute(m.end, m.policy, m.reason or "maintenance"))
         for q in cfg.quiet_hours:
-            end = quiet_end(q, now, tz)
+            end = quiet_end(q, now, tz, cfg.calendar)
             if end is not None and severity not in q.allow:
                 found.append(Mute(end, q.policy, "quiet hours"))
         if not found:
