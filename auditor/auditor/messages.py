@@ -506,3 +506,41 @@ define({
     "alerts.job_lapsed": ("{job}（{profiles}）已被领取，但租约于 {time} 到期仍无结果",
                           "{job} ({profiles}) was claimed, but its lease ran out at {time} without a result"),
 })
+
+# The monitoring timeline of an audit's report (``auditor.monitor.report_summary``, rendered by
+# ``auditor.reports``): why a report has no monitoring data, and what the timeline says.
+define({
+    "monitoring.no_store": ("没有监测数据：{path} 不存在"
+                            "（本机未运行 auditor monitor run，或其数据保存在别处）",
+                            "no monitoring data: {path} does not exist (auditor monitor run has not run "
+                            "on this computer, or keeps its samples elsewhere)"),
+    "monitoring.unreadable": ("没有监测数据：无法读取 {path}：{detail}",
+                              "no monitoring data: {path} could not be read: {detail}"),
+    "monitoring.empty_store": ("没有监测数据：{path} 中没有任何样本",
+                               "no monitoring data: {path} holds no samples"),
+    "monitoring.outside_window": ("没有监测数据：{path} 中的样本（{first} 至 {last}）"
+                                  "都不在审计前 {days} 天内",
+                                  "no monitoring data: the samples in {path} ({first} to {last}) all lie "
+                                  "outside the {days} days before the audit"),
+    "monitoring.other_school": ("没有监测数据：{path} 中审计前 {days} 天的样本属于其他学校（{schools}），"
+                                "不属于 {school}",
+                                "no monitoring data: the samples in {path} of the {days} days before the "
+                                "audit are of another school ({schools}), not of {school}"),
+    "monitoring.unattributed": ("没有监测数据：{path} 中的样本未注明所属学校",
+                                "no monitoring data: the samples in {path} do not say which school they "
+                                "are of"),
+    "monitoring.not_read": ("没有监测数据：本次审计未读取监测数据（定时审计或区级远程检查）",
+                            "no monitoring data: this audit did not read a monitoring store (a scheduled "
+                            "audit or a district job)"),
+    "monitoring.summary": ("审计前 {days} 天（{start} 至 {end}）：监测代理在线 {uptime}，探测丢包率 {loss}，"
+                           "DNS 解析失败 {dns_failures} 次；吞吐测试 {tests} 次，"
+                           "其中 {below} 次低于合同速率，"
+                           "{invalid} 次无效；断网次数：{outages}。",
+                           "The {days} days before the audit ({start} to {end}): the monitor was up {uptime} "
+                           "of the time, reach loss {loss}, {dns_failures} DNS failures; {tests} throughput "
+                           "tests, {below} below the contracted rate and {invalid} invalid; outages: "
+                           "{outages}."),
+    "monitoring.source": ("数据来源：{path}，共 {samples} 个样本（{first} 至 {last}），监测代理 {agents}",
+                          "Source: {path}, {samples} samples ({first} to {last}), monitor on {agents}"),
+    "monitoring.not_measured": ("未测量", "not measured"),
+})

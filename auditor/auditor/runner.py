@@ -32,7 +32,7 @@ from auditor.engine import (
 from auditor.evidence import EvidenceStore
 from auditor.evidence_index import build_evidence_index
 from auditor.inventory import LoadedInventory, audit_clock
-from auditor.messages import define, english
+from auditor.messages import both, define, english, msg
 from auditor.model import Finding, IndicatorResult, JsonDict
 from auditor.plugins import FactIndex, Plugins, RenderOptions
 from auditor.profile import LoadedProfile
@@ -43,7 +43,7 @@ from auditor.topology import build_topology
 from auditor.waivers import apply_waivers, load_waivers, split_active
 
 REPORT_SCHEMA = "campus-auditor/report"
-REPORT_SCHEMA_VERSION = "1.1"  # 1.1: finding ids, indicator → findings, evidence_index
+REPORT_SCHEMA_VERSION = "1.2"  # 1.1: finding ids, indicator → findings, evidence_index; 1.2: monitoring
 
 define({
     "runner.inventory_evidence": ("本次审计所用的资产清单（只含凭据引用）",
@@ -142,6 +142,10 @@ def run_audit(
         # The bandwidth trend of earlier runs: {} here; the history hook (before_sign, from
         # auditor.history.trend) fills it, so the signed report holds it.
         report["bandwidth_history"] = {}
+        # The monitoring timeline: "not read" here; auditor run's hook (auditor.monitor.report_summary)
+        # replaces it with what the agent's monitor measured before the audit, or why there is none.
+        report["monitoring"] = {"status": "no_data", "reason": "not_read",
+                                "text": both(msg("monitoring.not_read")), "window": None, "source": {}}
         if before_sign is not None:
             report = before_sign(report)
         report = _mask(report, secrets)

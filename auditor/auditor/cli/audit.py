@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -114,16 +114,27 @@ class _Progress:
               help="Verify the bundle and ingest it into the history store afterwards.")
 @click.option("--history-db", default=None, metavar="URL", envvar="AUDITOR_HISTORY_DB",
               help="History store (default $AUDITOR_HISTORY_DB or the state directory's SQLite file).")
+@click.option("--monitor-state", "monitor_state", type=click.Path(path_type=Path, file_okay=False),
+              default=None, envvar="AUDITOR_MONITOR_DIR",
+              help="The monitor's directory (as 'auditor monitor run --state'), whose samples of the days "
+              "before the audit the report's monitoring timeline shows (default $AUDITOR_MONITOR_DIR or "
+              "STATE_DIR/monitor).")
+@click.option("--monitor-days", type=click.IntRange(1, 31), default=7, show_default=True,
+              help="Days of monitoring the report shows: calendar days in the school's time zone, the "
+              "audit's own day (until it started) the last.")
 @key_dir_option
 def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_class_hours: bool,
         sets: tuple[str, ...], concurrency: int, quiet: bool, attestations: Path | None,
         waivers: Path | None, formats: tuple[str, ...], lang: str, history: bool,
-        history_db: str | None, key_dir: Path | None) -> None:
+        history_db: str | None, monitor_state: Path | None, monitor_days: int,
+        key_dir: Path | None) -> None:
     """Run an audit and write a signed report bundle to OUT."""
     from auditor.attest import default_store
     from auditor.engine import RunOptions
     from auditor.history.diff import regressions_hook
     from auditor.inventory import check_authorisation, load_inventory
+    from auditor.monitor.report_summary import monitoring_hook
+    from auditor.paths import state_dir
     from auditor.plugins import load_plugins
     from auditor.profile import load_profile
     from auditor.runner import run_audit
@@ -144,17 +155,34 @@ def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_c
                          probe_overrides=overrides,
                          attestations=attestations or default_store(), waivers=waivers,
                          formats=formats, lang=lang)
+    # before signing: the regressions and bandwidth trend (history), the monitoring timeline
+    hooks = [*([regressions_hook(out, history_db, _warn)] if history else []),
+             monitoring_hook(inventory.inventory, (monitor_state or state_dir() / "monitor").resolve(),
+                             monitor_days, _warn)]
     progress = _Progress(quiet)
     started = time.monotonic()
     with progress.progress:
         result = run_audit(inventory, profiles, plugins, signer, out, options, progress,
                            on_plan=lambda plan: progress.set_total(len(plan.tasks)),
-                           sm2_signer=sm2_signer,
-                           before_sign=regressions_hook(out, history_db, _warn) if history else None)
+                           sm2_signer=sm2_signer, before_sign=_chain(hooks))
     _print_summary(result.report, time.monotonic() - started, out)
     if history:  # signed with this agent's own key a moment ago: that key is pinned
         _ingest(out, history_db, (key_dir or default_key_dir()) / PUBLIC_NAME)
     sys.exit(result.exit_status)
+
+
+_Hook = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _chain(hooks: Sequence[_Hook]) -> _Hook:
+    """One ``before_sign`` hook that applies ``hooks`` in order."""
+
+    def hook(report: dict[str, Any]) -> dict[str, Any]:
+        for each in hooks:
+            report = each(report)
+        return report
+
+    return hook
 
 
 def _warn(text: str) -> None:
@@ -211,6 +239,13 @@ def _print_summary(report: dict[str, Any], seconds: float, out: Path) -> None:
                       f"{len(regress['fixed'])} fixed")
         for item in items:
             console.print(f"  [red]regressed[/] {item['kind']} {item['subject']}: {item['detail']}")
+    monitoring = report.get("monitoring") or {}
+    if monitoring.get("status") == "data":
+        src = monitoring["source"]["in_window"]
+        console.print(f"monitoring: {monitoring['window']['days']} days before the audit, "
+                      f"{sum(src.values())} samples; see the report's monitoring timeline")
+    elif monitoring.get("text"):
+        console.print(f"monitoring: {monitoring['text']['en']}")
     counts = ", ".join(f"{n} {s}" for s, n in report["summary"]["findings"].items())
     console.print(f"\n{counts}. Signed report: {out}/report.json ({seconds:.1f} s)")
 

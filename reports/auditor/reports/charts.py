@@ -23,7 +23,7 @@ import subprocess
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -294,3 +294,135 @@ def topology_svg(topology: JsonDict, labels: dict[str, str]) -> str | None:
 
 def _gid(name: str) -> str:
     return "n_" + "".join(c if c.isalnum() else "_" for c in name)
+
+
+# --- The monitoring timeline (report["monitoring"]): small hand-written SVGs, as the sparklines ---
+
+MON_LEFT, MON_COL, MON_W = 78, 66, 640
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _svg_open(width: float, height: float, css: str, title: str) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="{css}" role="img" width="{width:.0f}" '
+            f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" font-size="9">'
+            f"<title>{_esc(title)}</title>")
+
+
+def _pct_text(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}%"
+
+
+def monitoring_days(days: Sequence[JsonDict], labels: dict[str, str]) -> str | None:
+    """Per day of the monitoring window: the monitor's uptime (a bar filled to its share; dashed
+    and empty before monitoring began) and the reach loss (a bar on a scale of at least 5 %),
+    with the figures written under them. None without days."""
+    if not days:
+        return None
+    width = MON_LEFT + MON_COL * len(days)
+    losses = [_loss_of(d) for d in days]
+    top = max([5.0, *(v for v in losses if v is not None)])
+    parts = [f'<text x="0" y="34">{_esc(labels["mon_uptime"])}</text>',
+             f'<text x="0" y="66">{_esc(labels["mon_loss"])}</text>']
+    listed = []
+    for i, (day, loss) in enumerate(zip(days, losses, strict=True)):
+        x = MON_LEFT + i * MON_COL + 6
+        w = MON_COL - 12
+        up = day.get("uptime_pct")
+        dash = ' stroke-dasharray="3 2"' if up is None else ""
+        parts.append(f'<rect x="{x}" y="14" width="{w}" height="26" fill="none" stroke="{DARK}"{dash}/>')
+        if up is not None:
+            h = 26 * max(0.0, min(100.0, float(up))) / 100
+            parts.append(f'<rect x="{x}" y="{40 - h:.1f}" width="{w}" height="{h:.1f}" fill="{MID}"/>')
+        parts.append(f'<text x="{x + w / 2:.0f}" y="10" text-anchor="middle">{_esc(_pct_text(up))}</text>')
+        parts.append(f'<rect x="{x}" y="50" width="{w}" height="14" fill="none" stroke="{MID}"/>')
+        if loss is not None and loss > 0:
+            lw = w * loss / top
+            parts.append(f'<rect x="{x}" y="50" width="{lw:.1f}" height="14" fill="{DARK}"/>')
+        parts.append(f'<text x="{x + w / 2:.0f}" y="76" text-anchor="middle">{_esc(_pct_text(loss))}</text>')
+        date_ = _esc(str(day["date"])[5:])
+        parts.append(f'<text x="{x + w / 2:.0f}" y="90" text-anchor="middle">{date_}</text>')
+        listed.append(f"{day['date']} {labels['mon_uptime']} {_pct_text(up)}, {labels['mon_loss']} "
+                      f"{_pct_text(loss)}")
+    title = f"{labels['monitoring_title']}: " + "; ".join(listed)
+    return _svg_open(width, 94, "mon-days", title) + "".join(parts) + "</svg>"
+
+
+def _loss_of(day: JsonDict) -> float | None:
+    """A day's reach loss over every probe of every target; None when nothing was probed."""
+    rows = day.get("reach") or []
+    sent = sum(int(r.get("sent") or 0) for r in rows)
+    received = sum(int(r.get("received") or 0) for r in rows)
+    return round(100 * (sent - received) / sent, 1) if sent else None
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def throughput_strip(tests: Sequence[JsonDict], contract: float | None, window: JsonDict, name: str,
+                     labels: dict[str, str], zone: str = "UTC") -> str | None:
+    """One uplink direction's throughput tests across the monitoring window: a dot per valid test
+    at its Mbit/s (hollow when below the contracted rate), a cross on the baseline per invalid
+    test, the contracted rate as a dashed line, a tick at each midnight. None without tests or
+    without a readable window."""
+    lo, hi = _moment(window.get("start")), _moment(window.get("end"))
+    if not tests or lo is None or hi is None or hi <= lo:
+        return None
+    rates = [float(t["mbps"]) for t in tests if t.get("valid") and t.get("mbps") is not None]
+    top = max([*rates, float(contract or 0), 1.0]) * 1.12
+    width, height, base, span = MON_W, 58, 46, (hi - lo).total_seconds()
+    plot = width - MON_LEFT - 8
+
+    def xpos(at: datetime) -> float:
+        return MON_LEFT + plot * max(0.0, min(1.0, (at - lo).total_seconds() / span))
+
+    def ypos(v: float) -> float:
+        return base - (base - 6) * v / top
+
+    parts = [f'<text x="0" y="16">{_esc(name)}</text>',
+             f'<text x="0" y="30" fill="{MID}">Mbit/s</text>',
+             f'<line x1="{MON_LEFT}" y1="{base}" x2="{width - 8}" y2="{base}" stroke="{DARK}"/>']
+    try:
+        local = lo.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        local = lo
+    day = datetime.combine(local.date(), datetime.min.time(), local.tzinfo)
+    while day < hi:
+        if day >= lo:
+            x = xpos(day)
+            parts.append(f'<line x1="{x:.1f}" y1="6" x2="{x:.1f}" y2="{base + 3}" stroke="{LIGHT_RULE}"/>')
+            parts.append(f'<text x="{x + 2:.1f}" y="{height - 1}" fill="{MID}">{day:%m-%d}</text>')
+        day = datetime.combine(day.date() + timedelta(days=1), datetime.min.time(), local.tzinfo)
+    if contract:
+        y = ypos(float(contract))
+        parts.append(f'<line x1="{MON_LEFT}" y1="{y:.1f}" x2="{width - 8}" y2="{y:.1f}" stroke="{DARK}" '
+                     f'stroke-dasharray="5 3"/>')
+        parts.append(f'<text x="{MON_LEFT - 4}" y="{y + 3:.1f}" text-anchor="end">{float(contract):g}</text>')
+    listed = []
+    for t in tests:
+        at = _moment(t.get("at"))
+        if at is None:
+            continue
+        x = xpos(at)
+        when = _when(str(t["at"]), zone)
+        if t.get("valid") and t.get("mbps") is not None:
+            v = float(t["mbps"])
+            fill = LIGHT if t.get("below_contract") else DARK
+            parts.append(f'<circle cx="{x:.1f}" cy="{ypos(v):.1f}" r="2.6" fill="{fill}" stroke="{DARK}"/>')
+            listed.append(f"{when} {v:,.1f}")
+        else:
+            parts.append(f'<path d="M{x - 3:.1f},{base - 3} l6,6 m0,-6 l-6,6" stroke="{DARK}" fill="none"/>')
+            listed.append(f"{when} {labels['mon_invalid_short']}")
+    head = f"{name} (Mbit/s; {labels['mon_contract']} {float(contract):g})" if contract else \
+        f"{name} (Mbit/s)"
+    return _svg_open(width, height, "mon-tests", f"{head}: " + "; ".join(listed)) + "".join(parts) + "</svg>"
+
+
+LIGHT_RULE = "#d9d9d9"

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from auditor.evidence_index import build_evidence_index, upgrade_report
+from auditor.messages import msg
 from auditor.model import JsonDict
 from auditor.plugins import RenderOptions
 from auditor.reports import charts
@@ -187,12 +188,89 @@ def context(report: JsonDict, options: RenderOptions, drawn: bool = True) -> Jso
                         if drawn else None,
         "devices": devices_view(report, issue_of),
         "wifi": wifi_view(report),
+        "monitoring": monitoring_view(report, options.lang, lab, drawn),
         "index": index,
         "index_profiles": [p for p in report.get("profiles", [])
                            if any(e["profile"] == p["id"] for e in index)],
         "fingerprint": signing.get("key_fingerprint", ""),
         "sm2_fingerprint": (signing.get("sm2") or {}).get("key_fingerprint"),
         "all_passed": report.get("summary", {}).get("exit_status") == 0,
+    }
+
+
+# --- The monitoring timeline: what the agent's monitor measured in the days before the audit ---
+
+def _day_local(value: Any, zone: str) -> str:
+    """A time in the school's zone to the minute, without its offset (the section states the zone)."""
+    return local_time(value, zone)[:16]
+
+
+def _share(value: Any) -> str:
+    return "—" if value is None else f"{float(value):.1f}%"
+
+
+MONITORING_ROWS = 10  # tests listed per table on the page (report.json lists every one)
+
+
+def monitoring_view(report: JsonDict, lang: str, lab: dict[str, str], drawn: bool = True) -> JsonDict | None:
+    """``report["monitoring"]`` as the pages show it; None for a report from before it existed
+    (schema 1.1 and earlier). A section without data shows only why (``text``); times are in the
+    school's zone; ``drawn``: with the SVG timeline and throughput strips."""
+    section = report.get("monitoring")
+    if not isinstance(section, dict):
+        return None
+    zone = local_zone(report)
+    window = section.get("window") or {}
+    span = (f"{_day_local(window.get('start'), zone)} — {_day_local(window.get('end'), zone)}"
+            if window.get("start") else "")
+    if section.get("status") != "data":
+        return {"data": False, "text": _by_lang(section.get("text"), lang) or lab["mon_no_data"],
+                "window": span, "tz": window.get("timezone") or zone}
+    totals = section.get("totals") or {}
+    source = section.get("source") or {}
+    tests = [{**t, "when": _day_local(t.get("at"), zone)} for t in section.get("throughput", [])]
+    uplinks = section.get("uplinks", [])
+    summary = msg("monitoring.summary", days=str(window.get("days", "")),
+                  start=_day_local(window.get("start"), zone), end=_day_local(window.get("end"), zone),
+                  uptime=_share(totals.get("uptime_pct")), loss=_share(totals.get("loss_pct")),
+                  dns_failures=str(totals.get("dns_failures", 0)), tests=str(totals.get("tests", 0)),
+                  below=str(totals.get("below_contract", 0)), invalid=str(totals.get("invalid_tests", 0)),
+                  outages=msg("monitoring.not_measured") if totals.get("outages") is None
+                  else str(totals["outages"])).render(lang)
+    counts = source.get("samples") or {}
+    agents = source.get("agents") or []
+    provenance = msg("monitoring.source", path=str(source.get("path", "")),
+                     samples=str(sum(int(v) for v in counts.values())),
+                     first=_day_local(source.get("first_at"), zone) or "—",
+                     last=_day_local(source.get("last_at"), zone) or "—",
+                     agents=", ".join(agents) or "—").render(lang)
+    strips = []
+    for u in uplinks:
+        for direction in ("down", "up"):
+            mine = [t for t in tests if t.get("uplink") == u["id"] and t.get("direction") == direction]
+            if not mine:
+                continue
+            contract = u.get(f"{direction}_mbps")
+            name = f"{u['id']} {lab['mon_dir.' + direction]}"
+            svg = charts.throughput_strip(mine, contract, window, name, lab, zone) if drawn else None
+            strips.append({"uplink": u["id"], "direction": direction, "contract": contract,
+                           "svg": svg_lang(svg, lang)})
+    days = section.get("days", [])
+    return {
+        "data": True, "window": span, "tz": window.get("timezone") or zone, "summary": summary,
+        "provenance": provenance, "totals": totals, "budget": section.get("budget") or {},
+        "days": [{**d, "by_target": {r["target"]: r for r in d.get("reach", [])}} for d in days],
+        "targets": [r["target"] for r in section.get("reach", [])],
+        "timeline_svg": svg_lang(charts.monitoring_days(days, lab), lang) if drawn else None,
+        "strips": strips, "uplinks": uplinks,
+        "outages": [{**o, "uplink": u["id"], "from": _day_local(o.get("start"), zone),
+                     "to": _day_local(o.get("end"), zone)} for u in uplinks for o in u.get("outages", [])],
+        "not_probed": [u["id"] for u in uplinks if not u.get("reach_samples")],
+        "below": [t for t in tests if t.get("below_contract")],
+        "invalid": [t for t in tests if not t.get("valid")],
+        "shown": MONITORING_ROWS,
+        "uncontracted": sorted({t["uplink"] for t in tests
+                                if t.get("valid") and t.get("contracted_mbps") is None}),
     }
 
 
