@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from auditor.monitor.store import DB_NAME, Store
+from auditor.probes._bandwidth_lock import bandwidth_lock
 from auditor.wire.monitoring import Sample
 from tests.support.cli import run_cli
 from tests.support.inventories import OUT_OF_SCOPE
@@ -105,3 +106,17 @@ def test_without_a_store_the_report_says_so(base: Path) -> None:
     assert str(empty.resolve() / DB_NAME) in m["text"]["en"]
     assert not empty.exists(), "the run never creates the monitor's store"
     assert m["text"]["zh"] in (base / "audit-none" / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_run_waits_for_a_monitoring_test_and_gives_up_saying_who_holds_the_lock(base: Path) -> None:
+    """A box with a monitor: the audit holds the monitor's bandwidth lock, so it never measures
+    beside a monitoring test; one that keeps the lock longer than --lock-wait stops the run, named."""
+    with bandwidth_lock(base / "monitor", what="auditor monitor: throughput test") as held:
+        assert held
+        res = run_cli("run", "-q", "-i", str(base / "site.yaml"), "-p", "beijing-smart-campus-2023",
+                      "-o", str(base / "audit-locked"), "--key-dir", str(base / "keys"), "--no-history",
+                      "--monitor-state", str(base / "monitor"), "--lock-wait", "1",
+                      env={"SNMP_COMMUNITY": "not-used-here"})
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "throughput.lock" in res.stderr and "auditor monitor: throughput test" in res.stderr
+    assert "Traceback" not in res.stderr and not (base / "audit-locked" / "report.json").exists()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -84,3 +85,35 @@ def format_options(func: F) -> F:
         help="Renderings to write, comma-separated: html (report.html and evidence-index.html), "
         "pdf, md, oscal (assessment-results.json), xlsx, docx, csv (findings.csv), or any "
         "installed renderer's name.")(func)
+
+
+AUDIT_LOCK_WAIT_S = 600.0  # a monitoring round lasts a minute or two at most
+
+
+@contextlib.contextmanager
+def audit_lock(monitor_dir: Path, what: str, wait_s: float = AUDIT_LOCK_WAIT_S) -> Iterator[None]:
+    """Hold the box's bandwidth lock (``<monitor state>/throughput.lock``) for an audit when a
+    monitor keeps its state in ``monitor_dir`` (none there: no monitor on this box, no lock), so
+    the audit's bandwidth tests and a monitoring test never run at once. Waits up to ``wait_s``
+    for a monitoring test to end; past that, an InputError saying who holds it."""
+    from auditor.probes._bandwidth_lock import LOCK_NAME, bandwidth_lock, holder
+
+    if not monitor_dir.is_dir():
+        yield
+        return
+    with bandwidth_lock(monitor_dir, wait_s=wait_s, what=what) as held:
+        if not held:
+            raise InputError(f"{monitor_dir / LOCK_NAME}: another bandwidth test has held it for "
+                             f"{wait_s:.0f} s ({holder(monitor_dir)}); try again when it ends")
+        yield
+
+
+def monitor_dir() -> Path:
+    """Where ``auditor monitor run`` keeps its state by default: ``$AUDITOR_MONITOR_DIR``, else
+    ``monitor/`` in the state directory."""
+    import os
+
+    from auditor.paths import state_dir
+
+    env = os.environ.get("AUDITOR_MONITOR_DIR")
+    return (Path(env) if env else state_dir() / "monitor").resolve()

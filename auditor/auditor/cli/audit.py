@@ -15,14 +15,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from auditor.cli._common import (
+    AUDIT_LOCK_WAIT_S,
     EXIT_FINDINGS,
     EXIT_OK,
     EXIT_UNTRUSTED,
     STATUS_STYLE,
+    audit_lock,
     console_out,
     err_console,
     format_options,
     key_dir_option,
+    monitor_dir,
     pin_options,
     pins,
     short,
@@ -122,11 +125,14 @@ class _Progress:
 @click.option("--monitor-days", type=click.IntRange(1, 31), default=7, show_default=True,
               help="Days of monitoring the report shows: calendar days in the school's time zone, the "
               "audit's own day (until it started) the last.")
+@click.option("--lock-wait", type=click.FloatRange(0, 86400), default=AUDIT_LOCK_WAIT_S, show_default=True,
+              help="Seconds to wait for a monitoring throughput test to end (the box's bandwidth lock, "
+              "in the monitor's directory) before giving up.")
 @key_dir_option
 def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_class_hours: bool,
         sets: tuple[str, ...], concurrency: int, quiet: bool, attestations: Path | None,
         waivers: Path | None, formats: tuple[str, ...], lang: str, history: bool,
-        history_db: str | None, monitor_state: Path | None, monitor_days: int,
+        history_db: str | None, monitor_state: Path | None, monitor_days: int, lock_wait: float,
         key_dir: Path | None) -> None:
     """Run an audit and write a signed report bundle to OUT."""
     from auditor.attest import default_store
@@ -134,7 +140,6 @@ def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_c
     from auditor.history.diff import regressions_hook
     from auditor.inventory import check_authorisation, load_inventory
     from auditor.monitor.report_summary import monitoring_hook
-    from auditor.paths import state_dir
     from auditor.plugins import load_plugins
     from auditor.profile import load_profile
     from auditor.runner import run_audit
@@ -155,13 +160,14 @@ def run(inventory_path: Path, profile_names: tuple[str, ...], out: Path, allow_c
                          probe_overrides=overrides,
                          attestations=attestations or default_store(), waivers=waivers,
                          formats=formats, lang=lang)
+    monitoring_dir = (monitor_state or monitor_dir()).resolve()  # also where the bandwidth lock is
     # before signing: the regressions and bandwidth trend (history), the monitoring timeline
     hooks = [*([regressions_hook(out, history_db, _warn)] if history else []),
-             monitoring_hook(inventory.inventory, (monitor_state or state_dir() / "monitor").resolve(),
-                             monitor_days, _warn)]
+             monitoring_hook(inventory.inventory, monitoring_dir, monitor_days, _warn)]
     progress = _Progress(quiet)
     started = time.monotonic()
-    with progress.progress:
+    school = inventory.inventory.school.code or inventory.inventory.school.name
+    with audit_lock(monitoring_dir, f"auditor run: audit of {school}", lock_wait), progress.progress:
         result = run_audit(inventory, profiles, plugins, signer, out, options, progress,
                            on_plan=lambda plan: progress.set_total(len(plan.tasks)),
                            sm2_signer=sm2_signer, before_sign=_chain(hooks))

@@ -10,7 +10,7 @@ import click
 import yaml
 from rich.table import Table
 
-from auditor.cli._common import console_out, err_console, key_dir_option
+from auditor.cli._common import audit_lock, console_out, err_console, key_dir_option, monitor_dir
 from auditor.errors import InputError
 
 
@@ -132,7 +132,8 @@ def run_cmd(school: str) -> None:
     from auditor.scheduling.config import find_schedule
     from auditor.scheduling.run import scheduled_run
 
-    result = scheduled_run(find_schedule(school))
+    with audit_lock(monitor_dir(), f"auditor schedule run: audit of {school}"):
+        result = scheduled_run(find_schedule(school))
     if result.bundle is not None:
         click.echo(f"{school}: signed bundle {result.bundle} (exit {result.exit_status})")
         regress = (result.report or {}).get("regressions") or {}
