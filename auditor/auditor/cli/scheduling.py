@@ -110,19 +110,12 @@ def install(inventory_path: Path, profiles: tuple[str, ...], every: str, at: str
 def _tell_missing_variables(school: str, loaded: Any, notify: Any) -> None:
     """Name the credential variables (``{env: NAME}``) the service will not find in the school's
     environment file, and warn when that file is readable by others."""
-    from auditor.scheduling.config import env_file, read_env_file
+    from auditor.cli.services import tell_missing
+    from auditor.scheduling.config import env_file
     from auditor.scheduling.run import secret_refs
 
-    path = env_file(school)
     names = sorted({ref.env for ref in [*secret_refs(loaded.inventory), *secret_refs(notify)] if ref.env})
-    have = read_env_file(path)
-    missing = [name for name in names if name not in have]
-    if missing:
-        err_console.print(f"[yellow]note[/]: the service does not see this shell's variables; put "
-                          f"{', '.join(missing)} in {path} (NAME=value lines, chmod 600)", soft_wrap=True)
-    if path.exists() and path.stat().st_mode & 0o077:
-        err_console.print(f"[yellow]warning[/]: {path} holds credentials but others can read it: "
-                          f"chmod 600 {path}", soft_wrap=True)
+    tell_missing(names, env_file(school))
 
 
 @schedule.command("run")
