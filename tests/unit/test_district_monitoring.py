@@ -49,6 +49,7 @@ def test_down_when_every_reach_probe_of_the_window_is_lost() -> None:
     lost = reach((1, 10, 0), (6, 10, 0), (11, 10, 0))
     verdict = school_state(NOW, beat(1), lost, [], RULES)
     assert verdict.state == "down" and "15 min" in verdict.why
+    assert verdict.text is not None and verdict.text.render("zh") == "最近 15 分钟内链路探测全部丢失"
     # one probe answered within the window: not down (but 29 of 30 lost: degraded)
     assert school_state(NOW, beat(1), [*lost, *reach((12, 10, 1))], [], RULES).state == "degraded"
     # lost probes older than the window do not make it down; no reach data at all is not down

@@ -35,7 +35,21 @@ from auditor.district.models import (
     MonTest,
     MonUplink,
 )
+from auditor.messages import Msg, define, msg
 from auditor.wire.monitoring import SampleBatch
+
+define({
+    "district.why.no_heartbeat": ("尚无心跳", "no heartbeat yet"),
+    "district.why.silent_since": ("自 {time} UTC 起无心跳", "no heartbeat since {time} UTC"),
+    "district.why.down": ("最近 {minutes:g} 分钟内链路探测全部丢失",
+                          "every reach probe lost in the last {minutes:g} min"),
+    "district.why.loss": ("最近 {minutes:g} 分钟丢包率 {loss:.0f}%",
+                          "loss {loss:.0f}% in the last {minutes:g} min"),
+    "district.why.slow": ("最近 {m} 次测试中 {k} 次低于合同速率的 {percent:g}%",
+                          "{k} of the last {m} tests below {percent:g}% of the contract"),
+    "district.why.unmeasured": ("最近 {minutes:g} 分钟没有链路探测",
+                                "no reach probe in the last {minutes:g} min"),
+})
 
 State = Literal["live", "degraded", "unmeasured", "down", "silent"]
 # worst first (sort order); "unmeasured": heartbeats arrive but no reach probe does, so nothing
@@ -363,7 +377,11 @@ class Tested:
 @dataclass(frozen=True)
 class Verdict:
     state: State
-    why: str
+    text: Msg | None = None  # why, in either language (None: live)
+
+    @property
+    def why(self) -> str:
+        return "" if self.text is None else self.text.render("en")
 
 
 def school_state(
@@ -413,14 +431,14 @@ def state_of(
     that is no evidence the link works); live otherwise."""
     silent_after = timedelta(seconds=rules.heartbeat_interval_s * rules.silent_intervals)
     if last_heartbeat is None or now - last_heartbeat > silent_after:
-        return Verdict("silent", "no heartbeat yet" if last_heartbeat is None
-                       else f"no heartbeat since {last_heartbeat:%Y-%m-%d %H:%M} UTC")
+        return Verdict("silent", msg("district.why.no_heartbeat") if last_heartbeat is None
+                       else msg("district.why.silent_since", time=f"{last_heartbeat:%Y-%m-%d %H:%M}"))
     if down[0] and not down[1]:
-        return Verdict("down", f"every reach probe lost in the last {rules.down_minutes} min")
+        return Verdict("down", msg("district.why.down", minutes=rules.down_minutes))
     if loss[0]:
         ratio = 1 - loss[1] / loss[0]
         if round(ratio * 100, 9) > rules.degraded_loss_pct:
-            return Verdict("degraded", f"loss {ratio:.0%} in the last {rules.loss_minutes} min")
+            return Verdict("degraded", msg("district.why.loss", loss=ratio * 100, minutes=rules.loss_minutes))
     judged = sorted(
         (t for t in tests if t.valid and t.mbps is not None and t.contract_mbps),
         key=lambda t: t.at,
@@ -436,12 +454,11 @@ def state_of(
     if slow >= rules.degraded_k:
         return Verdict(
             "degraded",
-            f"{slow} of the last {len(judged)} tests below "
-            f"{rules.degraded_throughput_pct:g}% of the contract",
+            msg("district.why.slow", k=slow, m=len(judged), percent=rules.degraded_throughput_pct),
         )
     if not down[0] and not loss[0]:  # a heartbeat alone shows the agent runs, not the link
-        return Verdict("unmeasured", f"no reach probe in the last {rules.loss_minutes} min")
-    return Verdict("live", "")
+        return Verdict("unmeasured", msg("district.why.unmeasured", minutes=rules.loss_minutes))
+    return Verdict("live")
 
 
 # -- overview -------------------------------------------------------------------------------------
@@ -455,7 +472,7 @@ class MonRow:
     providers: str = ""
     last_heartbeat: datetime | None = None
     state: State = "silent"
-    why: str = ""
+    why: str = ""  # English; ``text`` in either language
     loss: float | None = None
     rtt_ms: float | None = None  # mean round trip of the loss window
     contracts: dict[str, tuple[str, float, float]] = field(
@@ -464,6 +481,7 @@ class MonRow:
     latest: dict[tuple[str, str], tuple[datetime, float | None]] = field(
         default_factory=dict
     )  # (uplink, dir)
+    text: Msg | None = None  # ``why`` in either language
 
     def contract_of(self, uplink: str, direction: str) -> float | None:
         c = self.contracts.get(uplink)
@@ -543,7 +561,7 @@ def overview(
         row.loss = 1 - loss[1] / loss[0] if loss[0] else None
         row.rtt_ms = float(r.rtt) if r is not None and r.rtt is not None else None
         v = state_of(now, row.last_heartbeat, down, loss, judged.get(code, []), rules)
-        row.state, row.why = v.state, v.why
+        row.state, row.why, row.text = v.state, v.why, v.text
     return list(rows.values())
 
 

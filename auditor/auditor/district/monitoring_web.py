@@ -273,6 +273,9 @@ def chart(
 def _page(request: Request, template: str, lang: str, **values: Any) -> HTMLResponse:
     other = "en" if lang == "zh" else "zh"
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] + [("lang", other)]
+    if "local" not in values:  # times in the school day's zone, to the minute
+        zone = ZoneInfo(_district(request).config.monitoring.timezone)
+        values["local"] = lambda at: _local(at, zone)
     html = (
         _env()
         .get_template(template)
@@ -381,9 +384,7 @@ async def contract_page(
     xlsx = "/dashboard/monitoring/contracts.xlsx?" + urlencode(
         {"provider": provider, "month": month, "lang": lg}
     )
-    zone = ZoneInfo(district.config.monitoring.timezone)
-    return _page(request, "monitoring_contract.html.j2", lg, report=report, xlsx_url=xlsx,
-                 local=lambda at: _local(at, zone))
+    return _page(request, "monitoring_contract.html.j2", lg, report=report, xlsx_url=xlsx)
 
 
 def _local(at: datetime, zone: ZoneInfo) -> str:
