@@ -180,19 +180,18 @@ def schools(env: DistrictEnv) -> dict[str, School]:
         ),
     )
     recent = [NOW - timedelta(minutes=m) for m in (1, 6, 11)]
-    send(
-        out["LIVE"],
-        batch(
-            "LIVE",
-            [
-                *(beat(t) for t in recent),
-                *(probe(t, 10, rtt=7.5) for t in recent),
-                tput(recent[0], "down", 900),
-                tput(recent[0], "up", 95),
-            ],
-            TELECOM,
-        ),
+    live = batch(
+        "LIVE",
+        [
+            *(beat(t) for t in recent),
+            *(probe(t, 10, rtt=7.5) for t in recent),
+            tput(recent[0], "down", 900),
+            tput(recent[0], "up", 95),
+        ],
+        TELECOM,
     )
+    live["budget"] = {"month": "2026-12", "used_bytes": 1_234_000_000, "limit_bytes": 50_000_000_000}
+    send(out["LIVE"], live)
     send(
         out["DOWN"],
         batch(
@@ -290,6 +289,17 @@ def test_contract_report_figures(env: DistrictEnv, schools: dict[str, School]) -
         )
     assert old.status_code == 200 and 'id="pruned"' in old.text and "past their retention" in old.text
     assert '<td class="num">—</td>' in old.text
+
+
+def test_school_page_explains_the_state_and_shows_the_test_budget(
+    env: DistrictEnv, schools: dict[str, School]
+) -> None:
+    with env.http() as http:
+        auth = {"authorization": f"Bearer {env.admin}"}
+        live = http.get("/dashboard/monitoring/schools/LIVE", params={"lang": "zh"}, headers=auth).text
+        down = http.get("/dashboard/monitoring/schools/DOWN", params={"lang": "zh"}, headers=auth).text
+    assert '<span id="budget">本月测试流量 2026-12: 1234 / 50000 MB (2.5%)</span>' in live
+    assert "最近 15 分钟内链路探测全部丢失" in down and "every reach probe" not in down
 
 
 def test_metrics_and_grafana(env: DistrictEnv, schools: dict[str, School]) -> None:

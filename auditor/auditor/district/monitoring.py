@@ -482,6 +482,11 @@ class MonRow:
         default_factory=dict
     )  # (uplink, dir)
     text: Msg | None = None  # ``why`` in either language
+    budget: tuple[str, int, int] | None = None  # the agent's month, test bytes used and allowed
+
+    @property
+    def budget_pct(self) -> float | None:
+        return None if not self.budget or not self.budget[2] else self.budget[1] / self.budget[2] * 100
 
     def contract_of(self, uplink: str, direction: str) -> float | None:
         c = self.contracts.get(uplink)
@@ -522,7 +527,21 @@ def overview(
     with db.engine.connect() as conn:
         q = select(Member.code, Member.name, Member.via).where(Member.kind == "school")
         members = conn.execute(q if codes is None else q.where(Member.code.in_(codes))).all()
-        agents = dict(conn.execute(select(MonAgent.school, MonAgent.last_heartbeat)).all())
+        agent_rows = conn.execute(
+            select(
+                MonAgent.school,
+                MonAgent.last_heartbeat,
+                MonAgent.budget_month,
+                MonAgent.budget_used,
+                MonAgent.budget_limit,
+            )
+        ).all()
+        agents = {a.school: a.last_heartbeat for a in agent_rows}
+        budgets = {
+            a.school: (a.budget_month, int(a.budget_used), int(a.budget_limit))
+            for a in agent_rows
+            if a.budget_month is not None and a.budget_used is not None and a.budget_limit is not None
+        }
         contracts = conn.execute(select(MonContract.__table__)).all()
         reach = {r.school: r for r in conn.execute(reach_q)}
         uplinks = conn.execute(
@@ -556,6 +575,7 @@ def overview(
     for code, row in rows.items():
         row.providers = ", ".join(sorted({k[0] for k in row.contracts.values()}))
         row.last_heartbeat = agents.get(code)
+        row.budget = budgets.get(code)
         r = reach.get(code)
         down, loss = _windows(r)
         row.loss = 1 - loss[1] / loss[0] if loss[0] else None

@@ -138,6 +138,7 @@ MON_LABELS: dict[str, dict[str, str]] = {
         "end": "结束",
         "minutes": "时长（分钟）",
         "ongoing": "尚未恢复",
+        "budget": "本月测试流量",
         "pruned": "本月原始样本已超过保存期限，无法列出中断时段；保留的原始样本始于",
         "slow_tests": "低于合同速率的测试",
         "at": "时间",
@@ -187,6 +188,7 @@ MON_LABELS: dict[str, dict[str, str]] = {
         "end": "End",
         "minutes": "Minutes",
         "ongoing": "not yet over",
+        "budget": "Test traffic",
         "pruned": "The month's raw samples are past their retention, so its outages cannot be "
         "listed; raw samples are kept from",
         "slow_tests": "Tests below the contracted rate",
