@@ -26,8 +26,8 @@ from auditor.alerts.channels import (
     build_channels,
 )
 from auditor.alerts.config import AlertsConfig, DingTalkSettings, FeishuSettings, WeComSettings
+from auditor.lab.chatbots import Platforms, Robot, chat_platforms
 from auditor.secrets import MASK, SecretResolver
-from tests.support.chatbots import Platforms, Robot, chat_platforms
 from tests.support.servers import free_port, http_server, smtp_server
 
 DING_TOKEN, DING_SECRET = "ding-token-7f3a9c-never-written", "SECding-signing-secret-never-written"

@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from auditor.district.tlsgen import make_tls
+from auditor.lab.chatbots import Platforms, Robot, chat_platforms
 from auditor.lab.district_harness import Server, cli
 from auditor.wire.monitoring import SampleBatch
-from tests.support.chatbots import Platforms, Robot, chat_platforms
 from tests.support.cli import run_cli
 from tests.support.district import (
     DistrictEnv,

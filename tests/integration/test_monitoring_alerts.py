@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from auditor.lab.chatbots import Platforms, Robot, chat_platforms
 from auditor.wire.monitoring import SampleBatch
-from tests.support.chatbots import Platforms, Robot, chat_platforms
 from tests.support.cli import run_cli
 from tests.support.district import DistrictEnv, enrol_school, start_district
 
