@@ -7,6 +7,7 @@ calls them directly). Every check that refuses raises a ``DistrictError`` naming
 from __future__ import annotations
 
 import base64
+import functools
 import random
 import secrets
 import uuid
@@ -16,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from auditor.district.config import DistrictConfig
@@ -32,6 +34,23 @@ from auditor.wire.protocol import ENROL_CONTEXT, ROTATE_CONTEXT, SignedRequest, 
 CODE_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
 SESSION_HOURS = 12
 SESSION_COOKIE = "auditor_session"
+
+# The statements of every signed request, built once and executed with their parameters.
+_REQUEST_KEY = (
+    select(Key.public_pem, Key.member, Key.status, Key.retired_at, Key.revoked_at, Member.kind)
+    .join(Member, Member.code == Key.member)
+    .where(Key.fingerprint == bindparam("keyid"))
+)
+_NONCES = Nonce.metadata.tables[Nonce.__tablename__]
+_INSERT_NONCE = insert(_NONCES)
+_EXPIRED_NONCES = delete(_NONCES).where(_NONCES.c.expires_at < bindparam("now"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _request_key(pem: str) -> Ed25519PublicKey:
+    """A pinned key's PEM, parsed (a pure function of the text: the PEM itself is read from the
+    database on every request, so a revoked or rotated key is refused at once)."""
+    return load_public_key(pem.encode(), "pinned key")
 
 
 @dataclass(frozen=True)
@@ -213,11 +232,7 @@ class District:
     def authenticate(self, signed: SignedRequest, method: str, target: str) -> Principal:
         """Check a signed request's key, signature and nonce; returns the member it is from."""
         with self.db.engine.connect() as conn:
-            row = conn.execute(
-                select(Key.public_pem, Key.member, Key.status, Key.retired_at, Key.revoked_at, Member.kind)
-                .join(Member, Member.code == Key.member)
-                .where(Key.fingerprint == signed.keyid)
-            ).first()
+            row = conn.execute(_REQUEST_KEY, {"keyid": signed.keyid}).first()
         if row is None:
             raise Unauthenticated(f"unknown key {signed.keyid}: enrol first (auditor agent enroll)")
         if row.member != signed.member:
@@ -226,7 +241,7 @@ class District:
             raise Unauthenticated(f"key {signed.keyid} was revoked on {row.revoked_at:%Y-%m-%d %H:%M} UTC")
         if row.status == "retired":
             raise Unauthenticated(f"key {signed.keyid} was replaced on {row.retired_at:%Y-%m-%d %H:%M} UTC")
-        signed.check(load_public_key(row.public_pem.encode(), "pinned key"), method, target)
+        signed.check(_request_key(row.public_pem), method, target)
         self._use_nonce(signed)
         return Principal("member", row.member, row.kind, signed.keyid)
 
@@ -235,9 +250,11 @@ class District:
         expires = now + timedelta(seconds=2 * self.config.clock_skew_s)  # past the time window
         try:
             with self.db.writer.begin() as conn:
-                conn.execute(insert(Nonce).values(keyid=signed.keyid, nonce=signed.nonce, expires_at=expires))
+                conn.execute(
+                    _INSERT_NONCE, {"keyid": signed.keyid, "nonce": signed.nonce, "expires_at": expires}
+                )
                 if random.random() < 0.01:  # noqa: S311 - housekeeping, not security
-                    conn.execute(delete(Nonce).where(Nonce.expires_at < now))
+                    conn.execute(_EXPIRED_NONCES, {"now": now})
         except IntegrityError:
             raise Unauthenticated("replayed request: this nonce was already used") from None
 
