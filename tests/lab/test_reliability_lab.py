@@ -240,6 +240,31 @@ def test_tools_that_hang_or_print_garbage_are_named_errors(lab: Any, tmp_path: P
     assert res.returncode == 1 and verifies(out)
 
 
+def test_during_class_hours_no_bandwidth_packet_unless_forced(lab: Any, tmp_path: Path) -> None:
+    def lessons_now(data: Doc) -> None:
+        only("classrooms")(data)
+        data["classrooms"] = [r for r in data["classrooms"] if r["id"] == "room102"]
+        data["schedule"] = {"timezone": "Asia/Shanghai", "class_hours": [
+            {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "23:59"}]}
+
+    inv = site(tmp_path, lessons_now)
+    prof = str(profile(tmp_path, "bandwidth.classroom_goodput"))
+    with tcpdump(AGENT, tmp_path / "deferred.pcap"):
+        _res, out, report = audit(tmp_path, inv, (prof,), *FAST, out=tmp_path / "deferred")
+    deferred = read_capture(tmp_path / "deferred.pcap")
+    statuses = {f["status"] for f in report["findings"]}
+    with tcpdump(AGENT, tmp_path / "forced.pcap"):
+        _res, forced_out, forced = audit(tmp_path, inv, (prof,), *FAST, out=tmp_path / "forced",
+                                         extra=("--allow-class-hours",))
+    cap = read_capture(tmp_path / "forced.pcap")
+    print(f"\nclass hours: {len(deferred.bandwidth_times)} bandwidth packets when deferred, "
+          f"{len(cap.bandwidth_times)} when forced")
+    assert statuses == {"skipped"} and deferred.bandwidth_times == []
+    assert all("deferred" in f["message"] for f in report["findings"])
+    assert forced["run"]["options"]["allow_class_hours"] is True and cap.bandwidth_times
+    assert verifies(out) and verifies(forced_out)
+
+
 # ----------------------------------------------------------------------------- pcap reading
 
 
@@ -384,78 +409,6 @@ def demo(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "inventory": inv}
 
 
-def test_every_packet_the_agent_sent_was_inside_the_scope(demo: dict[str, Any]) -> None:
-    cap = read_capture(demo["pcap"])
-    addresses = sorted({d.removeprefix("arp:") for d in cap.destinations})
-    print(f"\ncaptured {cap.packets} packets on the agent's interfaces ({demo['stats']['tcpdump']}); "
-          f"{cap.outgoing} sent by the agent to {len(addresses)} addresses; {cap.loopback} on loopback; "
-          f"{cap.kernel_ipv6} IPv6 link-local control; {cap.out_of_scope} outside the scope")
-    record("scope", "full demo audit", packets=cap.packets, outgoing=cap.outgoing, addresses=len(addresses),
-           out_of_scope=cap.out_of_scope, bandwidth_packets=len(cap.bandwidth_times),
-           tcpdump=demo["stats"]["tcpdump"])
-    assert cap.outgoing > 1000 and len(addresses) > 10
-    assert cap.outside == [], Counter(cap.outside).most_common(10)
-    assert "dropped by kernel" not in demo["stats"]["tcpdump"] or " 0 packets dropped by kernel" in \
-        demo["stats"]["tcpdump"]
-
-
-def test_bandwidth_tests_ran_only_outside_class_hours(demo: dict[str, Any]) -> None:
-    from auditor.inventory import load_inventory
-    from auditor.timetable import in_class_hours
-
-    schedule = load_inventory(demo["inventory"]).inventory.schedule
-    cap = read_capture(demo["pcap"])
-    assert demo["report"]["run"]["options"]["allow_class_hours"] is False
-    during = [t for t in cap.bandwidth_times if in_class_hours(schedule, datetime.fromtimestamp(t, UTC))]
-    assert during == []
-    ran = [p for p in demo["report"]["plan"] if p["safety"] == "bandwidth" and not p["refused"]]
-    assert bool(ran) == bool(cap.bandwidth_times)  # deferred tests sent nothing
-
-
-def test_during_class_hours_no_bandwidth_packet_unless_forced(lab: Any, tmp_path: Path) -> None:
-    def lessons_now(data: Doc) -> None:
-        only("classrooms")(data)
-        data["classrooms"] = [r for r in data["classrooms"] if r["id"] == "room102"]
-        data["schedule"] = {"timezone": "Asia/Shanghai", "class_hours": [
-            {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "23:59"}]}
-
-    inv = site(tmp_path, lessons_now)
-    prof = str(profile(tmp_path, "bandwidth.classroom_goodput"))
-    with tcpdump(AGENT, tmp_path / "deferred.pcap"):
-        _res, out, report = audit(tmp_path, inv, (prof,), *FAST, out=tmp_path / "deferred")
-    deferred = read_capture(tmp_path / "deferred.pcap")
-    statuses = {f["status"] for f in report["findings"]}
-    with tcpdump(AGENT, tmp_path / "forced.pcap"):
-        _res, forced_out, forced = audit(tmp_path, inv, (prof,), *FAST, out=tmp_path / "forced",
-                                         extra=("--allow-class-hours",))
-    cap = read_capture(tmp_path / "forced.pcap")
-    print(f"\nclass hours: {len(deferred.bandwidth_times)} bandwidth packets when deferred, "
-          f"{len(cap.bandwidth_times)} when forced")
-    assert statuses == {"skipped"} and deferred.bandwidth_times == []
-    assert all("deferred" in f["message"] for f in report["findings"])
-    assert forced["run"]["options"]["allow_class_hours"] is True and cap.bandwidth_times
-    assert verifies(out) and verifies(forced_out)
-
-
-def test_no_secret_in_the_bundle_the_state_directory_or_the_logs(demo: dict[str, Any], lab: Any) -> None:
-    from auditor.lab import netdevices
-
-    tmp, out = demo["tmp"], demo["out"]
-    secrets = {"SNMP community": lab.snmp_community, "device password": netdevices.DEVICE_PASSWORD,
-               "enable secret": netdevices.ENABLE_SECRET, **{f"SNMPv3 {k}": v for k, v in V3_SECRETS.items()}}
-    secrets.update(_key_material())
-    places: list[tuple[str, bytes]] = [(str(p), p.read_bytes()) for root in (out, tmp / "state")
-                                       for p in root.rglob("*") if p.is_file()]
-    places += [(f"auditor run {name}", getattr(demo["res"], name).encode()) for name in ("stdout", "stderr")]
-    hits = [f"{name} in {where}" for name, value in secrets.items() for where, data in places
-            if value.encode() in data]
-    record("secrets", "demo bundle, state directory and logs", secrets=len(secrets), files=len(places),
-           occurrences=len(hits))
-    print(f"\nsearched {len(places)} files and logs for {len(secrets)} demo secrets: {len(hits)} found")
-    assert len(places) > 50 and any("history" in where for where, _ in places)
-    assert hits == []
-
-
 def _key_material() -> dict[str, str]:
     """Every line of the lab's SSH private keys (the agent's client keys and the hosts' keys)."""
     keys = [STATE / "fw" / "fw-sshd" / "client_key", STATE / "backuphost" / "client_ed25519",
@@ -468,22 +421,74 @@ def _key_material() -> dict[str, str]:
     return out
 
 
-def test_the_demo_bundle_verifies_and_every_tampering_is_named(demo: dict[str, Any], tmp_path: Path) -> None:
-    from tests.support.tamper import tamper_sweep
+class TestTheFullDemoAudit:
+    """What one full demo audit (the ``demo`` fixture) sent and kept. A class so that it is a work
+    unit of its own under ``--dist loadscope`` (scripts/test.sh): it runs on one worker while the
+    faults above run on another, instead of both pinning one worker at the end of the tier."""
 
-    assert verifies(demo["out"])
-    # every file flipped and deleted, a FIFO in each file's place, five kinds of added entry (the
-    # small bundle of tests/integration/test_reliability_tamper.py goes through every kind)
-    results = tamper_sweep(demo["out"], tmp_path, edits=("flip",), replacements=("fifo",))
-    caught = [r for r in results if r.detected and r.named]
-    record("tamper", "full demo bundle", cases=len(results), detected=len(caught))
-    print(f"\ntampered with the demo bundle {len(results)} ways: {len(caught)} detected and named")
-    assert len(results) > 130  # 3 cases for each of the ~45 files in class hours, ~57 outside
-    assert [r for r in results if r not in caught] == []
+    def test_every_packet_the_agent_sent_was_inside_the_scope(self, demo: dict[str, Any]) -> None:
+        cap = read_capture(demo["pcap"])
+        addresses = sorted({d.removeprefix("arp:") for d in cap.destinations})
+        print(f"\ncaptured {cap.packets} packets on the agent's interfaces ({demo['stats']['tcpdump']}); "
+              f"{cap.outgoing} sent by the agent to {len(addresses)} addresses; {cap.loopback} on loopback; "
+              f"{cap.kernel_ipv6} IPv6 link-local control; {cap.out_of_scope} outside the scope")
+        record("scope", "full demo audit", packets=cap.packets, outgoing=cap.outgoing,
+               addresses=len(addresses), out_of_scope=cap.out_of_scope,
+               bandwidth_packets=len(cap.bandwidth_times), tcpdump=demo["stats"]["tcpdump"])
+        assert cap.outgoing > 1000 and len(addresses) > 10
+        assert cap.outside == [], Counter(cap.outside).most_common(10)
+        assert "dropped by kernel" not in demo["stats"]["tcpdump"] or " 0 packets dropped by kernel" in \
+            demo["stats"]["tcpdump"]
 
+    def test_bandwidth_tests_ran_only_outside_class_hours(self, demo: dict[str, Any]) -> None:
+        from auditor.inventory import load_inventory
+        from auditor.timetable import in_class_hours
 
-def test_the_report_carries_the_authorisation(demo: dict[str, Any]) -> None:
-    auth = demo["report"]["authorisation"]
-    assert auth["status"] == "current" and "lab_run" not in auth
-    assert auth["reference"].startswith("DEMO-AUTH-") and auth["authorised_by"]
-    assert auth["valid_from"] <= auth["clock"]["date"] <= auth["valid_until"]
+        schedule = load_inventory(demo["inventory"]).inventory.schedule
+        cap = read_capture(demo["pcap"])
+        assert demo["report"]["run"]["options"]["allow_class_hours"] is False
+        during = [t for t in cap.bandwidth_times if in_class_hours(schedule, datetime.fromtimestamp(t, UTC))]
+        assert during == []
+        ran = [p for p in demo["report"]["plan"] if p["safety"] == "bandwidth" and not p["refused"]]
+        assert bool(ran) == bool(cap.bandwidth_times)  # deferred tests sent nothing
+
+    def test_no_secret_in_the_bundle_the_state_directory_or_the_logs(
+            self, demo: dict[str, Any], lab: Any) -> None:
+        from auditor.lab import netdevices
+
+        tmp, out = demo["tmp"], demo["out"]
+        secrets = {"SNMP community": lab.snmp_community, "device password": netdevices.DEVICE_PASSWORD,
+                   "enable secret": netdevices.ENABLE_SECRET,
+                   **{f"SNMPv3 {k}": v for k, v in V3_SECRETS.items()}}
+        secrets.update(_key_material())
+        places: list[tuple[str, bytes]] = [(str(p), p.read_bytes()) for root in (out, tmp / "state")
+                                           for p in root.rglob("*") if p.is_file()]
+        places += [(f"auditor run {name}", getattr(demo["res"], name).encode())
+                   for name in ("stdout", "stderr")]
+        hits = [f"{name} in {where}" for name, value in secrets.items() for where, data in places
+                if value.encode() in data]
+        record("secrets", "demo bundle, state directory and logs", secrets=len(secrets), files=len(places),
+               occurrences=len(hits))
+        print(f"\nsearched {len(places)} files and logs for {len(secrets)} demo secrets: {len(hits)} found")
+        assert len(places) > 50 and any("history" in where for where, _ in places)
+        assert hits == []
+
+    def test_the_demo_bundle_verifies_and_every_tampering_is_named(
+            self, demo: dict[str, Any], tmp_path: Path) -> None:
+        from tests.support.tamper import tamper_sweep
+
+        assert verifies(demo["out"])
+        # every file flipped and deleted, a FIFO in each file's place, five kinds of added entry (the
+        # small bundle of tests/integration/test_reliability_tamper.py goes through every kind)
+        results = tamper_sweep(demo["out"], tmp_path, edits=("flip",), replacements=("fifo",))
+        caught = [r for r in results if r.detected and r.named]
+        record("tamper", "full demo bundle", cases=len(results), detected=len(caught))
+        print(f"\ntampered with the demo bundle {len(results)} ways: {len(caught)} detected and named")
+        assert len(results) > 130  # 3 cases for each of the ~45 files in class hours, ~57 outside
+        assert [r for r in results if r not in caught] == []
+
+    def test_the_report_carries_the_authorisation(self, demo: dict[str, Any]) -> None:
+        auth = demo["report"]["authorisation"]
+        assert auth["status"] == "current" and "lab_run" not in auth
+        assert auth["reference"].startswith("DEMO-AUTH-") and auth["authorised_by"]
+        assert auth["valid_from"] <= auth["clock"]["date"] <= auth["valid_until"]

@@ -55,6 +55,17 @@ def audit(lab: Any, tmp: Path, site: Path, *sets: str, extra_env: dict[str, str]
     return res, out, report
 
 
+def findings(report: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The report's findings by (check, target)."""
+    return {(f["check"], f["target"]): f for f in report["findings"]}
+
+
+def indicator(report: dict[str, Any], item: str = "smart-env.facilities.1") -> dict[str, Any]:
+    """One indicator result of the Beijing profile."""
+    return next(i for i in report["indicators"]
+                if i["profile"] == PROFILE and i["indicator"] == item)
+
+
 def cannot_build_lab() -> str | None:
     """Why the lab cannot be built here (not root, a tool missing), or None."""
     if os.geteuid() != 0:
