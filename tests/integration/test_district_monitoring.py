@@ -280,6 +280,14 @@ def test_contract_report_figures(env: DistrictEnv, schools: dict[str, School]) -
     assert mb[9:13] == pytest.approx((450, 410, None, None))
     assert rows["LIVE"][5:9] == (0, 0, None, 0)  # nothing in November
     assert total[5:9] == (7, 4, pytest.approx(4 / 7), pytest.approx(70 / 60))
+    # a page lists the earliest slow tests only (the counts stay complete)
+    db = open_database(env.db_url)
+    try:
+        short = mon.contract_report(db, "电信", "2026-11", Monitoring(), slow_limit=2)
+    finally:
+        db.close()
+    assert (short.below, short.slow_listed) == (4, 2)
+    assert [t.mbps for r in short.rows for t in r.slow] == [950, 80]
     # a month whose raw samples are past their retention (90 days): its outages are unknown, not 0
     with env.http() as http:
         old = http.get(

@@ -724,6 +724,10 @@ class ContractReport:
     pruned_before: datetime | None = None  # raw samples older than this are gone: no outages
 
     @property
+    def slow_listed(self) -> int:
+        return sum(len(r.slow) for r in self.rows)
+
+    @property
     def hours_unreachable(self) -> float | None:
         hours = [r.hours_unreachable for r in self.rows]
         return None if None in hours else sum(h for h in hours if h is not None)
@@ -780,7 +784,12 @@ def _within(column: Any, spans: Sequence[tuple[datetime, datetime]]) -> Any:
     return or_(false(), *(and_(column >= a, column < b) for a, b in spans))
 
 
-def contract_report(db: Database, provider: str, month: str, rules: Monitoring) -> ContractReport:
+PAGE_SLOW_TESTS = 200  # the tests below the contract a report page lists (the XLSX lists them all)
+
+
+def contract_report(
+    db: Database, provider: str, month: str, rules: Monitoring, slow_limit: int | None = None
+) -> ContractReport:
     """Per school (and uplink) contracted to ``provider``: school-day tests of ``month`` (local
     time) below the contracted rate (each listed with its time), the outages (every probe of the
     uplink's endpoints unanswered: :func:`outages`) with their total in hours, and the median and
@@ -788,7 +797,8 @@ def contract_report(db: Database, provider: str, month: str, rules: Monitoring) 
 
     Counted in SQL over the month's school-day intervals (one range per day, on the tests'
     indexes); the percentiles by ``percentile_cont`` on PostgreSQL, in Python on SQLite (both
-    interpolate linearly)."""
+    interpolate linearly). ``slow_limit``: list at most that many of the tests below the contract
+    (the earliest; the counts are always complete)."""
     spans = school_days(month, rules)
     t, k = MonTest.c, MonContract
     rate = case((t.direction == "down", k.down_mbps), else_=k.up_mbps)
@@ -831,12 +841,13 @@ def contract_report(db: Database, provider: str, month: str, rules: Monitoring) 
             figures = [
                 (*key, len(v), slow[key], quantile(v, 0.5), quantile(v, 0.1)) for key, v in values.items()
             ]
-        slow_rows = conn.execute(
+        slow_q = (
             select(t.school, t.uplink, t.at, t.direction, t.mbps, rate)
             .select_from(joined)
             .where(*where, t.mbps < rate)
             .order_by(t.at)
-        ).all()
+        )
+        slow_rows = conn.execute(slow_q if slow_limit is None else slow_q.limit(slow_limit)).all()
     slow_tests: dict[tuple[str, str], list[SlowTest]] = defaultdict(list)
     for school, uplink, at, direction, mbps, contracted in slow_rows:
         slow_tests[(school, uplink)].append(SlowTest(at, direction, float(mbps), float(contracted)))

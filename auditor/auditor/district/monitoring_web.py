@@ -144,6 +144,7 @@ MON_LABELS: dict[str, dict[str, str]] = {
         "at": "时间",
         "direction": "方向",
         "measured": "实测",
+        "slow_more": "仅列出最早的 {n} 次，共 {total} 次；全部见 XLSX",
         "show": "显示",
         "mbps": "Mbit/s",
     },
@@ -195,6 +196,7 @@ MON_LABELS: dict[str, dict[str, str]] = {
         "at": "Time",
         "direction": "Direction",
         "measured": "Measured",
+        "slow_more": "the earliest {n} of {total} listed; the XLSX lists them all",
         "show": "Show",
         "mbps": "Mbit/s",
     },
@@ -380,7 +382,7 @@ async def contract_page(
 ) -> HTMLResponse:
     district, provider, month = _report(request, provider, month)
     report = await run_in_threadpool(
-        mon.contract_report, district.db, provider, month, district.config.monitoring
+        mon.contract_report, district.db, provider, month, district.config.monitoring, mon.PAGE_SLOW_TESTS
     )
     lg = _lang(lang)
     xlsx = "/dashboard/monitoring/contracts.xlsx?" + urlencode(
