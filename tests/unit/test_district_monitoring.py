@@ -4,6 +4,7 @@ percentiles, the school day, the SVG chart and the Prometheus exposition's names
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -159,6 +160,9 @@ def test_chart_is_inline_svg_with_escaped_text() -> None:
         )
     )
     assert svg.startswith("<svg") and "&lt;b&gt;" in svg and "<b>" not in svg and "stroke-dasharray" in svg
+    assert ">12-07 00:00<" in svg and "12-07 02:00 UTC" in svg
+    local = str(chart("t", start, start + timedelta(hours=2), [], zone=ZoneInfo("Asia/Shanghai")))
+    assert ">12-07 08:00<" in local and "12-07 10:00 Asia/Shanghai" in local  # the school's time
 
 
 def test_exposition_names_every_metric_and_only_enrolled_labels() -> None:

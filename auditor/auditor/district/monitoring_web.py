@@ -218,9 +218,11 @@ def chart(
     line_label: str = "",
     dots: bool = False,
     unit: str = "",
+    zone: ZoneInfo | None = None,
 ) -> Markup:
-    """An inline SVG chart of ``points`` over [start, end): a polyline (gaps where None) or dots,
-    with an optional dashed horizontal line (the contracted rate)."""
+    """An inline SVG chart of ``points`` over [start, end) (naive UTC): a polyline (gaps where
+    None) or dots, with an optional dashed horizontal line (the contracted rate); the axis's ends
+    are labelled in ``zone`` (UTC if not given)."""
     w, h, left, top, bottom = 900, 160, 48, 18, 22
     values = [v for _, v in points if v is not None]
     top_value = ymax or max([*values, line or 0, 1e-9]) * 1.1
@@ -240,8 +242,9 @@ def chart(
         f'<text x="{left - 4}" y="{y(top_value) + 4:.1f}" font-size="9" text-anchor="end">'
         f"{top_value:.3g}{escape(unit)}</text>",
         f'<text x="{left - 4}" y="{y(0):.1f}" font-size="9" text-anchor="end">0</text>',
-        f'<text x="{left}" y="{h - 6}" font-size="9">{start:%m-%d %H:%M}</text>',
-        f'<text x="{w - 8}" y="{h - 6}" font-size="9" text-anchor="end">{end:%m-%d %H:%M} UTC</text>',
+        f'<text x="{left}" y="{h - 6}" font-size="9">{_axis(start, zone):%m-%d %H:%M}</text>',
+        f'<text x="{w - 8}" y="{h - 6}" font-size="9" text-anchor="end">{_axis(end, zone):%m-%d %H:%M} '
+        f"{escape(zone.key if zone else 'UTC')}</text>",
     ]
     if line is not None:
         parts.append(
@@ -272,6 +275,10 @@ def chart(
         parts.append(f'<text x="{w / 2}" y="{h / 2}" font-size="11" text-anchor="middle">—</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text above is escaped
+
+
+def _axis(at: datetime, zone: ZoneInfo | None) -> datetime:
+    return at if zone is None else at.replace(tzinfo=UTC).astimezone(zone)
 
 
 def _page(request: Request, template: str, lang: str, **values: Any) -> HTMLResponse:
@@ -333,6 +340,7 @@ async def school_page(
     lg = _lang(lang)
     L = _labels(lg)
     hours = [h + timedelta(minutes=30) for h in tl.hours]
+    zone = ZoneInfo(rules.timezone)
     charts = [
         chart(
             L["uptime"],
@@ -341,8 +349,11 @@ async def school_page(
             [(h, None if v is None else v * 100) for h, v in zip(hours, tl.uptime, strict=True)],
             ymax=100,
             unit="%",
+            zone=zone,
         ),
-        chart(L["latency"], tl.start, tl.end, list(zip(hours, tl.rtt_ms, strict=True)), unit=" ms"),
+        chart(
+            L["latency"], tl.start, tl.end, list(zip(hours, tl.rtt_ms, strict=True)), unit=" ms", zone=zone
+        ),
         chart(
             L["loss_pct"],
             tl.start,
@@ -350,6 +361,7 @@ async def school_page(
             [(h, None if v is None else v * 100) for h, v in zip(hours, tl.loss, strict=True)],
             ymax=100,
             unit="%",
+            zone=zone,
         ),
     ]
     for d in ("down", "up"):
@@ -364,6 +376,7 @@ async def school_page(
                 line_label=L["contracted"],
                 dots=True,
                 unit=" Mbit/s",
+                zone=zone,
             )
         )
     return _page(request, "monitoring_school.html.j2", lg, row=rows[0], charts=charts, days=days)
