@@ -307,6 +307,9 @@ def test_school_page_explains_the_state_and_shows_the_test_budget(
         live = http.get("/dashboard/monitoring/schools/LIVE", params={"lang": "zh"}, headers=auth).text
         down = http.get("/dashboard/monitoring/schools/DOWN", params={"lang": "zh"}, headers=auth).text
     assert '<span id="budget">本月测试流量 2026-12: 1234 / 50000 MB (2.5%)</span>' in live
+    # where the timeline comes from: the agent, its newest batch, what the charts stand on
+    assert "监测代理 agent-LIVE 签名上传的样本，最近一批（第 1 批）" in live
+    assert "本时间线基于 3 个探测样本和 2 次有效吞吐测试" in live
     assert "最近 15 分钟内链路探测全部丢失" in down and "every reach probe" not in down
 
 

@@ -483,6 +483,7 @@ class MonRow:
     )  # (uplink, dir)
     text: Msg | None = None  # ``why`` in either language
     budget: tuple[str, int, int] | None = None  # the agent's month, test bytes used and allowed
+    source: tuple[str, int, datetime] | None = None  # the agent, its newest batch's seq, received at
 
     @property
     def budget_pct(self) -> float | None:
@@ -534,9 +535,13 @@ def overview(
                 MonAgent.budget_month,
                 MonAgent.budget_used,
                 MonAgent.budget_limit,
+                MonAgent.agent,
+                MonAgent.last_seq,
+                MonAgent.last_batch_at,
             )
         ).all()
         agents = {a.school: a.last_heartbeat for a in agent_rows}
+        sources = {a.school: (a.agent, int(a.last_seq), a.last_batch_at) for a in agent_rows}
         budgets = {
             a.school: (a.budget_month, int(a.budget_used), int(a.budget_limit))
             for a in agent_rows
@@ -576,6 +581,7 @@ def overview(
         row.providers = ", ".join(sorted({k[0] for k in row.contracts.values()}))
         row.last_heartbeat = agents.get(code)
         row.budget = budgets.get(code)
+        row.source = sources.get(code)
         r = reach.get(code)
         down, loss = _windows(r)
         row.loss = 1 - loss[1] / loss[0] if loss[0] else None
@@ -623,6 +629,7 @@ class Timeline:
     rtt_ms: list[float | None]
     tests: dict[str, list[tuple[datetime, float]]]  # direction → valid tests
     contract: dict[str, float]  # direction → contracted Mbit/s (sum over uplinks)
+    reach_samples: int = 0  # the reach samples the charts stand on
 
 
 def timeline(
@@ -663,7 +670,8 @@ def timeline(
         if t.mbps is not None:
             series[t.direction].append((t.at, t.mbps))
     contract = {"down": sum(c.down_mbps for c in contracts), "up": sum(c.up_mbps for c in contracts)}
-    return Timeline(start, end, hours, uptime, loss, rtt, series, contract)
+    reach_samples = sum(r.n for r in hourly if r.kind == "reach")
+    return Timeline(start, end, hours, uptime, loss, rtt, series, contract, reach_samples)
 
 
 # -- contract report ------------------------------------------------------------------------------

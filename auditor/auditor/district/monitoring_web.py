@@ -139,6 +139,8 @@ MON_LABELS: dict[str, dict[str, str]] = {
         "minutes": "时长（分钟）",
         "ongoing": "尚未恢复",
         "budget": "本月测试流量",
+        "source": "数据来源：监测代理 {agent} 签名上传的样本，最近一批（第 {seq} 批）于 {at} 收到；"
+        "本时间线基于 {reach} 个探测样本和 {tests} 次有效吞吐测试",
         "pruned": "本月原始样本已超过保存期限，无法列出中断时段；保留的原始样本始于",
         "slow_tests": "低于合同速率的测试",
         "at": "时间",
@@ -190,6 +192,9 @@ MON_LABELS: dict[str, dict[str, str]] = {
         "minutes": "Minutes",
         "ongoing": "not yet over",
         "budget": "Test traffic",
+        "source": "Source: samples signed and uploaded by the monitor on {agent}, the newest batch (no. "
+        "{seq}) received {at}; this timeline stands on {reach} reach samples and {tests} valid "
+        "throughput tests",
         "pruned": "The month's raw samples are past their retention, so its outages cannot be "
         "listed; raw samples are kept from",
         "slow_tests": "Tests below the contracted rate",
@@ -379,7 +384,7 @@ async def school_page(
                 zone=zone,
             )
         )
-    return _page(request, "monitoring_school.html.j2", lg, row=rows[0], charts=charts, days=days)
+    return _page(request, "monitoring_school.html.j2", lg, row=rows[0], charts=charts, days=days, tl=tl)
 
 
 def _report(request: Request, provider: str | None, month: str | None) -> tuple[District, str, str]:
