@@ -43,7 +43,9 @@ def in_class_hours(schedule: Schedule, now: datetime) -> str | None:
     return None
 
 
-def _lessons_on(schedule: Schedule, day: date) -> list[tuple[datetime, datetime]]:
+def lessons_on(schedule: Schedule, day: date) -> list[tuple[datetime, datetime]]:
+    """The day's lessons (school time), merged where they touch; none on a day that is not a
+    school day (outside the terms, a holiday)."""
     if not school_day(schedule, day):
         return []
     tz = zone(schedule)
@@ -69,7 +71,7 @@ def next_free_window(schedule: Schedule, now: datetime,
     cursor = now.astimezone(tz)
     busy: list[tuple[datetime, datetime]] = []
     for offset in range(_SEARCH_DAYS + 1):
-        busy += _lessons_on(schedule, cursor.date() + timedelta(days=offset))
+        busy += lessons_on(schedule, cursor.date() + timedelta(days=offset))
     for start, end in busy:
         if end <= cursor:
             continue

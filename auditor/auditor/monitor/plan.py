@@ -17,7 +17,7 @@ import random
 from datetime import date, datetime, timedelta
 
 from auditor.inventory import Inventory, Schedule, Throughput, _window_times
-from auditor.timetable import WEEKDAYS, school_day, zone
+from auditor.timetable import lessons_on, school_day, zone
 
 DEFAULT_WINDOWS = ("07:00-07:40", "12:00-13:00", "17:00-18:00")
 BEFORE_SCHOOL = timedelta(minutes=40)
@@ -26,26 +26,11 @@ MIN_LUNCH = timedelta(minutes=30)
 Span = tuple[datetime, datetime]
 
 
-def lessons(schedule: Schedule, day: date) -> list[Span]:
-    """The day's lessons, merged where they touch (school time)."""
-    tz = zone(schedule)
-    name = WEEKDAYS[day.weekday()]
-    spans = sorted((datetime.combine(day, p.start, tz), datetime.combine(day, p.end, tz))
-                   for p in schedule.class_hours if name in p.days)
-    merged: list[Span] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
 def is_school_day(schedule: Schedule, day: date) -> bool:
     if not school_day(schedule, day):
         return False
     if schedule.class_hours:
-        return bool(lessons(schedule, day))
+        return bool(lessons_on(schedule, day))
     return day.weekday() < 5
 
 
@@ -53,7 +38,7 @@ def windows(inv: Inventory, day: date) -> list[Span]:
     """The day's test windows (school time), lessons cut out unless allowed."""
     schedule, conf = inv.schedule, inv.monitoring.throughput
     tz = zone(schedule)
-    busy = lessons(schedule, day)
+    busy = lessons_on(schedule, day)
     spans: list[Span]
     if conf.windows is not None:
         spans = [_span(day, text, tz) for text in conf.windows]
