@@ -346,28 +346,16 @@ async def school_page(
     L = _labels(lg)
     hours = [h + timedelta(minutes=30) for h in tl.hours]
     zone = ZoneInfo(rules.timezone)
+    def share(title: str, ratios: Sequence[float | None]) -> Markup:
+        points = [(h, None if v is None else v * 100) for h, v in zip(hours, ratios, strict=True)]
+        return chart(title, tl.start, tl.end, points, ymax=100, unit="%", zone=zone)
+
     charts = [
-        chart(
-            L["uptime"],
-            tl.start,
-            tl.end,
-            [(h, None if v is None else v * 100) for h, v in zip(hours, tl.uptime, strict=True)],
-            ymax=100,
-            unit="%",
-            zone=zone,
-        ),
+        share(L["uptime"], tl.uptime),
         chart(
             L["latency"], tl.start, tl.end, list(zip(hours, tl.rtt_ms, strict=True)), unit=" ms", zone=zone
         ),
-        chart(
-            L["loss_pct"],
-            tl.start,
-            tl.end,
-            [(h, None if v is None else v * 100) for h, v in zip(hours, tl.loss, strict=True)],
-            ymax=100,
-            unit="%",
-            zone=zone,
-        ),
+        share(L["loss_pct"], tl.loss),
     ]
     for d in ("down", "up"):
         contract = tl.contract.get(d) or None
