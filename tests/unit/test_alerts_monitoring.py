@@ -21,3 +21,12 @@ def test_only_the_rules_the_alerts_file_defines_are_evaluated() -> None:
     rows = [MonRow("A", "甲校", "", state="silent", why="no heartbeat yet")]
     assert [e.rule for e in evaluations(rows, rules=["school-silent"])] == ["school-silent"]
     assert evaluations(rows, rules=[]) == []
+
+
+def test_a_school_that_stops_reporting_probes_does_not_recover() -> None:
+    """A down school whose agent then goes silent (or measures nothing): no evaluation of
+    school-down or school-degraded, so the engine keeps the down alert firing, no recovery."""
+    for state in ("silent", "unmeasured"):
+        got = {e.rule: e for e in evaluations([MonRow("A", "甲校", "", state=state)])}
+        assert set(got) == {"school-silent"}
+        assert got["school-silent"].firing == (state == "silent")

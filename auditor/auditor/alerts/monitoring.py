@@ -31,6 +31,9 @@ from auditor.district.monitoring import MonRow
 from auditor.messages import Msg, msg
 
 RULES = {"down": "school-down", "silent": "school-silent", "degraded": "school-degraded"}
+# states in which no reach probe arrives (the agent is gone, or it measures nothing): the down and
+# degraded rules are not evaluated then, so their alerts keep their state
+NO_REACH_EVIDENCE = ("silent", "unmeasured")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -59,8 +62,9 @@ def evaluations(rows: Iterable[MonRow], link: str | None = None, rules: Iterable
                 *, lang: str = "zh", monitoring: Monitoring | None = None,
                 tz: dt.tzinfo = SHANGHAI) -> list[Evaluation]:
     """One evaluation per school and rule: firing for the school's state's rule, clear for the
-    others (so a school that is live again, or went from degraded to down, recovers). Only the
-    ``rules`` the alerts file defines, when given; text in ``lang``."""
+    others (so a school that is live again, or went from degraded to down, recovers), except that
+    a silent or unmeasured school's down and degraded rules are not evaluated: no probe shows the
+    link came back. Only the ``rules`` the alerts file defines, when given; text in ``lang``."""
     wanted = None if rules is None else set(rules)
     thresholds = monitoring or Monitoring()
     out = []
@@ -68,6 +72,8 @@ def evaluations(rows: Iterable[MonRow], link: str | None = None, rules: Iterable
         for state, rule in RULES.items():
             if wanted is not None and rule not in wanted:
                 continue
+            if state in ("down", "degraded") and row.state in NO_REACH_EVIDENCE:
+                continue  # nothing shows the link either way: a down school does not "recover"
             firing = row.state == state
             text = explain(row, thresholds, tz).render(lang) if firing else ""
             out.append(Evaluation(rule, row.code, firing, text, school=row.code,
