@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 
 from auditor.inventory import Inventory
-from auditor.monitor.report_summary import KEY, add_monitoring, monitoring_hook, summarise, target_outages
+from auditor.monitor.report_summary import KEY, add_monitoring, monitoring_hook, summarise
 from auditor.monitor.store import DB_NAME, Store
 from auditor.reports import charts
 from auditor.reports.i18n import labels
 from auditor.reports.view import monitoring_view
 from auditor.runner import REPORT_SCHEMA_VERSION
 from auditor.wire.monitoring import Sample
+from auditor.wire.outages import target_outages
 
 SCHOOL = "T-1"
 # The audit starts at 10:00 in Beijing on Monday 7 December 2026; the window is 1 to 7 December.

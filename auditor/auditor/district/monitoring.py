@@ -37,6 +37,7 @@ from auditor.district.models import (
 )
 from auditor.messages import Msg, define, msg
 from auditor.wire.monitoring import SampleBatch
+from auditor.wire.outages import Outage, uplink_outages
 
 define({
     "district.why.no_heartbeat": ("尚无心跳", "no heartbeat yet"),
@@ -882,23 +883,6 @@ def contract_report(
     return ContractReport(provider, month, list(rows.values()), day, None if known else kept_from)
 
 
-@dataclass(frozen=True)
-class Outage:
-    """A span in which every probe of one uplink's endpoints went unanswered: from the first
-    probe lost to the first answered again (at the monitor's interval's resolution). Where the
-    samples stop for more than two intervals, nothing shows what happened in the gap: the
-    outage ends one interval after its last lost probe (the time that probe stands for), and
-    ``ongoing`` says no probe has been answered since. Clipped to the school day."""
-
-    start: datetime  # naive UTC
-    end: datetime
-    ongoing: bool = False
-
-    @property
-    def seconds(self) -> float:
-        return (self.end - self.start).total_seconds()
-
-
 def outages(
     db: Database, schools: Sequence[str], spans: Sequence[tuple[datetime, datetime]], interval_s: float
 ) -> dict[tuple[str, str], list[Outage]]:
@@ -937,47 +921,15 @@ def outages(
                 )
                 .order_by(c.at)
             ).all()
-    per_target: dict[tuple[str, str], dict[str, list[Outage]]] = defaultdict(lambda: defaultdict(list))
-    open_at: dict[tuple[str, str, str], tuple[datetime, datetime]] = {}
-    gap = 2 * interval
-    for r in rows:
-        key = (r.school, r.uplink, r.target)
-        found = per_target[(r.school, r.uplink)][r.target]
-        if key in open_at and r.at - open_at[key][1] > gap:  # samples stopped: no evidence since
-            first, last = open_at.pop(key)
-            found.append(Outage(first, last + interval))
-        if r.sent and not r.received:
-            first, _ = open_at.get(key, (r.at, r.at))
-            open_at[key] = (first, r.at)
-        elif key in open_at:
-            first, _ = open_at.pop(key)
-            found.append(Outage(first, r.at))
-    for (school, uplink, target), (first, last) in open_at.items():
-        per_target[(school, uplink)][target].append(Outage(first, last + interval, ongoing=True))
+    per_uplink: dict[tuple[str, str], dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:  # oldest first
+        per_uplink[(r.school, r.uplink)][r.target].append(r)
     out: dict[tuple[str, str], list[Outage]] = {}
-    for pair, targets in per_target.items():
-        common = _intersect(list(targets.values()))  # an uplink is out when all its endpoints are
-        clipped = [
-            Outage(max(o.start, a), min(o.end, b), o.ongoing and o.end <= b)
-            for o in common
-            for a, b in spans
-            if o.start < b and a < o.end
-        ]
-        if clipped:
-            out[pair] = clipped
+    for pair, by_target in per_uplink.items():
+        found = uplink_outages(by_target, interval, spans)
+        if found:
+            out[pair] = found
     return out
-
-
-def _intersect(lists: list[list[Outage]]) -> list[Outage]:
-    result = lists[0]
-    for other in lists[1:]:
-        result = [
-            Outage(max(a.start, b.start), min(a.end, b.end), a.ongoing and b.ongoing)
-            for a in result
-            for b in other
-            if max(a.start, b.start) < min(a.end, b.end)
-        ]
-    return result
 
 
 def month_of(today: date) -> str:

@@ -75,6 +75,8 @@ from auditor.inventory import Inventory
 from auditor.messages import both, msg
 from auditor.monitor.store import DB_NAME
 from auditor.wire.monitoring import Sample
+from auditor.wire.outages import Outage
+from auditor.wire.outages import uplink_outages as outages_of
 
 KEY = "monitoring"
 DEFAULT_DAYS = 7
@@ -380,51 +382,13 @@ def _days(view: StoreView, window: Window, tests: Sequence[JsonDict]) -> list[Js
     return out
 
 
-@dataclass(frozen=True)
-class Outage:
-    start: datetime
-    end: datetime
-    ongoing: bool = False
-
-
-def target_outages(samples: Sequence[Sample], interval: timedelta) -> list[Outage]:
-    """One endpoint's outages from its reach samples (oldest first)."""
-    found: list[Outage] = []
-    open_: tuple[datetime, datetime] | None = None
-    for s in samples:
-        if open_ is not None and s.at - open_[1] > 2 * interval:  # samples stopped: no evidence since
-            found.append(Outage(open_[0], open_[1] + interval))
-            open_ = None
-        if s.sent and not s.received:
-            open_ = (open_[0] if open_ else s.at, s.at)
-        elif open_ is not None:
-            found.append(Outage(open_[0], s.at))
-            open_ = None
-    if open_ is not None:
-        found.append(Outage(open_[0], open_[1] + interval, ongoing=True))
-    return found
-
-
-def _intersect(lists: Sequence[list[Outage]]) -> list[Outage]:
-    result = lists[0]
-    for other in lists[1:]:
-        result = [Outage(max(a.start, b.start), min(a.end, b.end), a.ongoing and b.ongoing)
-                  for a in result for b in other if max(a.start, b.start) < min(a.end, b.end)]
-    return result
-
-
 def uplink_outages(samples: Sequence[Sample], uplink: str, window: Window) -> list[Outage]:
     """The uplink's outages inside the window: all its endpoints unanswered at once."""
     by_target: dict[str, list[Sample]] = defaultdict(list)
-    for s in samples:
+    for s in sorted(samples, key=lambda s: s.at):
         if s.kind == "reach" and s.uplink == uplink:
             by_target[s.target].append(s)
-    if not by_target:
-        return []
-    common = _intersect([target_outages(sorted(g, key=lambda s: s.at), window.interval)
-                         for _t, g in sorted(by_target.items())])
-    return [Outage(max(o.start, window.start), min(o.end, window.end), o.ongoing and o.end <= window.end)
-            for o in common if o.start < window.end and window.start < o.end]
+    return outages_of(by_target, window.interval, [(window.start, window.end)])
 
 
 def _uplinks(samples: Sequence[Sample], inv: Inventory, window: Window) -> list[JsonDict]:
